@@ -1,0 +1,245 @@
+//! Typestate builders. Each required field is a type parameter that starts as
+//! `Unset` and becomes `Set<T>` when its setter is called; `build()` exists
+//! only when every one is set, and a missing one is a compile error naming
+//! the field (`#[diagnostic::on_unimplemented]`).
+
+use heck::ToUpperCamelCase;
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use super::{docs, ident, rt, rust_type};
+use crate::model::{Model, Object, Ty};
+
+/// A required member of the builder: a field or the union.
+struct Required {
+    rust: Ident,
+    ty: TokenStream,
+    /// The setter's parameter type and the conversion into `ty`.
+    param: TokenStream,
+    convert: TokenStream,
+    generics: TokenStream,
+    doc: String,
+    /// The `Has...` trait naming the field in errors.
+    has: Ident,
+}
+
+pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenStream {
+    let rt = rt();
+    let name = ident(&o.name);
+    let builder = format_ident!("{}Builder", o.name);
+    let mut required: Vec<Required> = o
+        .fields
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| {
+            let (param, convert, generics) = setter_input(model, &f.ty);
+            Required {
+                rust: ident(&f.rust),
+                ty: rust_type(model, &f.ty),
+                param,
+                convert,
+                generics,
+                doc: f.doc.clone(),
+                has: format_ident!("{}Has{}", o.name, f.rust.to_upper_camel_case()),
+            }
+        })
+        .collect();
+    if let Some(u) = &o.union {
+        let ename = ident(&u.enum_name);
+        required.push(Required {
+            rust: ident(&u.rust_field),
+            ty: quote!(#ename),
+            param: quote!(impl ::core::convert::Into<#ename>),
+            convert: quote!(value.into()),
+            generics: quote!(),
+            doc: format!("{}\n\nAccepts any payload type directly (`Text`, `Image`, ...).", u.doc),
+            has: format_ident!("{}Has{}", o.name, u.rust_field.to_upper_camel_case()),
+        });
+    }
+    let optional: Vec<_> = o.fields.iter().filter(|f| !f.required).collect();
+    let params: Vec<Ident> = (0..required.len()).map(|i| format_ident!("S{}", i)).collect();
+    let unset: Vec<TokenStream> = required.iter().map(|_| quote!(#rt::Unset)).collect();
+
+    let struct_fields = required
+        .iter()
+        .zip(&params)
+        .map(|(r, p)| {
+            let f = &r.rust;
+            quote!(#f: #p,)
+        })
+        .chain(optional.iter().map(|f| {
+            let fname = ident(&f.rust);
+            let ty = rust_type(model, &f.ty);
+            quote!(#fname: ::core::option::Option<#ty>,)
+        }));
+    let defaults = params.iter().map(|p| quote!(#p = #rt::Unset));
+    let init = required
+        .iter()
+        .map(|r| {
+            let f = &r.rust;
+            quote!(#f: #rt::Unset,)
+        })
+        .chain(optional.iter().map(|f| {
+            let fname = ident(&f.rust);
+            quote!(#fname: ::core::option::Option::None,)
+        }));
+    let all_names: Vec<Ident> =
+        required.iter().map(|r| r.rust.clone()).chain(optional.iter().map(|f| ident(&f.rust))).collect();
+
+    // A setter for each required field, available while it is unset.
+    let required_setters = required.iter().enumerate().map(|(i, r)| {
+        let others: Vec<&Ident> = params.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| p).collect();
+        let before: Vec<TokenStream> =
+            params.iter().enumerate().map(|(j, p)| if j == i { quote!(#rt::Unset) } else { quote!(#p) }).collect();
+        let ty = &r.ty;
+        let after: Vec<TokenStream> =
+            params.iter().enumerate().map(|(j, p)| if j == i { quote!(#rt::Set<#ty>) } else { quote!(#p) }).collect();
+        let moved = all_names.iter().map(|n| {
+            if *n == r.rust {
+                let convert = &r.convert;
+                quote!(#n: #rt::Set(#convert),)
+            } else {
+                quote!(#n: self.#n,)
+            }
+        });
+        let fname = &r.rust;
+        let param = &r.param;
+        let generics = &r.generics;
+        let doc = docs(&format!("Sets the required field `{fname}`.\n\n{}", r.doc));
+        quote! {
+            #[allow(deprecated)]
+            impl<#(#others),*> #builder<#(#before),*> {
+                #doc
+                pub fn #fname #generics(self, value: #param) -> #builder<#(#after),*> {
+                    #builder { #(#moved)* }
+                }
+            }
+        }
+    });
+
+    let optional_setters = optional.iter().map(|f| {
+        let fname = ident(&f.rust);
+        let maybe = format_ident!("maybe_{}", f.rust);
+        let (param, convert, generics) = setter_input(model, &f.ty);
+        let ty = rust_type(model, &f.ty);
+        let doc = docs(&format!("Sets the optional field `{}`.\n\n{}", f.rust, f.doc));
+        let maybe_doc = format!(" Sets or clears the optional field `{}`.", f.rust);
+        quote! {
+            #doc
+            pub fn #fname #generics(mut self, value: #param) -> Self {
+                self.#fname = ::core::option::Option::Some(#convert);
+                self
+            }
+            #[doc = #maybe_doc]
+            pub fn #maybe(mut self, value: ::core::option::Option<#ty>) -> Self {
+                self.#fname = value;
+                self
+            }
+        }
+    });
+
+    let has_traits = required.iter().map(|r| {
+        let has = &r.has;
+        let ty = &r.ty;
+        let fname = r.rust.to_string();
+        let message = format!("`{}` is missing its required field `{fname}`", o.name);
+        let label = format!("`{fname}` is not set");
+        let note = format!("call `.{fname}(...)` on the builder before `.build()`");
+        quote! {
+            #[doc(hidden)]
+            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+            pub trait #has {
+                #[doc(hidden)]
+                fn into_value(self) -> #ty;
+            }
+            #[allow(deprecated)]
+            impl #has for #rt::Set<#ty> {
+                fn into_value(self) -> #ty { self.0 }
+            }
+        }
+    });
+    let bounds = required.iter().zip(&params).map(|(r, p)| {
+        let has = &r.has;
+        quote!(#p: #has)
+    });
+    let build_fields = required
+        .iter()
+        .map(|r| {
+            let f = &r.rust;
+            quote!(#f: self.#f.into_value(),)
+        })
+        .chain(optional.iter().map(|f| {
+            let fname = ident(&f.rust);
+            quote!(#fname: self.#fname,)
+        }));
+    let builder_doc = format!(
+        " Builds a [`{}`]. Required fields: {}. Calling `build()` before setting them all is a compile error naming the missing one.",
+        o.name,
+        if required.is_empty() {
+            "none".to_owned()
+        } else {
+            required.iter().map(|r| format!("`{}`", r.rust)).collect::<Vec<_>>().join(", ")
+        }
+    );
+    let start_doc = format!(" A builder for `{}` with nothing set yet.", o.name);
+    let deprecated_attr = deprecated.map(|note| quote!(#[deprecated(note = #note)]));
+    quote! {
+        #[doc = #builder_doc]
+        #[must_use = "a builder does nothing until `.build()`"]
+        #[derive(Clone, Debug)]
+        pub struct #builder<#(#defaults),*> {
+            #(#struct_fields)*
+        }
+
+        #[allow(deprecated)]
+        impl #name {
+            #[doc = #start_doc]
+            #deprecated_attr
+            pub fn builder() -> #builder<#(#unset),*> {
+                #builder { #(#init)* }
+            }
+        }
+
+        #(#required_setters)*
+
+        #[allow(deprecated)]
+        impl<#(#params),*> #builder<#(#params),*> {
+            #(#optional_setters)*
+        }
+
+        #(#has_traits)*
+
+        #[allow(deprecated)]
+        impl<#(#bounds),*> #builder<#(#params),*> {
+            /// Finishes the value. Available once every required field is set.
+            pub fn build(self) -> #name {
+                #name { #(#build_fields)* }
+            }
+        }
+    }
+}
+
+/// The parameter type a setter takes for `ty`, the expression converting
+/// `value` into the field type, and the setter's generics.
+fn setter_input(model: &Model, ty: &Ty) -> (TokenStream, TokenStream, TokenStream) {
+    match ty {
+        Ty::String => (quote!(impl ::core::convert::Into<::std::string::String>), quote!(value.into()), quote!()),
+        Ty::Map(inner) => {
+            let inner = rust_type(model, inner);
+            (
+                quote!(impl ::core::iter::IntoIterator<Item = (K, V)>),
+                quote!(value.into_iter().map(|(k, v)| (k.into(), v.into())).collect()),
+                quote!(<K: ::core::convert::Into<::std::string::String>, V: ::core::convert::Into<#inner>>),
+            )
+        }
+        Ty::List(inner) => {
+            let inner = rust_type(model, inner);
+            (
+                quote!(impl ::core::iter::IntoIterator<Item = V>),
+                quote!(value.into_iter().map(::core::convert::Into::into).collect()),
+                quote!(<V: ::core::convert::Into<#inner>>),
+            )
+        }
+        other => (rust_type(model, other), quote!(value), quote!()),
+    }
+}

@@ -1,0 +1,155 @@
+//! Per-endpoint metadata, the `Endpoint` and `Answer` impls, and the
+//! `ENDPOINTS` registry the runtime, the CLI and the emulator walk.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{errcodes, ident, rt};
+use crate::model::{AnswerKind, BodyKind, Endpoint, Location, Method, Model, Object, Role, Ty};
+
+pub fn endpoints(model: &Model) -> TokenStream {
+    let rt = rt();
+    let impls = model.endpoints.iter().map(|e| endpoint(model, e));
+    let answers = model.endpoints.iter().filter_map(|e| match e.answer {
+        AnswerKind::Object(i) => Some(i),
+        _ => None,
+    });
+    let mut answer_types: Vec<usize> = answers.collect();
+    answer_types.sort_unstable();
+    answer_types.dedup();
+    let answer_impls = answer_types.iter().map(|&i| {
+        let name = ident(&model.objects[i].name);
+        quote! {
+            #[allow(deprecated)]
+            impl #rt::Answer for #name {
+                fn from_json(value: &#rt::Value, form: #rt::Form) -> ::core::result::Result<Self, #rt::WireError> {
+                    <Self as #rt::Wire>::read_wire(value, &mut #rt::Cx::new(form, false))
+                }
+            }
+        }
+    });
+    let registry = model.endpoints.iter().map(|e| {
+        let request = ident(&model.objects[e.request].name);
+        quote!(<#request as #rt::Endpoint>::INFO,)
+    });
+    quote! {
+        #(#impls)*
+        #(#answer_impls)*
+
+        /// Every endpoint of the spec, in spec order.
+        #[allow(deprecated)]
+        pub static ENDPOINTS: &[&#rt::EndpointInfo] = &[#(#registry)*];
+    }
+}
+
+fn endpoint(model: &Model, e: &Endpoint) -> TokenStream {
+    let rt = rt();
+    let request_obj = &model.objects[e.request];
+    let request = ident(&request_obj.name);
+    let errcode = errcodes::enum_ident(e);
+    let answer = match e.answer {
+        AnswerKind::Ack => quote!(#rt::Ack),
+        AnswerKind::Binary => quote!(#rt::MediaBytes),
+        AnswerKind::Object(i) => {
+            let name = ident(&model.objects[i].name);
+            quote!(#name)
+        }
+    };
+    let answer_kind = ident(match e.answer {
+        AnswerKind::Ack => "Ack",
+        AnswerKind::Binary => "Binary",
+        AnswerKind::Object(_) => "Json",
+    });
+    let method = ident(match e.method {
+        Method::Get => "Get",
+        Method::Post => "Post",
+    });
+    let body = ident(match e.body {
+        BodyKind::Json => "Json",
+        BodyKind::Multipart => "Multipart",
+    });
+    let name = &e.name;
+    let request_name = &request_obj.name;
+    let path = &e.path;
+    let doc = &e.doc;
+    let deprecated = match &e.deprecated {
+        None => quote!(::core::option::Option::None),
+        Some(d) => {
+            let since = opt_str(&d.since);
+            let successor = opt_str(&d.successor);
+            let note = &d.note;
+            quote!(::core::option::Option::Some(#rt::Deprecation { since: #since, successor: #successor, note: #note }))
+        }
+    };
+    let fields = request_obj.fields.iter().map(|f| {
+        let (http, cloud) = (&f.http, &f.cloud);
+        let location = ident(match f.location {
+            Location::Body => "Body",
+            Location::Query => "Query",
+        });
+        let file = f.ty == Ty::File;
+        let required = f.required;
+        quote!(#rt::FieldInfo { http: #http, cloud: #cloud, location: #rt::Location::#location, file: #file, required: #required },)
+    });
+    let mut roles = Vec::new();
+    collect_roles(model, request_obj, "", &mut roles, 0);
+    let roles = roles.iter().map(|(path, role)| {
+        let role = ident(match role {
+            Role::Openid => "Openid",
+            Role::TemplateId => "TemplateId",
+            Role::FormId => "FormId",
+            Role::MediaId => "MediaId",
+        });
+        quote!(#rt::RoleInfo { path: #path, role: #rt::Role::#role },)
+    });
+    quote! {
+        #[allow(deprecated)]
+        impl #rt::Endpoint for #request {
+            type Answer = #answer;
+            type Errcode = #errcode;
+            const INFO: &'static #rt::EndpointInfo = &#rt::EndpointInfo {
+                name: #name,
+                request_type: #request_name,
+                method: #rt::Method::#method,
+                path: #path,
+                doc: #doc,
+                deprecated: #deprecated,
+                body: #rt::BodyKind::#body,
+                answer: #rt::AnswerKind::#answer_kind,
+                fields: &[#(#fields)*],
+                roles: &[#(#roles)*],
+                errcodes: #errcode::TABLE,
+                convert: #rt::convert::<#request>,
+            };
+        }
+    }
+}
+
+fn opt_str(s: &Option<String>) -> TokenStream {
+    match s {
+        Some(s) => quote!(::core::option::Option::Some(#s)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// Dotted HTTP paths of every field with a role, through nested objects and
+/// union payloads (not through maps and lists, whose keys are data).
+fn collect_roles(model: &Model, o: &Object, prefix: &str, out: &mut Vec<(String, Role)>, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    for f in &o.fields {
+        let path = format!("{prefix}{}", f.http);
+        if let Some(role) = f.role {
+            out.push((path.clone(), role));
+        }
+        if let Ty::Object(i) = f.ty {
+            collect_roles(model, &model.objects[i], &format!("{path}."), out, depth + 1);
+        }
+    }
+    if let Some(u) = &o.union {
+        for v in &u.variants {
+            collect_roles(model, &model.objects[v.payload], &format!("{prefix}{}.", v.value), out, depth + 1);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Model -> Rust tokens. Generation cannot fail: the model is already valid.
+//!
+//! One module per kind of output: `types` (structs and enums), `builders`
+//! (typestate builders), `wire` (both wire forms, both ways, from one
+//! generator given a naming function per form), `errcodes` and `endpoints`
+//! (metadata, the `Endpoint` impls and the registry).
+
+mod builders;
+mod endpoints;
+mod errcodes;
+mod types;
+mod wire;
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
+use crate::model::{Form, Model, Ty};
+
+/// All generated items for `model`.
+pub fn generate(model: &Model) -> TokenStream {
+    let tracking = model.files.iter().map(|path| {
+        let path = path.to_string_lossy();
+        quote!(const _: &[u8] = include_bytes!(#path);)
+    });
+    let objects = model.objects.iter().map(|o| {
+        let deprecated = deprecation_of_object(model, o);
+        let def = types::object(model, o, deprecated.as_ref());
+        let builder = builders::builder(model, o, deprecated.as_ref());
+        let wire = wire::object(model, o);
+        quote!(#def #builder #wire)
+    });
+    let enums = model.enums.iter().map(|e| {
+        let def = types::string_enum(e);
+        let wire = wire::string_enum(e);
+        quote!(#def #wire)
+    });
+    let errcodes = model.endpoints.iter().map(|e| errcodes::errcode_enum(e));
+    let endpoints = endpoints::endpoints(model);
+    quote! {
+        #(#tracking)*
+        #(#objects)*
+        #(#enums)*
+        #(#errcodes)*
+        #endpoints
+    }
+}
+
+/// The `#[deprecated]` note of an object that is the request of a retired endpoint.
+fn deprecation_of_object(model: &Model, o: &crate::model::Object) -> Option<String> {
+    let endpoint = model.endpoints.iter().find(|e| std::ptr::eq(&model.objects[e.request], o))?;
+    endpoint.deprecated.as_ref().map(|d| deprecation_note(&endpoint.name, d))
+}
+
+/// A sentence for `#[deprecated(note)]` and the docs.
+pub(crate) fn deprecation_note(name: &str, d: &crate::model::Deprecated) -> String {
+    let mut note = format!("{name} is retired");
+    if let Some(since) = &d.since {
+        note.push_str(&format!(" since {since}"));
+    }
+    note.push_str(": ");
+    note.push_str(&d.note);
+    if let Some(successor) = &d.successor {
+        note.push_str(&format!(" Use {successor} instead."));
+    }
+    note
+}
+
+/// The path of the runtime support module.
+pub(crate) fn rt() -> TokenStream {
+    quote!(::wechat_msg::__private)
+}
+
+pub(crate) fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
+/// The Rust type of a field type.
+pub(crate) fn rust_type(model: &Model, ty: &Ty) -> TokenStream {
+    let rt = rt();
+    match ty {
+        Ty::String => quote!(::std::string::String),
+        Ty::Integer => quote!(i64),
+        Ty::Bool => quote!(bool),
+        Ty::File => quote!(#rt::MediaFile),
+        Ty::Object(i) => {
+            let name = ident(&model.objects[*i].name);
+            quote!(#name)
+        }
+        Ty::Enum(i) => {
+            let name = ident(&model.enums[*i].name);
+            quote!(#name)
+        }
+        Ty::Map(inner) => {
+            let inner = rust_type(model, inner);
+            quote!(#rt::BTreeMap<::std::string::String, #inner>)
+        }
+        Ty::List(inner) => {
+            let inner = rust_type(model, inner);
+            quote!(::std::vec::Vec<#inner>)
+        }
+    }
+}
+
+/// An expression for a wire key, chosen by the `form` in scope. This is where
+/// the naming function of each form is applied: `name_of(form)` for every
+/// form, folded to a literal when the forms agree.
+pub(crate) fn key_expr<'a>(name_of: impl Fn(Form) -> &'a str) -> TokenStream {
+    let rt = rt();
+    let names: Vec<&str> = Form::ALL.iter().map(|f| name_of(*f)).collect();
+    if names.iter().all(|n| *n == names[0]) {
+        let name = names[0];
+        return quote!(#name);
+    }
+    let arms = Form::ALL.iter().zip(&names).map(|(form, name)| {
+        let variant = form_variant(*form);
+        quote!(#rt::Form::#variant => #name)
+    });
+    quote!(match form { #(#arms),* })
+}
+
+pub(crate) fn form_variant(form: Form) -> Ident {
+    ident(match form {
+        Form::Http => "Http",
+        Form::Cloud => "Cloud",
+    })
+}
+
+/// `#[doc]` attributes for a description (one per line keeps rustdoc's
+/// paragraphs).
+pub(crate) fn docs(text: &str) -> TokenStream {
+    let lines = text.lines().map(|l| {
+        let l = format!(" {l}");
+        quote!(#[doc = #l])
+    });
+    quote!(#(#lines)*)
+}

@@ -1,0 +1,268 @@
+//! The `Wire` impls: writing and reading both wire forms.
+//!
+//! There is one writer and one reader generator. Keys come from the naming
+//! function of each form (`Field::key`, `Variant::key`, `Union::tag`), applied
+//! through [`key_expr`] for writing and once per form for the reader's key
+//! match. No code here knows which form uses which case.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{form_variant, ident, key_expr, rt};
+use crate::model::{Form, Model, Object, StrEnum};
+
+/// `impl Wire` for an object type.
+pub fn object(model: &Model, o: &Object) -> TokenStream {
+    let rt = rt();
+    let name = ident(&o.name);
+    let write = write_object(o);
+    let read = read_object(model, o);
+    quote! {
+        #[allow(deprecated)]
+        impl #rt::Wire for #name {
+            #[inline]
+            fn write_wire<S: #rt::serde::Serializer>(
+                &self,
+                form: #rt::Form,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                #write
+            }
+
+            fn read_wire(
+                value: &#rt::Value,
+                cx: &mut #rt::Cx,
+            ) -> ::core::result::Result<Self, #rt::WireError> {
+                #read
+            }
+        }
+    }
+}
+
+fn write_object(o: &Object) -> TokenStream {
+    let rt = rt();
+    let name = &o.name;
+    let len = o.fields.len() + if o.union.is_some() { 2 } else { 0 };
+    let fields = o.fields.iter().map(|f| {
+        let fname = ident(&f.rust);
+        let key = key_expr(|form| f.key(form));
+        if f.required {
+            quote!(#rt::serde::ser::SerializeStruct::serialize_field(&mut out, #key, &#rt::Wired(form, &self.#fname))?;)
+        } else {
+            quote! {
+                match &self.#fname {
+                    ::core::option::Option::Some(value) => #rt::serde::ser::SerializeStruct::serialize_field(&mut out, #key, &#rt::Wired(form, value))?,
+                    ::core::option::Option::None => #rt::serde::ser::SerializeStruct::skip_field(&mut out, #key)?,
+                }
+            }
+        }
+    });
+    let union = o.union.as_ref().map(|u| {
+        let ename = ident(&u.enum_name);
+        let fname = ident(&u.rust_field);
+        let tag_key = key_expr(|form| u.tag(form));
+        let arms = u.variants.iter().map(|v| {
+            let vname = ident(&v.rust);
+            let value = &v.value;
+            let key = key_expr(|form| v.key(form));
+            quote! {
+                #ename::#vname(payload) => {
+                    #rt::serde::ser::SerializeStruct::serialize_field(&mut out, #tag_key, #value)?;
+                    #rt::serde::ser::SerializeStruct::serialize_field(&mut out, #key, &#rt::Wired(form, payload))?;
+                }
+            }
+        });
+        quote!(match &self.#fname { #(#arms)* })
+    });
+    quote! {
+        let mut out = #rt::serde::Serializer::serialize_struct(serializer, #name, #len)?;
+        #(#fields)*
+        #union
+        #rt::serde::ser::SerializeStruct::end(out)
+    }
+}
+
+/// Slots the reader fills as it walks the object's keys.
+enum Slot<'a> {
+    Field(&'a crate::model::Field, usize),
+    Tag,
+    Payload(usize),
+}
+
+fn read_object(model: &Model, o: &Object) -> TokenStream {
+    let rt = rt();
+    let _ = model;
+    // Every key of the object, in each form.
+    let slots: Vec<(Slot<'_>, Box<dyn Fn(Form) -> String + '_>)> = o
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (Slot::Field(f, i), Box::new(move |form| f.key(form).to_owned()) as Box<dyn Fn(Form) -> String>))
+        .chain(o.union.iter().flat_map(|u| {
+            std::iter::once((Slot::Tag, Box::new(move |form| u.tag(form).to_owned()) as Box<dyn Fn(Form) -> String>)).chain(
+                u.variants.iter().enumerate().map(|(j, v)| {
+                    (Slot::Payload(j), Box::new(move |form| v.key(form).to_owned()) as Box<dyn Fn(Form) -> String>)
+                }),
+            )
+        }))
+        .collect();
+
+    let locals = o.fields.iter().enumerate().map(|(i, f)| {
+        let local = format_ident!("f{}", i);
+        let _ = f;
+        quote!(let mut #local = ::core::option::Option::None;)
+    });
+    let union_locals = o.union.as_ref().map(|u| {
+        let n = u.variants.len();
+        quote! {
+            let mut tag: ::core::option::Option<&#rt::Value> = ::core::option::Option::None;
+            let mut payloads: [::core::option::Option<&#rt::Value>; #n] = [::core::option::Option::None; #n];
+        }
+    });
+
+    // One key match per form: the form's own keys, then the other forms' keys
+    // as hints for a body written in the wrong form.
+    let per_form = Form::ALL.iter().map(|&form| {
+        let variant = form_variant(form);
+        let arms = slots.iter().map(|(slot, name_of)| {
+            let key = name_of(form);
+            let action = match slot {
+                Slot::Field(f, i) => {
+                    let local = format_ident!("f{}", i);
+                    if f.required {
+                        quote!(#local = ::core::option::Option::Some(cx.field(key, value)?);)
+                    } else {
+                        quote!(if !value.is_null() { #local = ::core::option::Option::Some(cx.field(key, value)?); })
+                    }
+                }
+                Slot::Tag => quote!(tag = ::core::option::Option::Some(value);),
+                Slot::Payload(j) => quote!(payloads[#j] = ::core::option::Option::Some(value);),
+            };
+            quote!(#key => { #action })
+        });
+        let hints = slots.iter().flat_map(|(_, name_of)| {
+            let own = name_of(form);
+            Form::ALL
+                .iter()
+                .filter(move |&&other| other != form)
+                .map(move |&other| (name_of(other), own.clone()))
+                .filter(|(theirs, own)| theirs != own)
+                .map(|(theirs, own)| quote!(#theirs => ::core::option::Option::Some(#own),))
+                .collect::<Vec<_>>()
+        });
+        quote! {
+            #rt::Form::#variant => match key.as_str() {
+                #(#arms)*
+                _ => if cx.strict() {
+                    let hint = match key.as_str() { #(#hints)* _ => ::core::option::Option::None };
+                    return ::core::result::Result::Err(cx.unknown(key, hint));
+                }
+            },
+        }
+    });
+
+    let take_fields = o.fields.iter().enumerate().map(|(i, f)| {
+        let local = format_ident!("f{}", i);
+        let fname = ident(&f.rust);
+        if f.required {
+            let key = key_expr(|form| f.key(form));
+            quote!(let #fname = match #local { ::core::option::Option::Some(v) => v, ::core::option::Option::None => return ::core::result::Result::Err(cx.missing(#key)) };)
+        } else {
+            quote!(let #fname = #local;)
+        }
+    });
+    let take_union = o.union.as_ref().map(|u| {
+        let ename = ident(&u.enum_name);
+        let fname = ident(&u.rust_field);
+        let tag_key = key_expr(|form| u.tag(form));
+        let all: Vec<&str> = u.variants.iter().map(|v| v.value.as_str()).collect();
+        let arms = u.variants.iter().enumerate().map(|(j, v)| {
+            let vname = ident(&v.rust);
+            let value = &v.value;
+            let key = key_expr(|form| v.key(form));
+            let others = u.variants.iter().enumerate().filter(|(k, _)| *k != j).map(|(k, other)| {
+                let other_key = key_expr(|form| other.key(form));
+                quote! {
+                    if payloads[#k].is_some() {
+                        return ::core::result::Result::Err(cx.error_at(#other_key, #rt::WireErrorKind::PayloadUnexpected { tag: tag_key, value: tag_value.to_owned() }));
+                    }
+                }
+            });
+            quote! {
+                #value => {
+                    #(#others)*
+                    match payloads[#j] {
+                        ::core::option::Option::Some(payload) => #ename::#vname(cx.field(#key, payload)?),
+                        ::core::option::Option::None => return ::core::result::Result::Err(cx.error_at(#key, #rt::WireErrorKind::PayloadMissing { tag: tag_key, value: tag_value.to_owned() })),
+                    }
+                }
+            }
+        });
+        quote! {
+            let tag_key: &'static str = #tag_key;
+            let tag_value: ::std::string::String = match tag {
+                ::core::option::Option::Some(v) => cx.field(tag_key, v)?,
+                ::core::option::Option::None => return ::core::result::Result::Err(cx.missing(tag_key)),
+            };
+            let #fname = match tag_value.as_str() {
+                #(#arms)*
+                _ => return ::core::result::Result::Err(cx.error_at(tag_key, #rt::WireErrorKind::UnknownValue {
+                    value: tag_value.clone(),
+                    expected: &[#(#all),*],
+                })),
+            };
+        }
+    });
+    let name = ident(&o.name);
+    let field_names = o.fields.iter().map(|f| ident(&f.rust)).chain(o.union.iter().map(|u| ident(&u.rust_field)));
+    quote! {
+        let form = cx.form();
+        let object = cx.object(value)?;
+        #(#locals)*
+        #union_locals
+        for (key, value) in object {
+            match form {
+                #(#per_form)*
+            }
+        }
+        #(#take_fields)*
+        #take_union
+        ::core::result::Result::Ok(#name { #(#field_names),* })
+    }
+}
+
+/// `impl Wire` for a string enum.
+pub fn string_enum(e: &StrEnum) -> TokenStream {
+    let rt = rt();
+    let name = ident(&e.name);
+    let arms = e.values.iter().map(|v| {
+        let vname = ident(&v.rust);
+        let wire = &v.wire;
+        quote!(#wire => ::core::result::Result::Ok(#name::#vname),)
+    });
+    quote! {
+        impl #rt::Wire for #name {
+            #[inline]
+            fn write_wire<S: #rt::serde::Serializer>(
+                &self,
+                _form: #rt::Form,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+
+            fn read_wire(
+                value: &#rt::Value,
+                cx: &mut #rt::Cx,
+            ) -> ::core::result::Result<Self, #rt::WireError> {
+                match cx.str(value)? {
+                    #(#arms)*
+                    other => ::core::result::Result::Err(cx.error(#rt::WireErrorKind::UnknownValue {
+                        value: other.to_owned(),
+                        expected: #name::WIRE_VALUES,
+                    })),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! A local WeChat emulator (in progress).

@@ -1,0 +1,43 @@
+//! `api!("path/to/api-spec")`: generates the typed API of a spec directory.
+//! The work is done by `wechat-msg-codegen`; this crate only resolves the
+//! path and turns spec mistakes into compile errors.
+
+use std::path::PathBuf;
+
+use proc_macro::TokenStream;
+use quote::quote;
+
+/// Generates the API of the spec directory named by a string literal.
+///
+/// A relative path is resolved against `WECHAT_MSG_SPEC_ROOT` when that
+/// environment variable is set (tests run from a moved project), otherwise
+/// against `CARGO_MANIFEST_DIR`. Every mistake in the spec becomes its own
+/// compile error, `api-spec/file.toml:LINE:COL: message`.
+#[proc_macro]
+pub fn api(input: TokenStream) -> TokenStream {
+    let lit = syn::parse_macro_input!(input as syn::LitStr);
+    let span = lit.span();
+    let dir = resolve(&lit.value());
+    match wechat_msg_codegen::expand(&dir) {
+        Ok(tokens) => tokens.into(),
+        Err(errors) => {
+            let errors = errors.iter().map(|e| {
+                let message = e.to_string();
+                quote::quote_spanned!(span=> ::core::compile_error!(#message);)
+            });
+            quote!(#(#errors)*).into()
+        }
+    }
+}
+
+fn resolve(path: &str) -> PathBuf {
+    let path = PathBuf::from(path);
+    if path.is_absolute() {
+        return path;
+    }
+    let root = std::env::var_os("WECHAT_MSG_SPEC_ROOT")
+        .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR"))
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    root.join(path)
+}

@@ -1,0 +1,294 @@
+//! What every generated endpoint exposes: its metadata, its errcode enum and
+//! the shape of its answer.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::wire::{Cx, Form, Wire, WireError, WireErrorKind};
+
+/// A request type that is sent to one endpoint. Implemented by generated code.
+pub trait Endpoint: Wire + Send + Sync + 'static {
+    /// What a successful call answers.
+    type Answer: Answer;
+    /// The endpoint's errcode enum.
+    type Errcode: Errcode;
+    /// Names, method, path and tables of the endpoint.
+    const INFO: &'static EndpointInfo;
+}
+
+/// Static description of an endpoint, generated from the spec.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct EndpointInfo {
+    /// The cloud-call name: `customerServiceMessage.send`.
+    pub name: &'static str,
+    /// The Rust name of the request type.
+    pub request_type: &'static str,
+    /// The HTTP method.
+    pub method: Method,
+    /// The HTTP path, without the query: `/cgi-bin/message/custom/send`.
+    pub path: &'static str,
+    /// The spec's description.
+    pub doc: &'static str,
+    /// Set when the endpoint is retired.
+    pub deprecated: Option<Deprecation>,
+    /// How the HTTP request body is encoded.
+    pub body: BodyKind,
+    /// What a successful call answers.
+    pub answer: AnswerKind,
+    /// The top-level fields of the request, in spec order.
+    pub fields: &'static [FieldInfo],
+    /// Fields anywhere in the request with a known meaning, by HTTP path.
+    pub roles: &'static [RoleInfo],
+    /// Every errcode the endpoint documents (shared table included), by code.
+    pub errcodes: &'static [ErrcodeInfo],
+    /// Parses a body in one form and writes it in the other (or the same) form.
+    pub convert: fn(&Value, Form, Form) -> Result<Value, WireError>,
+}
+
+impl EndpointInfo {
+    /// The errcode entry for `code`, if the endpoint documents it.
+    pub fn errcode(&self, code: i64) -> Option<&'static ErrcodeInfo> {
+        self.errcodes
+            .binary_search_by_key(&code, |e| e.code)
+            .ok()
+            .map(|i| &self.errcodes[i])
+    }
+
+    /// The namespace and method of the cloud-call name
+    /// (`("customerServiceMessage", "send")`).
+    pub fn cloud_parts(&self) -> (&'static str, &'static str) {
+        self.name.split_once('.').unwrap_or((self.name, ""))
+    }
+}
+
+/// An HTTP method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+}
+
+impl Method {
+    /// `"GET"` or `"POST"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A retired endpoint: when, why, and what replaces it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deprecation {
+    /// The date WeChat retired it (`2020-01-10`), if known.
+    pub since: Option<&'static str>,
+    /// The cloud-call name of the successor, if any.
+    pub successor: Option<&'static str>,
+    /// Why, in a sentence.
+    pub note: &'static str,
+}
+
+/// How an HTTP request body is encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyKind {
+    /// A JSON object.
+    Json,
+    /// `multipart/form-data`, one part per body field.
+    Multipart,
+}
+
+/// What a successful call answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AnswerKind {
+    /// `{errcode: 0, errmsg: "ok"}` and nothing else of use.
+    Ack,
+    /// A JSON object with fields of its own.
+    Json,
+    /// Raw bytes (a file); errors still come as JSON.
+    Binary,
+}
+
+/// Where a top-level request field travels over HTTP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Location {
+    /// In the body (a JSON key, or a multipart part).
+    Body,
+    /// In the URL's query string.
+    Query,
+}
+
+/// A top-level request field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldInfo {
+    /// The HTTP (snake_case) name.
+    pub http: &'static str,
+    /// The cloud-call (camelCase) name.
+    pub cloud: &'static str,
+    /// Where it goes over HTTP.
+    pub location: Location,
+    /// Whether it is a file (`{content_type, value}` in JSON, a file part in multipart).
+    pub file: bool,
+    /// Whether it must be present.
+    pub required: bool,
+}
+
+/// The meaning of a field's value, for those a server checks against its own
+/// records (the emulator uses these).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Role {
+    /// A user's OpenID.
+    Openid,
+    /// A template ID.
+    TemplateId,
+    /// A single-use form_id or prepay_id.
+    FormId,
+    /// A media_id from the media upload API.
+    MediaId,
+}
+
+/// A field with a [`Role`], by dotted HTTP path (`weapp_template_msg.form_id`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoleInfo {
+    /// The dotted HTTP path.
+    pub path: &'static str,
+    /// What the value means.
+    pub role: Role,
+}
+
+/// How the client treats an errcode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// Transient: retried with backoff.
+    Retry,
+    /// The access_token is bad: refresh once and retry once.
+    RefreshToken,
+    /// Never retried.
+    Permanent,
+}
+
+/// One row of an endpoint's errcode table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrcodeInfo {
+    /// The numeric code.
+    pub code: i64,
+    /// The Rust variant name.
+    pub name: &'static str,
+    /// The documented meaning.
+    pub description: &'static str,
+    /// How it is treated.
+    pub class: ErrorClass,
+}
+
+/// An endpoint's errcode enum. Implemented by generated code.
+pub trait Errcode: fmt::Debug + fmt::Display + Clone + Send + Sync + 'static {
+    /// The enum for an errcode and errmsg WeChat answered; a code the spec
+    /// does not list becomes the catch-all variant, keeping both.
+    fn from_code(code: i64, errmsg: &str) -> Self;
+    /// The numeric code.
+    fn code(&self) -> i64;
+    /// The spec's table row, `None` for a code the spec does not list.
+    fn info(&self) -> Option<&'static ErrcodeInfo>;
+
+    /// How the client treats it; unknown codes are permanent.
+    fn class(&self) -> ErrorClass {
+        self.info().map_or(ErrorClass::Permanent, |i| i.class)
+    }
+    /// Whether a retry with backoff may succeed (`-1` system busy).
+    fn is_retryable(&self) -> bool {
+        self.class() == ErrorClass::Retry
+    }
+    /// Whether the access_token used is no longer valid (40001, 40014, 42001).
+    fn invalidates_token(&self) -> bool {
+        self.class() == ErrorClass::RefreshToken
+    }
+    /// The documented meaning, or `""` for an unknown code.
+    fn description(&self) -> &'static str {
+        self.info().map_or("", |i| i.description)
+    }
+}
+
+/// What a successful call answers, parsed.
+pub trait Answer: Sized + Send + 'static {
+    /// Reads a successful JSON answer (the errcode fields already checked).
+    fn from_json(value: &Value, form: Form) -> Result<Self, WireError>;
+    /// Reads a successful binary answer. Only [`MediaBytes`] accepts one.
+    fn from_bytes(content_type: &str, bytes: Vec<u8>) -> Option<Self> {
+        let _ = (content_type, bytes);
+        None
+    }
+}
+
+/// The answer of endpoints that answer only `{errcode: 0, errmsg: "ok"}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Ack;
+
+impl Answer for Ack {
+    fn from_json(value: &Value, form: Form) -> Result<Self, WireError> {
+        Cx::new(form, false).object(value)?;
+        Ok(Ack)
+    }
+}
+
+/// A binary answer: a file's bytes and content type.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MediaBytes {
+    /// The `Content-Type` WeChat gave.
+    pub content_type: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl fmt::Debug for MediaBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MediaBytes")
+            .field("content_type", &self.content_type)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+impl Answer for MediaBytes {
+    /// The cloud call answers `{contentType, buffer}` with the buffer as base64
+    /// (the relay encodes it); the HTTP answer is never JSON on success.
+    fn from_json(value: &Value, form: Form) -> Result<Self, WireError> {
+        let mut cx = Cx::new(form, false);
+        let object = cx.object(value)?;
+        let (type_key, bytes_key) = match form {
+            Form::Http => ("content_type", "buffer"),
+            Form::Cloud => ("contentType", "buffer"),
+        };
+        let content_type: String = match object.get(type_key) {
+            Some(v) => cx.field(type_key, v)?,
+            None => return Err(cx.missing(type_key)),
+        };
+        let encoded: String = match object.get(bytes_key) {
+            Some(v) => cx.field(bytes_key, v)?,
+            None => return Err(cx.missing(bytes_key)),
+        };
+        let bytes = crate::media::decode_base64(&encoded)
+            .ok_or_else(|| cx.error_at(bytes_key, WireErrorKind::Base64))?;
+        Ok(MediaBytes { content_type, bytes })
+    }
+
+    fn from_bytes(content_type: &str, bytes: Vec<u8>) -> Option<Self> {
+        Some(MediaBytes { content_type: content_type.to_owned(), bytes })
+    }
+}

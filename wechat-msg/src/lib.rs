@@ -1,0 +1,74 @@
+//! Typed WeChat Mini Program message APIs, generated from one spec.
+//!
+//! Every endpoint in `api-spec/` becomes a request type with a typestate
+//! builder, an errcode enum and both wire forms (HTTP snake_case JSON and the
+//! cloud call's camelCase JSON), each written and parsed by generated code.
+//!
+//! ```
+//! use wechat_msg::{CustomerServiceMessage, Form, Text, Wire};
+//!
+//! let message = CustomerServiceMessage::builder()
+//!     .touser("OPENID")
+//!     .body(Text::builder().content("Hello World").build())
+//!     .build();
+//! assert_eq!(
+//!     message.to_json(Form::Http),
+//!     r#"{"touser":"OPENID","msgtype":"text","text":{"content":"Hello World"}}"#
+//! );
+//! ```
+#![deny(missing_docs)]
+
+extern crate self as wechat_msg;
+
+pub mod answer;
+pub mod endpoint;
+pub mod media;
+pub mod wire;
+
+pub use answer::{MalformedAnswer, Rejection};
+pub use endpoint::{
+    Ack, Answer, AnswerKind, BodyKind, Deprecation, Endpoint, EndpointInfo, ErrcodeInfo,
+    ErrorClass, Errcode, FieldInfo, Location, MediaBytes, Method, Role, RoleInfo,
+};
+pub use media::MediaFile;
+pub use wire::{Form, Wire, WireError, WireErrorKind};
+
+/// Generates the API of a spec directory; see `api-spec/README.md`.
+///
+/// `wechat_msg::api!("path/to/api-spec")` expands to the request types,
+/// builders, errcode enums, wire forms and the [`ENDPOINTS`] registry of that
+/// spec. A relative path is resolved against the `WECHAT_MSG_SPEC_ROOT`
+/// environment variable when set, else against `CARGO_MANIFEST_DIR`.
+pub use wechat_msg_macros::api;
+
+/// The generated API of this repository's `api-spec/`.
+pub mod api {
+    wechat_msg_macros::api!("../api-spec");
+}
+
+pub use api::*;
+
+/// The endpoint whose cloud-call name is `name`.
+pub fn endpoint(name: &str) -> Option<&'static EndpointInfo> {
+    ENDPOINTS.iter().copied().find(|e| e.name == name)
+}
+
+/// Support for generated code. Not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::answer::*;
+    pub use crate::endpoint::*;
+    pub use crate::media::MediaFile;
+    pub use crate::wire::*;
+    pub use serde;
+    pub use serde_json::{Map, Value};
+    pub use std::collections::BTreeMap;
+
+    /// Builder state: a required field not yet set.
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct Unset;
+
+    /// Builder state: a required field set to `T`.
+    #[derive(Clone, Debug)]
+    pub struct Set<T>(pub T);
+}
