@@ -1,0 +1,64 @@
+//! `wechat-msg endpoints`: what the spec holds.
+
+use serde_json::{Value, json};
+use wechat_msg::{ENDPOINTS, EndpointInfo, ErrorClass};
+
+use crate::Failure;
+
+pub fn run(as_json: bool) -> Result<(), Failure> {
+    if as_json {
+        let list: Vec<Value> = ENDPOINTS.iter().map(|e| describe(e)).collect();
+        let text = serde_json::to_string_pretty(&list).map_err(|e| Failure::invalid(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    let width = ENDPOINTS.iter().map(|e| e.name.len()).max().unwrap_or(0);
+    for e in ENDPOINTS {
+        let mut line = format!("{:<width$}  {:<4} {}", e.name, e.method.as_str(), e.path);
+        if let Some(d) = &e.deprecated {
+            line.push_str("  [deprecated");
+            if let Some(since) = d.since {
+                line.push_str(&format!(" since {since}"));
+            }
+            if let Some(successor) = d.successor {
+                line.push_str(&format!("; use {successor}"));
+            }
+            line.push(']');
+        }
+        println!("{line}");
+    }
+    Ok(())
+}
+
+fn describe(e: &EndpointInfo) -> Value {
+    let errcodes: Vec<Value> = e
+        .errcodes
+        .iter()
+        .map(|c| {
+            json!({
+                "code": c.code,
+                "name": c.name,
+                "description": c.description,
+                "class": match c.class {
+                    ErrorClass::Retry => "retry",
+                    ErrorClass::RefreshToken => "refresh_token",
+                    _ => "permanent",
+                },
+            })
+        })
+        .collect();
+    json!({
+        "name": e.name,
+        "method": e.method.as_str(),
+        "path": e.path,
+        "request_type": e.request_type,
+        "body": format!("{:?}", e.body).to_lowercase(),
+        "answer": format!("{:?}", e.answer).to_lowercase(),
+        "deprecated": e.deprecated.map(|d| json!({
+            "since": d.since,
+            "successor": d.successor,
+            "note": d.note,
+        })),
+        "errcodes": errcodes,
+    })
+}
