@@ -8,7 +8,8 @@ use crate::Failure;
 pub fn run(as_json: bool) -> Result<(), Failure> {
     if as_json {
         let list: Vec<Value> = ENDPOINTS.iter().map(|e| describe(e)).collect();
-        let text = serde_json::to_string_pretty(&list).map_err(|e| Failure::invalid(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&list).map_err(|e| Failure::invalid(e.to_string()))?;
         println!("{text}");
         return Ok(());
     }

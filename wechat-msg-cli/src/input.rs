@@ -11,7 +11,10 @@ use crate::Failure;
 pub fn endpoint(api: &str) -> Result<&'static EndpointInfo, Failure> {
     wechat_msg::endpoint(api).ok_or_else(|| {
         let known: Vec<&str> = wechat_msg::ENDPOINTS.iter().map(|e| e.name).collect();
-        Failure::invalid(format!("unknown API `{api}`; known APIs: {}", known.join(", ")))
+        Failure::invalid(format!(
+            "unknown API `{api}`; known APIs: {}",
+            known.join(", ")
+        ))
     })
 }
 
@@ -26,9 +29,11 @@ pub fn read_json(file: Option<&str>) -> Result<Value, Failure> {
             (text, "standard input".to_owned())
         }
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Failure::invalid(format!("cannot read {path}: {e}")))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::invalid(format!("cannot read {path}: {e}")))?;
             (text, path.to_owned())
         }
     };
-    serde_json::from_str(&text).map_err(|e| Failure::invalid(format!("{source}: invalid JSON: {e}")))
+    serde_json::from_str(&text)
+        .map_err(|e| Failure::invalid(format!("{source}: invalid JSON: {e}")))
 }

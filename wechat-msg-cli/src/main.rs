@@ -57,7 +57,10 @@ pub struct Failure {
 impl Failure {
     /// Invalid input: exit 2.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Failure { code: 2, message: message.into() }
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
     }
 }
 
@@ -65,7 +68,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Endpoints { json } => endpoints::run(json),
-        Command::Render { api, from, to, file } => render::run(&api, from, to, file.as_deref()),
+        Command::Render {
+            api,
+            from,
+            to,
+            file,
+        } => render::run(&api, from, to, file.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,8 @@ pub fn run(api: &str, from: Form, to: Form, file: Option<&str>) -> Result<(), Fa
     let body = input::read_json(file)?;
     let rendered = (endpoint.convert)(&body, from, to)
         .map_err(|e| Failure::invalid(format!("invalid {api} request ({from} form): {e}")))?;
-    let text = serde_json::to_string_pretty(&rendered).map_err(|e| Failure::invalid(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(&rendered).map_err(|e| Failure::invalid(e.to_string()))?;
     println!("{text}");
     Ok(())
 }

@@ -43,7 +43,10 @@ pub struct SpecErrors(pub Vec<SpecError>);
 impl SpecErrors {
     /// Records a mistake.
     pub fn push(&mut self, pos: &Pos, message: impl Into<String>) {
-        self.0.push(SpecError { pos: pos.clone(), message: message.into() });
+        self.0.push(SpecError {
+            pos: pos.clone(),
+            message: message.into(),
+        });
     }
 
     /// Whether none was found.
@@ -72,7 +75,11 @@ impl LineIndex {
     pub fn new(file: String, text: &str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { file, text: text.to_owned(), line_starts }
+        LineIndex {
+            file,
+            text: text.to_owned(),
+            line_starts,
+        }
     }
 
     /// The position of byte `offset`.
@@ -80,8 +87,15 @@ impl LineIndex {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset);
         let start = self.line_starts[line - 1];
-        let col = self.text.get(start..offset).map_or(1, |s| s.chars().count() + 1);
-        Pos { file: self.file.clone(), line, col }
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(1, |s| s.chars().count() + 1);
+        Pos {
+            file: self.file.clone(),
+            line,
+            col,
+        }
     }
 
     /// The file's displayed name.

@@ -25,12 +25,26 @@ pub use validate::sdk_snake_case;
 /// together. Mistakes are all reported, sorted by file and line, with paths
 /// shown as `<dir name>/<file>`.
 pub fn load(dir: &Path) -> Result<Model, Vec<SpecError>> {
-    let shown_dir = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let shown_dir = dir.file_name().map_or_else(
+        || dir.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let no_pos = |message: String| {
-        vec![SpecError { pos: error::Pos { file: shown_dir.clone(), line: 1, col: 1 }, message }]
+        vec![SpecError {
+            pos: error::Pos {
+                file: shown_dir.clone(),
+                line: 1,
+                col: 1,
+            },
+            message,
+        }]
     };
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| no_pos(format!("cannot read the spec directory {}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        no_pos(format!(
+            "cannot read the spec directory {}: {e}",
+            dir.display()
+        ))
+    })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -38,16 +52,29 @@ pub fn load(dir: &Path) -> Result<Model, Vec<SpecError>> {
         .collect();
     paths.sort();
     if paths.is_empty() {
-        return Err(no_pos(format!("no .toml files in the spec directory {}", dir.display())));
+        return Err(no_pos(format!(
+            "no .toml files in the spec directory {}",
+            dir.display()
+        )));
     }
     let mut errors = SpecErrors::default();
     let mut raws = Vec::new();
     for path in &paths {
-        let shown = format!("{shown_dir}/{}", path.file_name().unwrap_or_default().to_string_lossy());
+        let shown = format!(
+            "{shown_dir}/{}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) => {
-                errors.push(&error::Pos { file: shown, line: 1, col: 1 }, format!("cannot read: {e}"));
+                errors.push(
+                    &error::Pos {
+                        file: shown,
+                        line: 1,
+                        col: 1,
+                    },
+                    format!("cannot read: {e}"),
+                );
                 continue;
             }
         };
@@ -57,7 +84,10 @@ pub fn load(dir: &Path) -> Result<Model, Vec<SpecError>> {
     let model = validate::validate(&raws, &mut errors);
     match model {
         Some(mut model) if errors.is_empty() => {
-            model.files = paths.iter().map(|p| p.canonicalize().unwrap_or_else(|_| p.clone())).collect();
+            model.files = paths
+                .iter()
+                .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
+                .collect();
             Ok(model)
         }
         _ => Err(errors.into_sorted()),

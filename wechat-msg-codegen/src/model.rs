@@ -193,6 +193,8 @@ pub enum Role {
     FormId,
     /// media_id.
     MediaId,
+    /// A Unix time the server sets (answers).
+    Timestamp,
 }
 
 /// Where a field travels over HTTP.

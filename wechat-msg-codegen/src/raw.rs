@@ -144,12 +144,34 @@ pub fn read_file(index: &LineIndex, text: &str, errors: &mut SpecErrors) -> RawF
         }
     };
     let mut cx = Cx { index, errors };
-    let mut table = Table::new(&mut cx, root.get_ref(), index.pos(0), "a spec file", &["endpoint", "type", "enum", "errcode"]);
+    let mut table = Table::new(
+        &mut cx,
+        root.get_ref(),
+        index.pos(0),
+        "a spec file",
+        &["endpoint", "type", "enum", "errcode"],
+    );
     RawFile {
-        endpoints: table.tables(&mut cx, "endpoint").into_iter().map(|t| endpoint(&mut cx, t)).collect(),
-        types: table.tables(&mut cx, "type").into_iter().map(|t| ty(&mut cx, t)).collect(),
-        enums: table.tables(&mut cx, "enum").into_iter().map(|t| enumeration(&mut cx, t)).collect(),
-        errcodes: table.tables(&mut cx, "errcode").into_iter().map(|t| errcode(&mut cx, t)).collect(),
+        endpoints: table
+            .tables(&mut cx, "endpoint")
+            .into_iter()
+            .map(|t| endpoint(&mut cx, t))
+            .collect(),
+        types: table
+            .tables(&mut cx, "type")
+            .into_iter()
+            .map(|t| ty(&mut cx, t))
+            .collect(),
+        enums: table
+            .tables(&mut cx, "enum")
+            .into_iter()
+            .map(|t| enumeration(&mut cx, t))
+            .collect(),
+        errcodes: table
+            .tables(&mut cx, "errcode")
+            .into_iter()
+            .map(|t| errcode(&mut cx, t))
+            .collect(),
     }
 }
 
@@ -164,21 +186,39 @@ fn endpoint(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawEndpoint {
         request: t.req_string(cx, "request"),
         body: t.string(cx, "body"),
         answer: t.string(cx, "answer"),
-        deprecated: t.table(cx, "deprecated", &["since", "successor", "note"]).map(|mut d| RawDeprecated {
-            pos: d.pos.clone(),
-            since: d.string(cx, "since"),
-            successor: d.string(cx, "successor"),
-            note: d.req_string(cx, "note"),
-        }),
-        errcodes: t.tables(cx, "errcode").into_iter().map(|e| errcode(cx, e)).collect(),
+        deprecated: t
+            .table(cx, "deprecated", &["since", "successor", "note"])
+            .map(|mut d| RawDeprecated {
+                pos: d.pos.clone(),
+                since: d.string(cx, "since"),
+                successor: d.string(cx, "successor"),
+                note: d.req_string(cx, "note"),
+            }),
+        errcodes: t
+            .tables(cx, "errcode")
+            .into_iter()
+            .map(|e| errcode(cx, e))
+            .collect(),
     }
 }
 
-const ENDPOINT_KEYS: &[&str] =
-    &["name", "rust", "method", "path", "doc", "request", "body", "answer", "deprecated", "errcode"];
+const ENDPOINT_KEYS: &[&str] = &[
+    "name",
+    "rust",
+    "method",
+    "path",
+    "doc",
+    "request",
+    "body",
+    "answer",
+    "deprecated",
+    "errcode",
+];
 const ERRCODE_KEYS: &[&str] = &["code", "rust", "class", "description"];
 const TYPE_KEYS: &[&str] = &["name", "doc", "field", "union"];
-const FIELD_KEYS: &[&str] = &["http", "cloud", "rust", "type", "required", "role", "in", "doc"];
+const FIELD_KEYS: &[&str] = &[
+    "http", "cloud", "rust", "type", "required", "role", "in", "doc",
+];
 const UNION_KEYS: &[&str] = &["rust", "enum", "tag", "tag_cloud", "doc", "variant"];
 const VARIANT_KEYS: &[&str] = &["value", "cloud", "rust", "payload", "doc"];
 const ENUM_KEYS: &[&str] = &["name", "doc", "value"];
@@ -199,7 +239,11 @@ fn ty(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawType {
         pos: t.pos.clone(),
         name: t.req_string(cx, "name"),
         doc: t.req_string(cx, "doc"),
-        fields: t.tables(cx, "field").into_iter().map(|f| field(cx, f)).collect(),
+        fields: t
+            .tables(cx, "field")
+            .into_iter()
+            .map(|f| field(cx, f))
+            .collect(),
         union: t.table(cx, "union", UNION_KEYS).map(|mut u| RawUnion {
             pos: u.pos.clone(),
             rust: u.req_string(cx, "rust"),
@@ -207,7 +251,11 @@ fn ty(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawType {
             tag: u.req_string(cx, "tag"),
             tag_cloud: u.string(cx, "tag_cloud"),
             doc: u.req_string(cx, "doc"),
-            variants: u.tables(cx, "variant").into_iter().map(|v| variant(cx, v)).collect(),
+            variants: u
+                .tables(cx, "variant")
+                .into_iter()
+                .map(|v| variant(cx, v))
+                .collect(),
         }),
     }
 }
@@ -275,13 +323,23 @@ struct Table<'a, 'i> {
 
 impl<'a, 'i> Table<'a, 'i> {
     /// Wraps `map`, reporting every key not in `keys`.
-    fn new(cx: &mut Cx<'_>, map: &'a DeTable<'i>, pos: Pos, what: &'static str, keys: &[&str]) -> Self {
+    fn new(
+        cx: &mut Cx<'_>,
+        map: &'a DeTable<'i>,
+        pos: Pos,
+        what: &'static str,
+        keys: &[&str],
+    ) -> Self {
         for key in map.keys() {
             if !keys.contains(&key.get_ref().as_ref()) {
                 let pos = cx.pos(key.span());
                 cx.errors.push(
                     &pos,
-                    format!("unknown key `{}` in {what}; expected one of: {}", key.get_ref(), keys.join(", ")),
+                    format!(
+                        "unknown key `{}` in {what}; expected one of: {}",
+                        key.get_ref(),
+                        keys.join(", ")
+                    ),
                 );
             }
         }
@@ -293,16 +351,23 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     fn missing(&self, cx: &mut Cx<'_>, key: &str) {
-        cx.errors.push(&self.pos, format!("missing key `{key}` in {}", self.what));
+        cx.errors
+            .push(&self.pos, format!("missing key `{key}` in {}", self.what));
     }
 
     fn string(&mut self, cx: &mut Cx<'_>, key: &str) -> Option<Sp<String>> {
         let value = self.get(key)?;
         let pos = cx.pos(value.span());
         match value.get_ref() {
-            DeValue::String(s) => Some(Sp { value: s.to_string(), pos }),
+            DeValue::String(s) => Some(Sp {
+                value: s.to_string(),
+                pos,
+            }),
             other => {
-                cx.errors.push(&pos, format!("`{key}` must be a string, not {}", other.type_str()));
+                cx.errors.push(
+                    &pos,
+                    format!("`{key}` must be a string, not {}", other.type_str()),
+                );
                 None
             }
         }
@@ -321,7 +386,10 @@ impl<'a, 'i> Table<'a, 'i> {
         match value.get_ref() {
             DeValue::Boolean(b) => Some(Sp { value: *b, pos }),
             other => {
-                cx.errors.push(&pos, format!("`{key}` must be true or false, not {}", other.type_str()));
+                cx.errors.push(
+                    &pos,
+                    format!("`{key}` must be true or false, not {}", other.type_str()),
+                );
                 None
             }
         }
@@ -340,18 +408,29 @@ impl<'a, 'i> Table<'a, 'i> {
             _ => None,
         };
         if parsed.is_none() {
-            cx.errors.push(&pos, format!("`{key}` must be an integer, not {}", value.get_ref().type_str()));
+            cx.errors.push(
+                &pos,
+                format!(
+                    "`{key}` must be an integer, not {}",
+                    value.get_ref().type_str()
+                ),
+            );
         }
         parsed.map(|value| Sp { value, pos })
     }
 
     /// An array of tables (`[[key]]`); absent means empty.
     fn tables(&mut self, cx: &mut Cx<'_>, key: &str) -> Vec<Table<'a, 'i>> {
-        let Some(value) = self.get(key) else { return Vec::new() };
+        let Some(value) = self.get(key) else {
+            return Vec::new();
+        };
         let (what, keys) = child_kind(key);
         let pos = cx.pos(value.span());
         let DeValue::Array(items) = value.get_ref() else {
-            cx.errors.push(&pos, format!("`{key}` must be an array of tables (`[[{key}]]`)"));
+            cx.errors.push(
+                &pos,
+                format!("`{key}` must be an array of tables (`[[{key}]]`)"),
+            );
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -359,7 +438,10 @@ impl<'a, 'i> Table<'a, 'i> {
             let pos = cx.pos(item.span());
             match item.get_ref() {
                 DeValue::Table(map) => out.push(Table::new(cx, map, pos, what, keys)),
-                other => cx.errors.push(&pos, format!("each `{key}` must be a table, not {}", other.type_str())),
+                other => cx.errors.push(
+                    &pos,
+                    format!("each `{key}` must be a table, not {}", other.type_str()),
+                ),
             }
         }
         out
@@ -372,7 +454,10 @@ impl<'a, 'i> Table<'a, 'i> {
         match value.get_ref() {
             DeValue::Table(map) => Some(Table::new(cx, map, pos, child_kind(key).0, keys)),
             other => {
-                cx.errors.push(&pos, format!("`{key}` must be a table, not {}", other.type_str()));
+                cx.errors.push(
+                    &pos,
+                    format!("`{key}` must be a table, not {}", other.type_str()),
+                );
                 None
             }
         }

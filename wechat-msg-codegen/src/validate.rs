@@ -26,7 +26,12 @@ pub fn sdk_snake_case(name: &str) -> String {
 
 /// Validates the raw files into a model, or reports every mistake.
 pub fn validate(files: &[RawFile], errors: &mut SpecErrors) -> Option<Model> {
-    let mut v = Validator { errors, names: HashMap::new(), objects: HashMap::new(), enums: HashMap::new() };
+    let mut v = Validator {
+        errors,
+        names: HashMap::new(),
+        objects: HashMap::new(),
+        enums: HashMap::new(),
+    };
     let raw_types: Vec<&RawType> = files.iter().flat_map(|f| &f.types).collect();
     let raw_enums: Vec<&RawEnum> = files.iter().flat_map(|f| &f.enums).collect();
     let raw_endpoints: Vec<&RawEndpoint> = files.iter().flat_map(|f| &f.endpoints).collect();
@@ -49,7 +54,12 @@ pub fn validate(files: &[RawFile], errors: &mut SpecErrors) -> Option<Model> {
     let shared = v.shared_errcodes(files);
     let endpoints = v.endpoints(&raw_endpoints, &objects, &shared);
 
-    v.errors.is_empty().then_some(Model { endpoints, objects, enums, files: Vec::new() })
+    v.errors.is_empty().then_some(Model {
+        endpoints,
+        objects,
+        enums,
+        files: Vec::new(),
+    })
 }
 
 struct Validator<'e> {
@@ -68,7 +78,9 @@ impl Validator<'_> {
     /// Claims a generated Rust type name; reports a second claim.
     fn claim(&mut self, name: &str, pos: &Pos, what: &str) -> bool {
         if let Some(first) = self.names.get(name) {
-            let msg = format!("duplicate Rust name `{name}` ({what}); `{name}` is already defined at {first}");
+            let msg = format!(
+                "duplicate Rust name `{name}` ({what}); `{name}` is already defined at {first}"
+            );
             self.errors.push(pos, msg);
             return false;
         }
@@ -80,11 +92,15 @@ impl Validator<'_> {
     fn type_name(&mut self, name: &Option<Sp<String>>) -> Option<String> {
         let name = name.as_ref()?;
         if !is_type_ident(&name.value) {
-            let msg = format!("`{}` is not a Rust type name (UpperCamelCase, letters and digits)", name.value);
+            let msg = format!(
+                "`{}` is not a Rust type name (UpperCamelCase, letters and digits)",
+                name.value
+            );
             self.errors.push(&name.pos, msg);
             return None;
         }
-        self.claim(&name.value, &name.pos, "type").then(|| name.value.clone())
+        self.claim(&name.value, &name.pos, "type")
+            .then(|| name.value.clone())
     }
 
     fn resolve_type(&mut self, sp: &Sp<String>) -> Option<Ty> {
@@ -111,7 +127,11 @@ impl Validator<'_> {
         for f in &t.fields {
             if let Some(field) = self.field(f) {
                 for (i, form) in Form::ALL.into_iter().enumerate() {
-                    let pos = if form == Form::Http { &f.http } else { &f.cloud };
+                    let pos = if form == Form::Http {
+                        &f.http
+                    } else {
+                        &f.cloud
+                    };
                     let pos = pos.as_ref().map_or(&f.pos, |p| &p.pos);
                     self.unique_key(&mut keys[i], field.key(form), form, pos);
                 }
@@ -128,7 +148,8 @@ impl Validator<'_> {
     fn unique_key(&mut self, seen: &mut HashMap<String, Pos>, key: &str, form: Form, pos: &Pos) {
         let form_name = if form == Form::Http { "HTTP" } else { "cloud" };
         if let Some(first) = seen.get(key) {
-            let msg = format!("duplicate {form_name} wire name `{key}`; it is already used at {first}");
+            let msg =
+                format!("duplicate {form_name} wire name `{key}`; it is already used at {first}");
             self.errors.push(pos, msg);
         } else {
             seen.insert(key.to_owned(), pos.clone());
@@ -159,9 +180,19 @@ impl Validator<'_> {
     }
 
     fn wire_name(&mut self, sp: &Sp<String>) -> bool {
-        let ok = !sp.value.is_empty() && sp.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let ok = !sp.value.is_empty()
+            && sp
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ok {
-            self.errors.push(&sp.pos, format!("wire name `{}` must be ASCII letters, digits and `_`", sp.value));
+            self.errors.push(
+                &sp.pos,
+                format!(
+                    "wire name `{}` must be ASCII letters, digits and `_`",
+                    sp.value
+                ),
+            );
         }
         ok
     }
@@ -196,8 +227,11 @@ impl Validator<'_> {
                 "template_id" => Some(Role::TemplateId),
                 "form_id" => Some(Role::FormId),
                 "media_id" => Some(Role::MediaId),
+                "timestamp" => Some(Role::Timestamp),
                 other => {
-                    let msg = format!("unknown role `{other}`; expected one of: openid, template_id, form_id, media_id");
+                    let msg = format!(
+                        "unknown role `{other}`; expected one of: openid, template_id, form_id, media_id, timestamp"
+                    );
                     self.errors.push(&r.pos, msg);
                     None
                 }
@@ -209,7 +243,10 @@ impl Validator<'_> {
                 "body" => Location::Body,
                 "query" => Location::Query,
                 other => {
-                    self.errors.push(&l.pos, format!("unknown location `in = \"{other}\"`; expected `body` or `query`"));
+                    self.errors.push(
+                        &l.pos,
+                        format!("unknown location `in = \"{other}\"`; expected `body` or `query`"),
+                    );
                     Location::Body
                 }
             },
@@ -232,7 +269,13 @@ impl Validator<'_> {
     fn field_ident(&mut self, sp: &Sp<String>) -> bool {
         let ok = is_field_ident(&sp.value);
         if !ok {
-            self.errors.push(&sp.pos, format!("`{}` is not a Rust field name (snake_case, not a keyword)", sp.value));
+            self.errors.push(
+                &sp.pos,
+                format!(
+                    "`{}` is not a Rust field name (snake_case, not a keyword)",
+                    sp.value
+                ),
+            );
         }
         ok
     }
@@ -255,7 +298,10 @@ impl Validator<'_> {
         self.unique_key(&mut keys[0], &tag.value, Form::Http, &tag.pos);
         self.unique_key(&mut keys[1], &tag_cloud.value, Form::Cloud, &tag_cloud.pos);
         if u.variants.is_empty() {
-            self.errors.push(&u.pos, "a union needs at least one `[[type.union.variant]]`");
+            self.errors.push(
+                &u.pos,
+                "a union needs at least one `[[type.union.variant]]`",
+            );
         }
         let mut values: HashMap<String, Pos> = HashMap::new();
         let mut variant_names: HashMap<String, Pos> = HashMap::new();
@@ -268,29 +314,53 @@ impl Validator<'_> {
             self.camel_rule(value, &cloud);
             self.unique_key(&mut keys[0], &value.value, Form::Http, &value.pos);
             self.unique_key(&mut keys[1], &cloud.value, Form::Cloud, &cloud.pos);
-            let rust = raw.rust.clone().unwrap_or_else(|| Sp { value: value.value.to_upper_camel_case(), pos: value.pos.clone() });
+            let rust = raw.rust.clone().unwrap_or_else(|| Sp {
+                value: value.value.to_upper_camel_case(),
+                pos: value.pos.clone(),
+            });
             if !is_type_ident(&rust.value) {
-                self.errors.push(&rust.pos, format!("`{}` is not a Rust variant name; give the variant `rust = \"...\"`", rust.value));
+                self.errors.push(
+                    &rust.pos,
+                    format!(
+                        "`{}` is not a Rust variant name; give the variant `rust = \"...\"`",
+                        rust.value
+                    ),
+                );
             }
             self.unique_rust(&mut variant_names, &rust.value, &rust.pos, "variant");
-            let payload = raw.payload.as_ref().and_then(|p| match self.objects.get(&p.value) {
-                Some(&i) => Some(i),
-                None => {
-                    let msg = if self.enums.contains_key(&p.value) {
-                        format!("union payload `{}` must be an object type, not an enum", p.value)
-                    } else {
-                        format!("union payload refers to undefined type `{}`", p.value)
-                    };
-                    self.errors.push(&p.pos, msg);
-                    None
-                }
-            });
+            let payload = raw
+                .payload
+                .as_ref()
+                .and_then(|p| match self.objects.get(&p.value) {
+                    Some(&i) => Some(i),
+                    None => {
+                        let msg = if self.enums.contains_key(&p.value) {
+                            format!(
+                                "union payload `{}` must be an object type, not an enum",
+                                p.value
+                            )
+                        } else {
+                            format!("union payload refers to undefined type `{}`", p.value)
+                        };
+                        self.errors.push(&p.pos, msg);
+                        None
+                    }
+                });
             if raw.payload.is_none() {
-                let msg = format!("union variant `{}` has no payload: give it `payload = \"TypeName\"`, the object sent under `{}`", value.value, value.value);
+                let msg = format!(
+                    "union variant `{}` has no payload: give it `payload = \"TypeName\"`, the object sent under `{}`",
+                    value.value, value.value
+                );
                 self.errors.push(&raw.pos, msg);
             }
             if let Some(payload) = payload {
-                variants.push(Variant { value: value.value.clone(), cloud: cloud.value.clone(), rust: rust.value, payload, doc: text(&raw.doc) });
+                variants.push(Variant {
+                    value: value.value.clone(),
+                    cloud: cloud.value.clone(),
+                    rust: rust.value,
+                    payload,
+                    doc: text(&raw.doc),
+                });
             }
         }
         Some(Union {
@@ -308,19 +378,37 @@ impl Validator<'_> {
         let mut rusts = HashMap::new();
         let mut values = Vec::new();
         if e.values.is_empty() {
-            self.errors.push(&e.pos, "an enum needs at least one `[[enum.value]]`");
+            self.errors
+                .push(&e.pos, "an enum needs at least one `[[enum.value]]`");
         }
         for raw in &e.values {
             let Some(wire) = &raw.wire else { continue };
             self.unique_rust(&mut wires, &wire.value, &wire.pos, "enum wire value");
-            let rust = raw.rust.clone().unwrap_or_else(|| Sp { value: wire.value.to_upper_camel_case(), pos: wire.pos.clone() });
+            let rust = raw.rust.clone().unwrap_or_else(|| Sp {
+                value: wire.value.to_upper_camel_case(),
+                pos: wire.pos.clone(),
+            });
             if !is_type_ident(&rust.value) {
-                self.errors.push(&rust.pos, format!("`{}` is not a Rust variant name; give the value `rust = \"...\"`", rust.value));
+                self.errors.push(
+                    &rust.pos,
+                    format!(
+                        "`{}` is not a Rust variant name; give the value `rust = \"...\"`",
+                        rust.value
+                    ),
+                );
             }
             self.unique_rust(&mut rusts, &rust.value, &rust.pos, "variant");
-            values.push(EnumValue { wire: wire.value.clone(), rust: rust.value, doc: text(&raw.doc) });
+            values.push(EnumValue {
+                wire: wire.value.clone(),
+                rust: rust.value,
+                doc: text(&raw.doc),
+            });
         }
-        StrEnum { name: text(&e.name), doc: text(&e.doc), values }
+        StrEnum {
+            name: text(&e.name),
+            doc: text(&e.doc),
+            values,
+        }
     }
 
     /// Object types that contain themselves without a map or list between
@@ -337,10 +425,17 @@ impl Validator<'_> {
             let mut seen = vec![false; objects.len()];
             while let Some(i) = stack.pop() {
                 let o = &objects[i];
-                let next = o.fields.iter().filter_map(|f| direct(&f.ty)).chain(o.union.iter().flat_map(|u| u.variants.iter().map(|v| v.payload)));
+                let next = o.fields.iter().filter_map(|f| direct(&f.ty)).chain(
+                    o.union
+                        .iter()
+                        .flat_map(|u| u.variants.iter().map(|v| v.payload)),
+                );
                 for n in next {
                     if n == start {
-                        let msg = format!("type `{}` contains itself; wrap the recursion in `list<...>` or `map<...>`", objects[start].name);
+                        let msg = format!(
+                            "type `{}` contains itself; wrap the recursion in `list<...>` or `map<...>`",
+                            objects[start].name
+                        );
                         self.errors.push(&raw[start].pos, msg);
                         stack.clear();
                         break;
@@ -354,7 +449,11 @@ impl Validator<'_> {
         }
     }
 
-    fn errcode(&mut self, e: &RawErrcode, shared: Option<&HashMap<i64, Errcode>>) -> Option<Errcode> {
+    fn errcode(
+        &mut self,
+        e: &RawErrcode,
+        shared: Option<&HashMap<i64, Errcode>>,
+    ) -> Option<Errcode> {
         let code = e.code.as_ref()?;
         let inherited = shared.and_then(|s| s.get(&code.value));
         let class = match (&e.class, inherited) {
@@ -363,40 +462,62 @@ impl Validator<'_> {
                 "refresh_token" => Some(ErrorClass::RefreshToken),
                 "permanent" => Some(ErrorClass::Permanent),
                 other => {
-                    let msg = format!("unknown errcode class `{other}`; expected one of: retry, refresh_token, permanent");
+                    let msg = format!(
+                        "unknown errcode class `{other}`; expected one of: retry, refresh_token, permanent"
+                    );
                     self.errors.push(&c.pos, msg);
                     None
                 }
             },
             (None, Some(s)) => Some(s.class),
             (None, None) => {
-                self.errors.push(&e.pos, format!("errcode {} needs `class` (retry, refresh_token or permanent)", code.value));
+                self.errors.push(
+                    &e.pos,
+                    format!(
+                        "errcode {} needs `class` (retry, refresh_token or permanent)",
+                        code.value
+                    ),
+                );
                 None
             }
         };
-        if let (Some(shared), Some(rust)) = (inherited, &e.rust) {
-            if rust.value != shared.rust {
-                let msg = format!(
-                    "errcode {} is in the shared table as `{}`; drop `rust` here (an endpoint entry may only refine the description)",
-                    code.value, shared.rust
-                );
-                self.errors.push(&rust.pos, msg);
-            }
+        if let (Some(shared), Some(rust)) = (inherited, &e.rust)
+            && rust.value != shared.rust
+        {
+            let msg = format!(
+                "errcode {} is in the shared table as `{}`; drop `rust` here (an endpoint entry may only refine the description)",
+                code.value, shared.rust
+            );
+            self.errors.push(&rust.pos, msg);
         }
         let rust = match (&e.rust, inherited) {
             (Some(r), _) => {
                 if !is_type_ident(&r.value) || r.value == "Unknown" {
-                    self.errors.push(&r.pos, format!("`{}` is not a usable errcode variant name (`Unknown` is reserved)", r.value));
+                    self.errors.push(
+                        &r.pos,
+                        format!(
+                            "`{}` is not a usable errcode variant name (`Unknown` is reserved)",
+                            r.value
+                        ),
+                    );
                 }
                 r.value.clone()
             }
             (None, Some(s)) => s.rust.clone(),
             (None, None) => {
-                self.errors.push(&e.pos, format!("errcode {} needs `rust`, its variant name", code.value));
+                self.errors.push(
+                    &e.pos,
+                    format!("errcode {} needs `rust`, its variant name", code.value),
+                );
                 return None;
             }
         };
-        Some(Errcode { code: code.value, rust, description: text(&e.description), class: class? })
+        Some(Errcode {
+            code: code.value,
+            rust,
+            description: text(&e.description),
+            class: class?,
+        })
     }
 
     fn shared_errcodes(&mut self, files: &[RawFile]) -> HashMap<i64, Errcode> {
@@ -408,7 +529,12 @@ impl Validator<'_> {
                 self.unique_code(&mut codes, code);
             }
             if let Some(errcode) = self.errcode(e, None) {
-                self.unique_rust(&mut names, &errcode.rust, e.rust.as_ref().map_or(&e.pos, |r| &r.pos), "errcode variant");
+                self.unique_rust(
+                    &mut names,
+                    &errcode.rust,
+                    e.rust.as_ref().map_or(&e.pos, |r| &r.pos),
+                    "errcode variant",
+                );
                 shared.entry(errcode.code).or_insert(errcode);
             }
         }
@@ -418,14 +544,22 @@ impl Validator<'_> {
     fn unique_code(&mut self, seen: &mut HashMap<String, Pos>, code: &Sp<i64>) {
         let key = code.value.to_string();
         if let Some(first) = seen.get(&key) {
-            let msg = format!("duplicate errcode {}; it is already listed at {first}", code.value);
+            let msg = format!(
+                "duplicate errcode {}; it is already listed at {first}",
+                code.value
+            );
             self.errors.push(&code.pos, msg);
         } else {
             seen.insert(key, code.pos.clone());
         }
     }
 
-    fn endpoints(&mut self, raw: &[&RawEndpoint], objects: &[Object], shared: &HashMap<i64, Errcode>) -> Vec<Endpoint> {
+    fn endpoints(
+        &mut self,
+        raw: &[&RawEndpoint],
+        objects: &[Object],
+        shared: &HashMap<i64, Errcode>,
+    ) -> Vec<Endpoint> {
         let mut names: HashMap<String, Pos> = HashMap::new();
         let mut requests: HashMap<usize, Pos> = HashMap::new();
         let mut out = Vec::new();
@@ -449,13 +583,30 @@ impl Validator<'_> {
         out
     }
 
-    fn endpoint(&mut self, e: &RawEndpoint, objects: &[Object], shared: &HashMap<i64, Errcode>) -> Option<Endpoint> {
+    fn endpoint(
+        &mut self,
+        e: &RawEndpoint,
+        objects: &[Object],
+        shared: &HashMap<i64, Errcode>,
+    ) -> Option<Endpoint> {
         let name = e.name.as_ref()?;
         let valid_name = name.value.split_once('.').is_some_and(|(ns, m)| {
-            !ns.is_empty() && !m.is_empty() && !m.contains('.') && name.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+            !ns.is_empty()
+                && !m.is_empty()
+                && !m.contains('.')
+                && name
+                    .value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.')
         });
         if !valid_name {
-            self.errors.push(&name.pos, format!("endpoint name `{}` must be `namespace.method` (`customerServiceMessage.send`)", name.value));
+            self.errors.push(
+                &name.pos,
+                format!(
+                    "endpoint name `{}` must be `namespace.method` (`customerServiceMessage.send`)",
+                    name.value
+                ),
+            );
         }
         let rust = match &e.rust {
             Some(r) => r.value.clone(),
@@ -463,30 +614,50 @@ impl Validator<'_> {
         };
         let rust_pos = e.rust.as_ref().map_or(&name.pos, |r| &r.pos).clone();
         if !is_type_ident(&rust) {
-            self.errors.push(&rust_pos, format!("`{rust}` is not a Rust type name"));
+            self.errors
+                .push(&rust_pos, format!("`{rust}` is not a Rust type name"));
         }
-        self.claim(&format!("{rust}Errcode"), &rust_pos, "the endpoint's errcode enum");
+        self.claim(
+            &format!("{rust}Errcode"),
+            &rust_pos,
+            "the endpoint's errcode enum",
+        );
         let method = e.method.as_ref().and_then(|m| match m.value.as_str() {
             "GET" => Some(Method::Get),
             "POST" => Some(Method::Post),
             other => {
-                self.errors.push(&m.pos, format!("unknown method `{other}`; expected GET or POST"));
+                self.errors.push(
+                    &m.pos,
+                    format!("unknown method `{other}`; expected GET or POST"),
+                );
                 None
             }
         });
-        if let Some(path) = &e.path {
-            if !path.value.starts_with('/') || path.value.contains(['?', '#', ' ']) {
-                self.errors.push(&path.pos, format!("path `{}` must start with `/` and carry no query", path.value));
-            }
+        if let Some(path) = &e.path
+            && (!path.value.starts_with('/') || path.value.contains(['?', '#', ' ']))
+        {
+            self.errors.push(
+                &path.pos,
+                format!(
+                    "path `{}` must start with `/` and carry no query",
+                    path.value
+                ),
+            );
         }
-        let request = e.request.as_ref().and_then(|r| self.object_ref(r, "request"));
+        let request = e
+            .request
+            .as_ref()
+            .and_then(|r| self.object_ref(r, "request"));
         let body = match &e.body {
             None => Some(BodyKind::Json),
             Some(b) => match b.value.as_str() {
                 "json" => Some(BodyKind::Json),
                 "multipart" => Some(BodyKind::Multipart),
                 other => {
-                    self.errors.push(&b.pos, format!("unknown body `{other}`; expected `json` or `multipart`"));
+                    self.errors.push(
+                        &b.pos,
+                        format!("unknown body `{other}`; expected `json` or `multipart`"),
+                    );
                     None
                 }
             },
@@ -498,7 +669,12 @@ impl Validator<'_> {
             Some(a) => self.object_ref(a, "answer").map(AnswerKind::Object),
         };
         if let (Some(req), Some(body)) = (request, body) {
-            self.check_request_fields(&objects[req], body, e.request.as_ref().map_or(&e.pos, |r| &r.pos), objects);
+            self.check_request_fields(
+                &objects[req],
+                body,
+                e.request.as_ref().map_or(&e.pos, |r| &r.pos),
+                objects,
+            );
         }
         let deprecated = e.deprecated.as_ref().map(|d| Deprecated {
             since: d.since.as_ref().map(|s| s.value.clone()),
@@ -520,10 +696,25 @@ impl Validator<'_> {
         }
         errcodes.sort_by_key(|c| c.code);
         let mut variant_names: HashMap<String, Pos> = HashMap::new();
-        for (c, raw) in errcodes.iter().filter(|c| !shared.contains_key(&c.code)).filter_map(|c| e.errcodes.iter().find(|r| r.code.as_ref().is_some_and(|k| k.value == c.code)).map(|r| (c, r))) {
+        for (c, raw) in errcodes
+            .iter()
+            .filter(|c| !shared.contains_key(&c.code))
+            .filter_map(|c| {
+                e.errcodes
+                    .iter()
+                    .find(|r| r.code.as_ref().is_some_and(|k| k.value == c.code))
+                    .map(|r| (c, r))
+            })
+        {
             let pos = raw.rust.as_ref().map_or(&raw.pos, |r| &r.pos);
             if shared.values().any(|s| s.rust == c.rust) {
-                self.errors.push(pos, format!("duplicate Rust errcode variant `{}`: the shared table already uses it", c.rust));
+                self.errors.push(
+                    pos,
+                    format!(
+                        "duplicate Rust errcode variant `{}`: the shared table already uses it",
+                        c.rust
+                    ),
+                );
             }
             self.unique_rust(&mut variant_names, &c.rust, pos, "errcode variant");
         }
@@ -546,7 +737,10 @@ impl Validator<'_> {
             Some(&i) => Some(i),
             None => {
                 let msg = if self.enums.contains_key(&sp.value) {
-                    format!("the {what} must be an object type, and `{}` is an enum", sp.value)
+                    format!(
+                        "the {what} must be an object type, and `{}` is an enum",
+                        sp.value
+                    )
                 } else {
                     format!("the {what} refers to undefined type `{}`", sp.value)
                 };
@@ -558,25 +752,69 @@ impl Validator<'_> {
 
     /// Query fields and files only at the top of a request; multipart bodies
     /// hold scalars and files only.
-    fn check_request_fields(&mut self, request: &Object, body: BodyKind, pos: &Pos, objects: &[Object]) {
+    fn check_request_fields(
+        &mut self,
+        request: &Object,
+        body: BodyKind,
+        pos: &Pos,
+        objects: &[Object],
+    ) {
         for f in &request.fields {
             let scalar = matches!(f.ty, Ty::String | Ty::Integer | Ty::Bool | Ty::Enum(_));
             if f.location == Location::Query && !scalar {
-                self.errors.push(pos, format!("query field `{}` of `{}` must be a string, integer, bool or enum", f.http, request.name));
+                self.errors.push(
+                    pos,
+                    format!(
+                        "query field `{}` of `{}` must be a string, integer, bool or enum",
+                        f.http, request.name
+                    ),
+                );
             }
-            if body == BodyKind::Multipart && f.location == Location::Body && !scalar && f.ty != Ty::File {
-                self.errors.push(pos, format!("multipart field `{}` of `{}` must be a scalar or a file", f.http, request.name));
+            if body == BodyKind::Multipart
+                && f.location == Location::Body
+                && !scalar
+                && f.ty != Ty::File
+            {
+                self.errors.push(
+                    pos,
+                    format!(
+                        "multipart field `{}` of `{}` must be a scalar or a file",
+                        f.http, request.name
+                    ),
+                );
             }
             if body == BodyKind::Json && f.ty == Ty::File {
-                self.errors.push(pos, format!("file field `{}` of `{}` needs `body = \"multipart\"` on the endpoint", f.http, request.name));
+                self.errors.push(
+                    pos,
+                    format!(
+                        "file field `{}` of `{}` needs `body = \"multipart\"` on the endpoint",
+                        f.http, request.name
+                    ),
+                );
             }
         }
         if body == BodyKind::Multipart && request.union.is_some() {
-            self.errors.push(pos, format!("a multipart request (`{}`) cannot hold a union", request.name));
+            self.errors.push(
+                pos,
+                format!(
+                    "a multipart request (`{}`) cannot hold a union",
+                    request.name
+                ),
+            );
         }
         // Files and query fields below the top level are never sent right.
-        let mut stack: Vec<&Object> = request.fields.iter().filter_map(|f| nested(&f.ty)).map(|i| &objects[i]).collect();
-        stack.extend(request.union.iter().flat_map(|u| u.variants.iter().map(|v| &objects[v.payload])));
+        let mut stack: Vec<&Object> = request
+            .fields
+            .iter()
+            .filter_map(|f| nested(&f.ty))
+            .map(|i| &objects[i])
+            .collect();
+        stack.extend(
+            request
+                .union
+                .iter()
+                .flat_map(|u| u.variants.iter().map(|v| &objects[v.payload])),
+        );
         let mut guard = 0;
         while let Some(o) = stack.pop() {
             guard += 1;
@@ -612,11 +850,17 @@ fn contains_file(ty: &Ty) -> bool {
 }
 
 /// Parses `string`, `integer`, `bool`, `file`, `map<T>`, `list<T>` or a type name.
-fn parse_type(s: &str, objects: &HashMap<String, usize>, enums: &HashMap<String, usize>) -> Result<Ty, String> {
+fn parse_type(
+    s: &str,
+    objects: &HashMap<String, usize>,
+    enums: &HashMap<String, usize>,
+) -> Result<Ty, String> {
     let s = s.trim();
     for (prefix, wrap) in [("map<", Ty::Map as fn(Box<Ty>) -> Ty), ("list<", Ty::List)] {
         if let Some(inner) = s.strip_prefix(prefix) {
-            let inner = inner.strip_suffix('>').ok_or_else(|| format!("type `{s}` is missing its closing `>`"))?;
+            let inner = inner
+                .strip_suffix('>')
+                .ok_or_else(|| format!("type `{s}` is missing its closing `>`"))?;
             return Ok(wrap(Box::new(parse_type(inner, objects, enums)?)));
         }
     }
@@ -631,7 +875,9 @@ fn parse_type(s: &str, objects: &HashMap<String, usize>, enums: &HashMap<String,
             } else if let Some(&i) = enums.get(name) {
                 Ty::Enum(i)
             } else if name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
-                return Err(format!("undefined type `{name}`; define it with `[[type]]` or `[[enum]]`"));
+                return Err(format!(
+                    "undefined type `{name}`; define it with `[[type]]` or `[[enum]]`"
+                ));
             } else {
                 return Err(format!(
                     "unknown type `{name}`; expected string, integer, bool, file, map<T>, list<T> or a type name"
@@ -648,8 +894,11 @@ fn is_type_ident(s: &str) -> bool {
 }
 
 fn is_field_ident(s: &str) -> bool {
-    s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && syn::parse_str::<syn::Ident>(s).is_ok()
 }
 

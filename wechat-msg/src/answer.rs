@@ -22,7 +22,13 @@ pub struct Rejection<C> {
 
 impl<C: Errcode> fmt::Display for Rejection<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "errcode {} ({}): {}", self.errcode.code(), self.errcode, self.errmsg)
+        write!(
+            f,
+            "errcode {} ({}): {}",
+            self.errcode.code(),
+            self.errcode,
+            self.errmsg
+        )
     }
 }
 
@@ -45,7 +51,9 @@ impl fmt::Display for MalformedAnswer {
         match self {
             MalformedAnswer::NotJson => f.write_str("the answer is not JSON"),
             MalformedAnswer::NotObject => f.write_str("the answer is not a JSON object"),
-            MalformedAnswer::ErrcodeNotInteger => f.write_str("the answer's errcode is not an integer"),
+            MalformedAnswer::ErrcodeNotInteger => {
+                f.write_str("the answer's errcode is not an integer")
+            }
             MalformedAnswer::Fields(err) => write!(f, "the answer does not match the spec: {err}"),
         }
     }
@@ -82,7 +90,9 @@ pub fn read_answer_value<E: Endpoint>(
             rid: rid_of(&errmsg),
             errmsg,
         })),
-        None => E::Answer::from_json(value, form).map(Ok).map_err(MalformedAnswer::Fields),
+        None => E::Answer::from_json(value, form)
+            .map(Ok)
+            .map_err(MalformedAnswer::Fields),
     }
 }
 
@@ -98,13 +108,21 @@ pub fn read_status(value: &Value, form: Form) -> Result<Option<(i64, String)>, M
     if code == 0 {
         return Ok(None);
     }
-    let errmsg = object.get(msg_key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let errmsg = object
+        .get(msg_key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     Ok(Some((code, errmsg)))
 }
 
 /// The request id WeChat appends to errmsg (`... rid: 6527c1f2-...`).
 pub fn rid_of(errmsg: &str) -> Option<String> {
     let (_, rest) = errmsg.rsplit_once("rid:")?;
-    let rid: String = rest.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let rid: String = rest
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
     (!rid.is_empty()).then_some(rid)
 }

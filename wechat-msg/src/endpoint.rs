@@ -39,6 +39,9 @@ pub struct EndpointInfo {
     pub answer: AnswerKind,
     /// The top-level fields of the request, in spec order.
     pub fields: &'static [FieldInfo],
+    /// The top-level fields of a JSON answer beyond errcode and errmsg
+    /// (empty for [`AnswerKind::Ack`] and [`AnswerKind::Binary`]).
+    pub answer_fields: &'static [FieldInfo],
     /// Fields anywhere in the request with a known meaning, by HTTP path.
     pub roles: &'static [RoleInfo],
     /// Every errcode the endpoint documents (shared table included), by code.
@@ -145,6 +148,8 @@ pub struct FieldInfo {
     pub file: bool,
     /// Whether it must be present.
     pub required: bool,
+    /// What the value means, when the server checks or sets it.
+    pub role: Option<Role>,
 }
 
 /// The meaning of a field's value, for those a server checks against its own
@@ -160,6 +165,8 @@ pub enum Role {
     FormId,
     /// A media_id from the media upload API.
     MediaId,
+    /// A Unix time set by the server (in answers: `created_at`).
+    Timestamp,
 }
 
 /// A field with a [`Role`], by dotted HTTP path (`weapp_template_msg.form_id`).
@@ -285,10 +292,16 @@ impl Answer for MediaBytes {
         };
         let bytes = crate::media::decode_base64(&encoded)
             .ok_or_else(|| cx.error_at(bytes_key, WireErrorKind::Base64))?;
-        Ok(MediaBytes { content_type, bytes })
+        Ok(MediaBytes {
+            content_type,
+            bytes,
+        })
     }
 
     fn from_bytes(content_type: &str, bytes: Vec<u8>) -> Option<Self> {
-        Some(MediaBytes { content_type: content_type.to_owned(), bytes })
+        Some(MediaBytes {
+            content_type: content_type.to_owned(),
+            bytes,
+        })
     }
 }

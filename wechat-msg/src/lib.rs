@@ -27,8 +27,8 @@ pub mod wire;
 
 pub use answer::{MalformedAnswer, Rejection};
 pub use endpoint::{
-    Ack, Answer, AnswerKind, BodyKind, Deprecation, Endpoint, EndpointInfo, ErrcodeInfo,
-    ErrorClass, Errcode, FieldInfo, Location, MediaBytes, Method, Role, RoleInfo,
+    Ack, Answer, AnswerKind, BodyKind, Deprecation, Endpoint, EndpointInfo, Errcode, ErrcodeInfo,
+    ErrorClass, FieldInfo, Location, MediaBytes, Method, Role, RoleInfo,
 };
 pub use media::MediaFile;
 pub use wire::{Form, Wire, WireError, WireErrorKind};

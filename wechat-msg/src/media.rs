@@ -24,7 +24,10 @@ pub struct MediaFile {
 impl MediaFile {
     /// A file of `content_type` (`image/png`) holding `bytes`.
     pub fn new(content_type: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
-        MediaFile { content_type: content_type.into(), bytes: bytes.into() }
+        MediaFile {
+            content_type: content_type.into(),
+            bytes: bytes.into(),
+        }
     }
 
     /// The content type.
@@ -88,7 +91,9 @@ impl Wire for MediaFile {
                 content_type = Some(cx.field::<String>(key, value)?);
             } else if key == value_key {
                 let text: String = cx.field(key, value)?;
-                bytes = Some(decode_base64(&text).ok_or_else(|| cx.error_at(key, WireErrorKind::Base64))?);
+                bytes = Some(
+                    decode_base64(&text).ok_or_else(|| cx.error_at(key, WireErrorKind::Base64))?,
+                );
             } else if cx.strict() {
                 return Err(cx.unknown(key, None));
             }
@@ -102,10 +107,11 @@ impl Wire for MediaFile {
 
 /// Decodes standard base64 (padding optional).
 pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    STANDARD
-        .decode(text)
-        .ok()
-        .or_else(|| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text).ok())
+    STANDARD.decode(text).ok().or_else(|| {
+        base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(text)
+            .ok()
+    })
 }
 
 /// Encodes bytes as standard base64.

@@ -46,7 +46,9 @@ impl std::str::FromStr for Form {
         match s {
             "http" => Ok(Form::Http),
             "cloud" => Ok(Form::Cloud),
-            other => Err(format!("unknown wire form `{other}`; expected `http` or `cloud`")),
+            other => Err(format!(
+                "unknown wire form `{other}`; expected `http` or `cloud`"
+            )),
         }
     }
 }
@@ -129,7 +131,11 @@ impl Cx {
     /// A parse at the root of a body. `strict` rejects unknown fields
     /// (requests); answers are read with `strict = false` and skip them.
     pub fn new(form: Form, strict: bool) -> Self {
-        Cx { form, strict, path: Vec::new() }
+        Cx {
+            form,
+            strict,
+            path: Vec::new(),
+        }
     }
 
     /// The form being read.
@@ -154,22 +160,32 @@ impl Cx {
 
     /// The current value as an object, or a type error.
     pub fn object<'v>(&self, value: &'v Value) -> Result<&'v Map<String, Value>, WireError> {
-        value.as_object().ok_or_else(|| self.wrong_type("an object", value))
+        value
+            .as_object()
+            .ok_or_else(|| self.wrong_type("an object", value))
     }
 
     /// The current value as a string, or a type error.
     pub fn str<'v>(&self, value: &'v Value) -> Result<&'v str, WireError> {
-        value.as_str().ok_or_else(|| self.wrong_type("a string", value))
+        value
+            .as_str()
+            .ok_or_else(|| self.wrong_type("a string", value))
     }
 
     /// An error at the current path.
     pub fn error(&self, kind: WireErrorKind) -> WireError {
-        WireError { path: self.render_path(None), kind }
+        WireError {
+            path: self.render_path(None),
+            kind,
+        }
     }
 
     /// An error at `key` under the current path.
     pub fn error_at(&self, key: &str, kind: WireErrorKind) -> WireError {
-        WireError { path: self.render_path(Some(key)), kind }
+        WireError {
+            path: self.render_path(Some(key)),
+            kind,
+        }
     }
 
     /// A required field is absent.
@@ -180,13 +196,19 @@ impl Cx {
     /// A field the spec does not know. `other_form` is the name of the field
     /// the key belongs to in the other form, when it is one.
     pub fn unknown(&self, key: &str, other_form: Option<&'static str>) -> WireError {
-        let hint = other_form.map(|name| Hint { form: self.form, name });
+        let hint = other_form.map(|name| Hint {
+            form: self.form,
+            name,
+        });
         self.error_at(key, WireErrorKind::Unknown { hint })
     }
 
     /// The value has the wrong JSON type.
     pub fn wrong_type(&self, expected: &'static str, found: &Value) -> WireError {
-        self.error(WireErrorKind::WrongType { expected, found: json_type(found) })
+        self.error(WireErrorKind::WrongType {
+            expected,
+            found: json_type(found),
+        })
     }
 
     fn render_path(&self, last: Option<&str>) -> String {
@@ -301,7 +323,10 @@ impl WireError {
 
     /// An error at the root of a body.
     pub fn at_root(kind: WireErrorKind) -> Self {
-        WireError { path: String::new(), kind }
+        WireError {
+            path: String::new(),
+            kind,
+        }
     }
 
     fn syntax(err: serde_json::Error) -> Self {
@@ -340,7 +365,11 @@ impl fmt::Display for WireErrorKind {
                 write!(f, "expected {expected}, found {found}")
             }
             WireErrorKind::UnknownValue { value, expected } => {
-                write!(f, "unknown value {value:?}; expected one of: {}", expected.join(", "))
+                write!(
+                    f,
+                    "unknown value {value:?}; expected one of: {}",
+                    expected.join(", ")
+                )
             }
             WireErrorKind::PayloadMissing { tag, value } => {
                 write!(f, "missing (required when {tag} is {value:?})")
@@ -373,7 +402,9 @@ impl Wire for i64 {
     }
     fn read_wire(value: &Value, cx: &mut Cx) -> Result<Self, WireError> {
         match value {
-            Value::Number(n) => n.as_i64().ok_or_else(|| cx.error(WireErrorKind::OutOfRange)),
+            Value::Number(n) => n
+                .as_i64()
+                .ok_or_else(|| cx.error(WireErrorKind::OutOfRange)),
             other => Err(cx.wrong_type("an integer", other)),
         }
     }
@@ -385,7 +416,9 @@ impl Wire for bool {
         serializer.serialize_bool(*self)
     }
     fn read_wire(value: &Value, cx: &mut Cx) -> Result<Self, WireError> {
-        value.as_bool().ok_or_else(|| cx.wrong_type("a boolean", value))
+        value
+            .as_bool()
+            .ok_or_else(|| cx.wrong_type("a boolean", value))
     }
 }
 
@@ -414,7 +447,9 @@ impl<T: Wire> Wire for Vec<T> {
         serializer.collect_seq(self.iter().map(|item| Wired(form, item)))
     }
     fn read_wire(value: &Value, cx: &mut Cx) -> Result<Self, WireError> {
-        let items = value.as_array().ok_or_else(|| cx.wrong_type("an array", value))?;
+        let items = value
+            .as_array()
+            .ok_or_else(|| cx.wrong_type("an array", value))?;
         let mut out = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             cx.path.push(Segment::Index(index));

@@ -52,12 +52,17 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
             param: quote!(impl ::core::convert::Into<#ename>),
             convert: quote!(value.into()),
             generics: quote!(),
-            doc: format!("{}\n\nAccepts any payload type directly (`Text`, `Image`, ...).", u.doc),
+            doc: format!(
+                "{}\n\nAccepts any payload type directly (`Text`, `Image`, ...).",
+                u.doc
+            ),
             has: format_ident!("{}Has{}", o.name, u.rust_field.to_upper_camel_case()),
         });
     }
     let optional: Vec<_> = o.fields.iter().filter(|f| !f.required).collect();
-    let params: Vec<Ident> = (0..required.len()).map(|i| format_ident!("S{}", i)).collect();
+    let params: Vec<Ident> = (0..required.len())
+        .map(|i| format_ident!("S{}", i))
+        .collect();
     let unset: Vec<TokenStream> = required.iter().map(|_| quote!(#rt::Unset)).collect();
 
     let struct_fields = required
@@ -83,17 +88,43 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
             let fname = ident(&f.rust);
             quote!(#fname: ::core::option::Option::None,)
         }));
-    let all_names: Vec<Ident> =
-        required.iter().map(|r| r.rust.clone()).chain(optional.iter().map(|f| ident(&f.rust))).collect();
+    let all_names: Vec<Ident> = required
+        .iter()
+        .map(|r| r.rust.clone())
+        .chain(optional.iter().map(|f| ident(&f.rust)))
+        .collect();
 
     // A setter for each required field, available while it is unset.
     let required_setters = required.iter().enumerate().map(|(i, r)| {
-        let others: Vec<&Ident> = params.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| p).collect();
-        let before: Vec<TokenStream> =
-            params.iter().enumerate().map(|(j, p)| if j == i { quote!(#rt::Unset) } else { quote!(#p) }).collect();
+        let others: Vec<&Ident> = params
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, p)| p)
+            .collect();
+        let before: Vec<TokenStream> = params
+            .iter()
+            .enumerate()
+            .map(|(j, p)| {
+                if j == i {
+                    quote!(#rt::Unset)
+                } else {
+                    quote!(#p)
+                }
+            })
+            .collect();
         let ty = &r.ty;
-        let after: Vec<TokenStream> =
-            params.iter().enumerate().map(|(j, p)| if j == i { quote!(#rt::Set<#ty>) } else { quote!(#p) }).collect();
+        let after: Vec<TokenStream> = params
+            .iter()
+            .enumerate()
+            .map(|(j, p)| {
+                if j == i {
+                    quote!(#rt::Set<#ty>)
+                } else {
+                    quote!(#p)
+                }
+            })
+            .collect();
         let moved = all_names.iter().map(|n| {
             if *n == r.rust {
                 let convert = &r.convert;
@@ -122,7 +153,10 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
         let maybe = format_ident!("maybe_{}", f.rust);
         let (param, convert, generics) = setter_input(model, &f.ty);
         let ty = rust_type(model, &f.ty);
-        let doc = docs(&format!("Sets the optional field `{}`.\n\n{}", f.rust, f.doc));
+        let doc = docs(&format!(
+            "Sets the optional field `{}`.\n\n{}",
+            f.rust, f.doc
+        ));
         let maybe_doc = format!(" Sets or clears the optional field `{}`.", f.rust);
         quote! {
             #doc
@@ -178,7 +212,11 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
         if required.is_empty() {
             "none".to_owned()
         } else {
-            required.iter().map(|r| format!("`{}`", r.rust)).collect::<Vec<_>>().join(", ")
+            required
+                .iter()
+                .map(|r| format!("`{}`", r.rust))
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     );
     let start_doc = format!(" A builder for `{}` with nothing set yet.", o.name);
@@ -223,12 +261,21 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
 /// `value` into the field type, and the setter's generics.
 fn setter_input(model: &Model, ty: &Ty) -> (TokenStream, TokenStream, TokenStream) {
     match ty {
-        Ty::String => (quote!(impl ::core::convert::Into<::std::string::String>), quote!(value.into()), quote!()),
+        Ty::String => (
+            quote!(impl ::core::convert::Into<::std::string::String>),
+            quote!(value.into()),
+            quote!(),
+        ),
         Ty::Map(inner) => {
             let inner = rust_type(model, inner);
             (
                 quote!(impl ::core::iter::IntoIterator<Item = (K, V)>),
-                quote!(value.into_iter().map(|(k, v)| (k.into(), v.into())).collect()),
+                quote!(
+                    value
+                        .into_iter()
+                        .map(|(k, v)| (k.into(), v.into()))
+                        .collect()
+                ),
                 quote!(<K: ::core::convert::Into<::std::string::String>, V: ::core::convert::Into<#inner>>),
             )
         }

@@ -81,26 +81,16 @@ fn endpoint(model: &Model, e: &Endpoint) -> TokenStream {
             quote!(::core::option::Option::Some(#rt::Deprecation { since: #since, successor: #successor, note: #note }))
         }
     };
-    let fields = request_obj.fields.iter().map(|f| {
-        let (http, cloud) = (&f.http, &f.cloud);
-        let location = ident(match f.location {
-            Location::Body => "Body",
-            Location::Query => "Query",
-        });
-        let file = f.ty == Ty::File;
-        let required = f.required;
-        quote!(#rt::FieldInfo { http: #http, cloud: #cloud, location: #rt::Location::#location, file: #file, required: #required },)
-    });
+    let fields = field_infos(&request_obj.fields);
+    let answer_fields = match e.answer {
+        AnswerKind::Object(i) => field_infos(&model.objects[i].fields),
+        _ => quote!(),
+    };
     let mut roles = Vec::new();
     collect_roles(model, request_obj, "", &mut roles, 0);
     let roles = roles.iter().map(|(path, role)| {
-        let role = ident(match role {
-            Role::Openid => "Openid",
-            Role::TemplateId => "TemplateId",
-            Role::FormId => "FormId",
-            Role::MediaId => "MediaId",
-        });
-        quote!(#rt::RoleInfo { path: #path, role: #rt::Role::#role },)
+        let role = role_tokens(*role);
+        quote!(#rt::RoleInfo { path: #path, role: #role },)
     });
     quote! {
         #[allow(deprecated)]
@@ -116,13 +106,48 @@ fn endpoint(model: &Model, e: &Endpoint) -> TokenStream {
                 deprecated: #deprecated,
                 body: #rt::BodyKind::#body,
                 answer: #rt::AnswerKind::#answer_kind,
-                fields: &[#(#fields)*],
+                fields: &[#fields],
+                answer_fields: &[#answer_fields],
                 roles: &[#(#roles)*],
                 errcodes: #errcode::TABLE,
                 convert: #rt::convert::<#request>,
             };
         }
     }
+}
+
+fn role_tokens(role: Role) -> TokenStream {
+    let rt = rt();
+    let role = ident(match role {
+        Role::Openid => "Openid",
+        Role::TemplateId => "TemplateId",
+        Role::FormId => "FormId",
+        Role::MediaId => "MediaId",
+        Role::Timestamp => "Timestamp",
+    });
+    quote!(#rt::Role::#role)
+}
+
+fn field_infos(fields: &[crate::model::Field]) -> TokenStream {
+    let rt = rt();
+    let infos = fields.iter().map(|f| {
+        let (http, cloud) = (&f.http, &f.cloud);
+        let location = ident(match f.location {
+            Location::Body => "Body",
+            Location::Query => "Query",
+        });
+        let file = f.ty == Ty::File;
+        let required = f.required;
+        let role = match f.role {
+            Some(role) => {
+                let role = role_tokens(role);
+                quote!(::core::option::Option::Some(#role))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        quote!(#rt::FieldInfo { http: #http, cloud: #cloud, location: #rt::Location::#location, file: #file, required: #required, role: #role },)
+    });
+    quote!(#(#infos)*)
 }
 
 fn opt_str(s: &Option<String>) -> TokenStream {
@@ -134,7 +159,13 @@ fn opt_str(s: &Option<String>) -> TokenStream {
 
 /// Dotted HTTP paths of every field with a role, through nested objects and
 /// union payloads (not through maps and lists, whose keys are data).
-fn collect_roles(model: &Model, o: &Object, prefix: &str, out: &mut Vec<(String, Role)>, depth: usize) {
+fn collect_roles(
+    model: &Model,
+    o: &Object,
+    prefix: &str,
+    out: &mut Vec<(String, Role)>,
+    depth: usize,
+) {
     if depth > 16 {
         return;
     }
@@ -144,12 +175,24 @@ fn collect_roles(model: &Model, o: &Object, prefix: &str, out: &mut Vec<(String,
             out.push((path.clone(), role));
         }
         if let Ty::Object(i) = f.ty {
-            collect_roles(model, &model.objects[i], &format!("{path}."), out, depth + 1);
+            collect_roles(
+                model,
+                &model.objects[i],
+                &format!("{path}."),
+                out,
+                depth + 1,
+            );
         }
     }
     if let Some(u) = &o.union {
         for v in &u.variants {
-            collect_roles(model, &model.objects[v.payload], &format!("{prefix}{}.", v.value), out, depth + 1);
+            collect_roles(
+                model,
+                &model.objects[v.payload],
+                &format!("{prefix}{}.", v.value),
+                out,
+                depth + 1,
+            );
         }
     }
 }

@@ -43,7 +43,10 @@ pub fn errcode_enum(e: &Endpoint) -> TokenStream {
             ErrorClass::RefreshToken => "the token is refreshed and the call retried once",
             ErrorClass::Permanent => "never retried",
         };
-        let doc = docs(&format!("`{}`: {}\n\nClass: {class}.", c.code, c.description));
+        let doc = docs(&format!(
+            "`{}`: {}\n\nClass: {class}.",
+            c.code, c.description
+        ));
         quote!(#doc #vname,)
     });
     let from_code = e.errcodes.iter().map(|c| {

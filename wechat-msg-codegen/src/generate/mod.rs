@@ -20,7 +20,9 @@ use crate::model::{Form, Model, Ty};
 pub fn generate(model: &Model) -> TokenStream {
     let tracking = model.files.iter().map(|path| {
         let path = path.to_string_lossy();
-        quote!(const _: &[u8] = include_bytes!(#path);)
+        quote!(
+            const _: &[u8] = include_bytes!(#path);
+        )
     });
     let objects = model.objects.iter().map(|o| {
         let deprecated = deprecation_of_object(model, o);
@@ -34,7 +36,7 @@ pub fn generate(model: &Model) -> TokenStream {
         let wire = wire::string_enum(e);
         quote!(#def #wire)
     });
-    let errcodes = model.endpoints.iter().map(|e| errcodes::errcode_enum(e));
+    let errcodes = model.endpoints.iter().map(errcodes::errcode_enum);
     let endpoints = endpoints::endpoints(model);
     quote! {
         #(#tracking)*
@@ -47,8 +49,14 @@ pub fn generate(model: &Model) -> TokenStream {
 
 /// The `#[deprecated]` note of an object that is the request of a retired endpoint.
 fn deprecation_of_object(model: &Model, o: &crate::model::Object) -> Option<String> {
-    let endpoint = model.endpoints.iter().find(|e| std::ptr::eq(&model.objects[e.request], o))?;
-    endpoint.deprecated.as_ref().map(|d| deprecation_note(&endpoint.name, d))
+    let endpoint = model
+        .endpoints
+        .iter()
+        .find(|e| std::ptr::eq(&model.objects[e.request], o))?;
+    endpoint
+        .deprecated
+        .as_ref()
+        .map(|d| deprecation_note(&endpoint.name, d))
 }
 
 /// A sentence for `#[deprecated(note)]` and the docs.

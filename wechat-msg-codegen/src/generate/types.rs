@@ -10,7 +10,11 @@ use crate::model::{Model, Object, StrEnum, Ty};
 pub fn object(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenStream {
     let name = ident(&o.name);
     let mut doc = o.doc.clone();
-    if let Some(endpoint) = model.endpoints.iter().find(|e| model.objects[e.request].name == o.name) {
+    if let Some(endpoint) = model
+        .endpoints
+        .iter()
+        .find(|e| model.objects[e.request].name == o.name)
+    {
         let method = match endpoint.method {
             crate::model::Method::Get => "GET",
             crate::model::Method::Post => "POST",
@@ -29,20 +33,31 @@ pub fn object(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenSt
     let fields = o.fields.iter().map(|f| {
         let fname = ident(&f.rust);
         let ty = rust_type(model, &f.ty);
-        let ty = if f.required { ty } else { quote!(::core::option::Option<#ty>) };
+        let ty = if f.required {
+            ty
+        } else {
+            quote!(::core::option::Option<#ty>)
+        };
         let wire = if f.http == f.cloud {
             format!("`{}` on the wire.", f.http)
         } else {
             format!("`{}` over HTTP, `{}` in the cloud call.", f.http, f.cloud)
         };
-        let presence = if f.required { "Required." } else { "Optional: omitted from the wire when `None`." };
+        let presence = if f.required {
+            "Required."
+        } else {
+            "Optional: omitted from the wire when `None`."
+        };
         let doc = docs(&format!("{}\n\n{wire} {presence}", f.doc));
         quote!(#doc pub #fname: #ty,)
     });
     let union_field = o.union.as_ref().map(|u| {
         let fname = ident(&u.rust_field);
         let ename = ident(&u.enum_name);
-        let doc = docs(&format!("{}\n\nThe tag `{}` and the payload under the key the tag names.", u.doc, u.tag_http));
+        let doc = docs(&format!(
+            "{}\n\nThe tag `{}` and the payload under the key the tag names.",
+            u.doc, u.tag_http
+        ));
         quote!(#doc pub #fname: #ename,)
     });
     let union_enum = o.union.as_ref().map(|u| union_enum(model, o, u));
@@ -68,7 +83,9 @@ fn single_string_from(o: &Object) -> Option<TokenStream> {
         return None;
     }
     let required: Vec<_> = o.fields.iter().filter(|f| f.required).collect();
-    let [only] = required.as_slice() else { return None };
+    let [only] = required.as_slice() else {
+        return None;
+    };
     if only.ty != Ty::String {
         return None;
     }
@@ -159,7 +176,11 @@ pub fn string_enum(e: &StrEnum) -> TokenStream {
     let doc = docs(&format!(
         "{}\n\nOn the wire one of: {}.",
         e.doc,
-        e.values.iter().map(|v| format!("`{}`", v.wire)).collect::<Vec<_>>().join(", ")
+        e.values
+            .iter()
+            .map(|v| format!("`{}`", v.wire))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     let variants = e.values.iter().map(|v| {
         let vname = ident(&v.rust);

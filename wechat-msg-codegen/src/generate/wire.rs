@@ -92,20 +92,21 @@ enum Slot<'a> {
 fn read_object(model: &Model, o: &Object) -> TokenStream {
     let rt = rt();
     let _ = model;
-    // Every key of the object, in each form.
-    let slots: Vec<(Slot<'_>, Box<dyn Fn(Form) -> String + '_>)> = o
+    // Every key of the object, named in each form by that form's naming function.
+    let names = |name_of: &dyn Fn(Form) -> String| Form::ALL.map(name_of);
+    let mut slots: Vec<(Slot<'_>, [String; 2])> = o
         .fields
         .iter()
         .enumerate()
-        .map(|(i, f)| (Slot::Field(f, i), Box::new(move |form| f.key(form).to_owned()) as Box<dyn Fn(Form) -> String>))
-        .chain(o.union.iter().flat_map(|u| {
-            std::iter::once((Slot::Tag, Box::new(move |form| u.tag(form).to_owned()) as Box<dyn Fn(Form) -> String>)).chain(
-                u.variants.iter().enumerate().map(|(j, v)| {
-                    (Slot::Payload(j), Box::new(move |form| v.key(form).to_owned()) as Box<dyn Fn(Form) -> String>)
-                }),
-            )
-        }))
+        .map(|(i, f)| (Slot::Field(f, i), names(&|form| f.key(form).to_owned())))
         .collect();
+    if let Some(u) = &o.union {
+        slots.push((Slot::Tag, names(&|form| u.tag(form).to_owned())));
+        for (j, v) in u.variants.iter().enumerate() {
+            slots.push((Slot::Payload(j), names(&|form| v.key(form).to_owned())));
+        }
+    }
+    let index = |form: Form| Form::ALL.iter().position(|f| *f == form).unwrap_or(0);
 
     let locals = o.fields.iter().enumerate().map(|(i, f)| {
         let local = format_ident!("f{}", i);
@@ -124,8 +125,8 @@ fn read_object(model: &Model, o: &Object) -> TokenStream {
     // as hints for a body written in the wrong form.
     let per_form = Form::ALL.iter().map(|&form| {
         let variant = form_variant(form);
-        let arms = slots.iter().map(|(slot, name_of)| {
-            let key = name_of(form);
+        let arms = slots.iter().map(|(slot, keys)| {
+            let key = &keys[index(form)];
             let action = match slot {
                 Slot::Field(f, i) => {
                     let local = format_ident!("f{}", i);
@@ -140,20 +141,21 @@ fn read_object(model: &Model, o: &Object) -> TokenStream {
             };
             quote!(#key => { #action })
         });
-        let hints = slots.iter().flat_map(|(_, name_of)| {
-            let own = name_of(form);
+        let hints = slots.iter().flat_map(|(_, keys)| {
+            let own = &keys[index(form)];
             Form::ALL
                 .iter()
-                .filter(move |&&other| other != form)
-                .map(move |&other| (name_of(other), own.clone()))
-                .filter(|(theirs, own)| theirs != own)
-                .map(|(theirs, own)| quote!(#theirs => ::core::option::Option::Some(#own),))
+                .filter(|&&other| other != form)
+                .map(|&other| &keys[index(other)])
+                .filter(|theirs| *theirs != own)
+                .map(|theirs| quote!(#theirs => ::core::option::Option::Some(#own),))
                 .collect::<Vec<_>>()
         });
         quote! {
             #rt::Form::#variant => match key.as_str() {
                 #(#arms)*
                 _ => if cx.strict() {
+                    #[allow(unreachable_patterns)]
                     let hint = match key.as_str() { #(#hints)* _ => ::core::option::Option::None };
                     return ::core::result::Result::Err(cx.unknown(key, hint));
                 }
@@ -214,7 +216,11 @@ fn read_object(model: &Model, o: &Object) -> TokenStream {
         }
     });
     let name = ident(&o.name);
-    let field_names = o.fields.iter().map(|f| ident(&f.rust)).chain(o.union.iter().map(|u| ident(&u.rust_field)));
+    let field_names = o
+        .fields
+        .iter()
+        .map(|f| ident(&f.rust))
+        .chain(o.union.iter().map(|u| ident(&u.rust_field)));
     quote! {
         let form = cx.form();
         let object = cx.object(value)?;
