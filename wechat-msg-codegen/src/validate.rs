@@ -668,9 +668,10 @@ impl Validator<'_> {
             Some(a) if a.value == "binary" => Some(AnswerKind::Binary),
             Some(a) => self.object_ref(a, "answer").map(AnswerKind::Object),
         };
-        if let (Some(req), Some(body)) = (request, body) {
+        if let (Some(req), Some(method), Some(body)) = (request, method, body) {
             self.check_request_fields(
                 &objects[req],
+                method,
                 body,
                 e.request.as_ref().map_or(&e.pos, |r| &r.pos),
                 objects,
@@ -755,6 +756,7 @@ impl Validator<'_> {
     fn check_request_fields(
         &mut self,
         request: &Object,
+        method: Method,
         body: BodyKind,
         pos: &Pos,
         objects: &[Object],
@@ -790,6 +792,25 @@ impl Validator<'_> {
                         "file field `{}` of `{}` needs `body = \"multipart\"` on the endpoint",
                         f.http, request.name
                     ),
+                );
+            }
+        }
+        if method == Method::Get {
+            for f in request
+                .fields
+                .iter()
+                .filter(|f| f.location != Location::Query)
+            {
+                let msg = format!(
+                    "field `{}` of `{}`: a GET request has no body; give it `in = \"query\"`",
+                    f.http, request.name
+                );
+                self.errors.push(pos, msg);
+            }
+            if request.union.is_some() {
+                self.errors.push(
+                    pos,
+                    format!("a GET request (`{}`) cannot hold a union", request.name),
                 );
             }
         }
