@@ -22,6 +22,7 @@ extern crate self as wechat_msg;
 
 pub mod answer;
 pub mod endpoint;
+pub mod link;
 pub mod media;
 pub mod wire;
 
@@ -30,6 +31,7 @@ pub use endpoint::{
     Ack, Answer, AnswerKind, BodyKind, Deprecation, Endpoint, EndpointInfo, Errcode, ErrcodeInfo,
     ErrorClass, FieldInfo, Location, MediaBytes, Method, Role, RoleInfo,
 };
+pub use link::{LinkText, MiniProgramLink};
 pub use media::MediaFile;
 pub use wire::{Form, Wire, WireError, WireErrorKind};
 
