@@ -280,7 +280,7 @@ fn variant(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawVariant {
         value: t.req_string(cx, "value"),
         cloud: t.string(cx, "cloud"),
         rust: t.string(cx, "rust"),
-        payload: t.req_string(cx, "payload"),
+        payload: t.string(cx, "payload"),
         doc: t.req_string(cx, "doc"),
     }
 }
