@@ -43,10 +43,7 @@ pub use wire::{Form, Wire, WireError, WireErrorKind};
 /// environment variable when set, else against `CARGO_MANIFEST_DIR`.
 pub use wechat_msg_macros::api;
 
-/// The generated API of this repository's `api-spec/`.
-pub mod api {
-    wechat_msg_macros::api!("../api-spec");
-}
+pub mod api;
 
 pub use api::*;
 

@@ -247,10 +247,12 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
 
         #(#has_traits)*
 
+        // The bounds sit on the method, not the impl: an unmet bound is then
+        // E0277, which shows the `on_unimplemented` message naming the field.
         #[allow(deprecated)]
-        impl<#(#bounds),*> #builder<#(#params),*> {
-            /// Finishes the value. Available once every required field is set.
-            pub fn build(self) -> #name {
+        impl<#(#params),*> #builder<#(#params),*> {
+            /// Finishes the value. Compiles once every required field is set.
+            pub fn build(self) -> #name where #(#bounds),* {
                 #name { #(#build_fields)* }
             }
         }
