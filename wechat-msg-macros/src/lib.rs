@@ -30,14 +30,19 @@ pub fn api(input: TokenStream) -> TokenStream {
     }
 }
 
+/// The spec directory: absolute as given; a relative path under
+/// `WECHAT_MSG_SPEC_ROOT` when that is set and the directory exists there,
+/// else under `CARGO_MANIFEST_DIR`. The existence check keeps a crate whose
+/// spec sits beside its manifest building while a test sets the variable
+/// for its own generated projects.
 fn resolve(path: &str) -> PathBuf {
     let path = PathBuf::from(path);
     if path.is_absolute() {
         return path;
     }
-    let root = std::env::var_os("WECHAT_MSG_SPEC_ROOT")
-        .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR"))
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    root.join(path)
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+    match std::env::var_os("WECHAT_MSG_SPEC_ROOT").map(PathBuf::from) {
+        Some(root) if root.join(&path).is_dir() => root.join(path),
+        _ => manifest.join(path),
+    }
 }

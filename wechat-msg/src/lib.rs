@@ -40,7 +40,9 @@ pub use wire::{Form, Wire, WireError, WireErrorKind};
 /// `wechat_msg::api!("path/to/api-spec")` expands to the request types,
 /// builders, errcode enums, wire forms and the [`ENDPOINTS`] registry of that
 /// spec. A relative path is resolved against the `WECHAT_MSG_SPEC_ROOT`
-/// environment variable when set, else against `CARGO_MANIFEST_DIR`.
+/// environment variable when it is set and the directory exists there (for
+/// test projects built from another folder, as trybuild does), else against
+/// `CARGO_MANIFEST_DIR`.
 pub use wechat_msg_macros::api;
 
 pub mod api;
