@@ -10,8 +10,8 @@ use quote::quote;
 /// Generates the API of the spec directory named by a string literal.
 ///
 /// A relative path is resolved against `WECHAT_MSG_SPEC_ROOT` when that
-/// environment variable is set (tests run from a moved project), otherwise
-/// against `CARGO_MANIFEST_DIR`. Every mistake in the spec becomes its own
+/// environment variable is set and holds the directory (tests run from a
+/// moved project), otherwise against `CARGO_MANIFEST_DIR`. Every mistake in the spec becomes its own
 /// compile error, `api-spec/file.toml:LINE:COL: message`.
 #[proc_macro]
 pub fn api(input: TokenStream) -> TokenStream {
