@@ -1,1 +1,7 @@
-//! Cross-crate tests live in `tests/`.
+//! Support for the cross-crate tests in `tests/`: wx-server-sdk's key rule,
+//! written independently of the generator, and the synthetic spec used by
+//! the scale test and `scripts/scale-build.sh`.
+#![deny(missing_docs)]
+
+pub mod sdk;
+pub mod synthetic;
