@@ -1,1 +1,280 @@
-//! A local WeChat emulator (in progress).
+//! A local WeChat server for every endpoint in the wechat-msg spec.
+//!
+//! The emulator serves, on loopback, what a client of WeChat's server API
+//! talks to: the token endpoints, every endpoint of `api-spec/` (routed by
+//! method and path from the generated metadata, bodies checked with the
+//! generated parsers), and `POST /tcb/invokecloudfunction` running the relay
+//! function of cloud calls. It knows a few openids, template ids, form_ids
+//! and media; it enforces quotas; it injects faults on demand; and it
+//! records every message it accepts.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use wechat_msg_emulator::{Config, Emulator};
+//!
+//! let emulator = Emulator::start(Config::default()).await?;
+//! let base_url = emulator.base_url(); // point the client here
+//! let app = emulator.app();            // the appid and secret it accepts
+//! # let _ = (base_url, app);
+//! // ... send messages ...
+//! assert_eq!(emulator.messages().len(), 0);
+//! emulator.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The default [`Config`] makes the examples of WeChat's documentation
+//! succeed as written: it knows openid `OPENID`, template `TEMPLATE_ID`,
+//! form_id `FORMID` (usable once) and media `MEDIA_ID` and `thumb_media_id`.
+//! See [`config`] for the TOML format and [`control`](crate#control) for the
+//! HTTP control API.
+//!
+//! # Errors it answers
+//!
+//! | errcode | when |
+//! |---|---|
+//! | 41001 / 40001 / 42001 | access_token missing / unknown or replaced / expired |
+//! | 40002, 41002, 41004, 40013, 40125 | token requests: bad grant_type, appid or secret missing, wrong appid, wrong secret |
+//! | 44002 | empty body |
+//! | 47001 | a body the spec rejects; errmsg names the field (`link.thumb_url: missing`) |
+//! | 40003 / 40037 | unknown openid / template id |
+//! | 41028 / 41029 | form_id unknown or expired / already used |
+//! | 40007 | unknown or expired media_id |
+//! | 45009 / 45047 | daily quota / per-user limit reached |
+//! | 45103 | a retired endpoint, when `retired_unsupported` is set |
+//! | -1 | a `system_busy` fault |
+//! | -604101 | a cloud call of an API the spec does not have |
+//! | -501000 | a cloud invocation without env or function name, or one the configuration does not know |
+//!
+//! # Control
+//!
+//! Under `/_emulator/`: see the table in the `control` module's source or
+//! `GET /_emulator/`. Every route has a method on [`Emulator`].
+#![deny(missing_docs)]
+
+mod body;
+mod cloud;
+pub mod config;
+mod control;
+mod faults;
+mod http;
+mod media;
+mod reply;
+mod state;
+mod tokens;
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{App, Config, ConfigError, EndpointQuota};
+pub use faults::Faults;
+pub use state::{Counters, Message, RegisteredMedia, Registration, Via};
+
+use crate::faults::{ConnectionKill, ResettableListener};
+use crate::state::Shared;
+
+/// A running emulator. Dropping it stops the server.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the emulator could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration is not usable.
+    Config(ConfigError),
+    /// The address could not be bound.
+    Bind(io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Config(e) => write!(f, "{e}"),
+            StartError::Bind(e) => write!(f, "cannot listen: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Config(e) => Some(e),
+            StartError::Bind(e) => Some(e),
+        }
+    }
+}
+
+impl Emulator {
+    /// Checks `config`, binds `config.listen` and starts serving on the
+    /// current tokio runtime.
+    pub async fn start(config: Config) -> Result<Emulator, StartError> {
+        config.validate().map_err(StartError::Config)?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(StartError::Bind)?;
+        let addr = listener.local_addr().map_err(StartError::Bind)?;
+        let shared = Shared::new(config);
+        let app =
+            http::router(shared.clone()).into_make_service_with_connect_info::<ConnectionKill>();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server =
+            axum::serve(ResettableListener(listener), app).with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            });
+        let task = tokio::spawn(async move {
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, "the emulator stopped");
+            }
+        });
+        tracing::info!(%addr, endpoints = wechat_msg::ENDPOINTS.len(), "emulator listening");
+        Ok(Emulator {
+            shared,
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash: the base URL to
+    /// give a client.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The app whose credentials it accepts.
+    pub fn app(&self) -> &App {
+        &self.shared.config.app
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// The calls it accepted, in order.
+    pub fn messages(&self) -> Vec<Message> {
+        self.shared.messages()
+    }
+
+    /// What it has counted.
+    pub fn counters(&self) -> Counters {
+        self.shared.lock().counters.clone()
+    }
+
+    /// The faults still pending.
+    pub fn faults(&self) -> Faults {
+        self.shared.lock().faults.clone()
+    }
+
+    /// Replaces the pending faults.
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.lock().faults = faults;
+    }
+
+    /// Back to the configured state: messages, counters, quotas, faults,
+    /// uploads and known ids as configured, clock offset kept. Tokens survive,
+    /// so clients keep their cached tokens; see [`Emulator::expire_tokens`].
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
+    /// Starts a new quota day: daily and per-user counts start from zero.
+    pub fn new_day(&self) {
+        self.shared.new_day();
+    }
+
+    /// Makes every token issued so far expire now (42001 from then on).
+    pub fn expire_tokens(&self) {
+        self.shared.expire_tokens();
+    }
+
+    /// Moves the emulator's clock forward: tokens, form_ids and media expire
+    /// as if `by` had passed, and Unix times in answers move with it.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.advance_clock(by);
+    }
+
+    /// Adds openids, template ids, form_ids and media.
+    pub fn register(&self, known: &Registration) -> Result<(), String> {
+        self.shared.register(known)
+    }
+
+    /// Adds an openid.
+    pub fn add_openid(&self, openid: impl Into<String>) {
+        self.register_infallible(Registration {
+            openids: vec![openid.into()],
+            ..Registration::default()
+        });
+    }
+
+    /// Adds a template id.
+    pub fn add_template_id(&self, template_id: impl Into<String>) {
+        self.register_infallible(Registration {
+            template_ids: vec![template_id.into()],
+            ..Registration::default()
+        });
+    }
+
+    /// Adds a form_id, usable once.
+    pub fn add_form_id(&self, form_id: impl Into<String>) {
+        self.register_infallible(Registration {
+            form_ids: vec![form_id.into()],
+            ..Registration::default()
+        });
+    }
+
+    /// Adds a medium that never expires.
+    pub fn add_media(&self, id: impl Into<String>, content_type: impl Into<String>, bytes: &[u8]) {
+        self.register_infallible(Registration {
+            media: vec![RegisteredMedia::new(id, content_type, bytes)],
+            ..Registration::default()
+        });
+    }
+
+    fn register_infallible(&self, known: Registration) {
+        // Only base64 can fail, and these carry bytes encoded here.
+        let _ = self.shared.register(&known);
+    }
+
+    /// Stops serving and waits for open connections to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Turning an HTTP request into a validated body in the HTTP form: JSON or
+//! multipart, plus the fields that travel in the query.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{HeaderMap, Method, header};
+use serde_json::{Map, Value};
+use wechat_msg::{BodyKind, EndpointInfo, Form, Location, WireError, WireErrorKind};
+
+use crate::media::encode_base64;
+use crate::reply::WxError;
+
+/// The request body of a call to `info`, checked with the generated parser.
+pub(crate) async fn from_http(
+    info: &'static EndpointInfo,
+    method: &Method,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+    bytes: Bytes,
+) -> Result<Value, WxError> {
+    let has_body_fields = info.fields.iter().any(|f| f.location == Location::Body);
+    let mut body = if !has_body_fields || *method == Method::GET {
+        Value::Object(Map::new())
+    } else if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(WxError::new(44002, "empty post data"));
+    } else {
+        match info.body {
+            BodyKind::Multipart => multipart(info, headers, bytes).await?,
+            _ => serde_json::from_slice(&bytes).map_err(|e| {
+                WxError::new(47001, format!("data format error: body: invalid JSON: {e}"))
+            })?,
+        }
+    };
+    let mut query_fields = Vec::new();
+    if let Value::Object(map) = &mut body {
+        for field in info.fields.iter().filter(|f| f.location == Location::Query) {
+            if let Some((_, value)) = query.iter().find(|(k, _)| k == field.http) {
+                map.insert(field.http.to_owned(), Value::String(value.clone()));
+                query_fields.push(field.http);
+            }
+        }
+    }
+    validate(info, body, Form::Http, &query_fields)
+}
+
+/// Parses `body` in `form` with the generated parser and writes it in the
+/// HTTP form. A query value that the spec types as a number or boolean
+/// arrives as a string; it is read again as JSON before giving up.
+pub(crate) fn validate(
+    info: &'static EndpointInfo,
+    mut body: Value,
+    form: Form,
+    query_fields: &[&str],
+) -> Result<Value, WxError> {
+    let mut retried = Vec::new();
+    loop {
+        match (info.convert)(&body, form, Form::Http) {
+            Ok(value) => return Ok(value),
+            Err(err) => {
+                let retry = matches!(err.kind(), WireErrorKind::WrongType { .. })
+                    && query_fields.contains(&err.path())
+                    && !retried.contains(&err.path().to_owned());
+                let reparsed = retry
+                    .then(|| body.get(err.path()).and_then(Value::as_str))
+                    .flatten()
+                    .and_then(|text| serde_json::from_str::<Value>(text).ok())
+                    .filter(|v| v.is_number() || v.is_boolean());
+                match (reparsed, body.as_object_mut()) {
+                    (Some(value), Some(map)) => {
+                        retried.push(err.path().to_owned());
+                        map.insert(err.path().to_owned(), value);
+                    }
+                    _ => return Err(format_error(&err)),
+                }
+            }
+        }
+    }
+}
+
+/// 47001 naming the field at fault.
+pub(crate) fn format_error(err: &WireError) -> WxError {
+    WxError::new(47001, format!("data format error: {err}"))
+}
+
+/// The parts of a `multipart/form-data` body as a JSON object: file fields as
+/// `{content_type, value: base64}`, others as strings.
+async fn multipart(
+    info: &EndpointInfo,
+    headers: &HeaderMap,
+    bytes: Bytes,
+) -> Result<Value, WxError> {
+    let mut request = Request::new(Body::from(bytes));
+    if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
+        request
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, content_type.clone());
+    }
+    let not_multipart = |e: String| WxError::new(47001, format!("data format error: body: {e}"));
+    let mut parts = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| not_multipart(format!("expected multipart/form-data ({})", e.body_text())))?;
+    let mut out = Map::new();
+    while let Some(part) = parts
+        .next_field()
+        .await
+        .map_err(|e| not_multipart(e.body_text()))?
+    {
+        let name = part.name().unwrap_or_default().to_owned();
+        let content_type = part.content_type().map(str::to_owned);
+        let data = part
+            .bytes()
+            .await
+            .map_err(|e| not_multipart(e.body_text()))?;
+        let is_file = info.fields.iter().any(|f| f.http == name && f.file);
+        let value = if is_file {
+            let mut file = Map::new();
+            file.insert(
+                "content_type".into(),
+                Value::from(content_type.unwrap_or_else(|| "application/octet-stream".into())),
+            );
+            file.insert("value".into(), Value::from(encode_base64(&data)));
+            Value::Object(file)
+        } else {
+            Value::String(String::from_utf8_lossy(&data).into_owned())
+        };
+        out.insert(name, value);
+    }
+    Ok(Value::Object(out))
+}

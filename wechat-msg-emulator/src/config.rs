@@ -1,0 +1,468 @@
+//! What the emulator knows and how strict it is: from a TOML file or built in Rust.
+//!
+//! Every field has a default, so an empty file is a valid configuration and
+//! the default configuration makes the examples of WeChat's documentation
+//! succeed as written.
+//!
+//! ```toml
+//! listen = "127.0.0.1:0"
+//!
+//! [app]
+//! appid = "wx5e1c0a7d3f2b4c68"
+//! secret = "0d1b2c3e4f5a69788796a5f4e3d2c1b0"
+//!
+//! [tokens]
+//! lifetime_secs = 7200    # expires_in of every token
+//! grace_secs = 300        # an old classic token keeps working this long
+//!
+//! [known]
+//! openids = ["OPENID"]
+//! template_ids = ["TEMPLATE_ID"]
+//! form_ids = ["FORMID"]
+//! form_id_lifetime_secs = 604800
+//! media_lifetime_secs = 259200
+//!
+//! [[known.media]]
+//! id = "MEDIA_ID"
+//! content_type = "image/png"
+//! # base64 = "..."        # the bytes; a 1x1 PNG when absent
+//!
+//! [quotas]
+//! daily = 1000000         # per endpoint, unless the endpoint says otherwise
+//!
+//! [quotas.endpoints."customerServiceMessage.send"]
+//! per_user = 20           # 45047 past this many messages to one user
+//!
+//! [cloud]
+//! envs = []               # empty: any env is accepted
+//! functions = []          # empty: any function name is accepted
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use wechat_msg::Role;
+
+use crate::faults::Faults;
+
+/// The emulator's configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// Where to listen; `127.0.0.1:0` (a free loopback port) by default.
+    pub listen: SocketAddr,
+    /// The one app the emulator serves.
+    pub app: App,
+    /// Access-token lifetimes.
+    pub tokens: Tokens,
+    /// The openids, template ids, form_ids and media the emulator knows.
+    pub known: Known,
+    /// Daily and per-user limits.
+    pub quotas: Quotas,
+    /// What the cloud-function endpoint accepts.
+    pub cloud: Cloud,
+    /// Faults active from the start (usually none).
+    pub faults: Faults,
+    /// Answer 45103 ("This API has been unsupported") for endpoints the spec
+    /// marks deprecated, as WeChat does for retired APIs. Off by default: the
+    /// emulator keeps serving them so code that still uses them can be tested.
+    pub retired_unsupported: bool,
+    /// The largest request body accepted, in bytes (16 MiB by default).
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            app: App::default(),
+            tokens: Tokens::default(),
+            known: Known::default(),
+            quotas: Quotas::default(),
+            cloud: Cloud::default(),
+            faults: Faults::default(),
+            retired_unsupported: false,
+            max_body_bytes: 16 << 20,
+        }
+    }
+}
+
+impl Config {
+    /// Parses a TOML configuration and checks it.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError(format!("invalid configuration: {e}")))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a TOML configuration file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+        Config::from_toml(&text).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
+    }
+
+    /// Checks what serde cannot: endpoint names in `quotas.endpoints` exist,
+    /// a per-user limit is only set where a request names a user, media
+    /// bytes are valid base64, and the app has an appid and a secret.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        if self.app.appid.is_empty() || self.app.secret.is_empty() {
+            problems.push("app.appid and app.secret must not be empty".to_owned());
+        }
+        for (name, quota) in &self.quotas.endpoints {
+            match wechat_msg::endpoint(name) {
+                None => problems.push(format!("quotas.endpoints: unknown endpoint `{name}`")),
+                Some(info) => {
+                    let names_user = info.roles.iter().any(|r| r.role == Role::Openid);
+                    if quota.per_user.is_some() && !names_user {
+                        problems.push(format!(
+                            "quotas.endpoints.\"{name}\".per_user: the endpoint names no user"
+                        ));
+                    }
+                }
+            }
+        }
+        for media in &self.known.media {
+            if media.bytes().is_none() {
+                problems.push(format!("known.media `{}`: base64 is not valid", media.id));
+            }
+        }
+        if self.tokens.lifetime.is_zero() {
+            problems.push("tokens.lifetime_secs must be positive".to_owned());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError(problems.join("; ")))
+        }
+    }
+
+    /// The daily limit of endpoint `name`, if any.
+    pub fn daily_quota(&self, name: &str) -> Option<u64> {
+        self.quotas
+            .endpoints
+            .get(name)
+            .and_then(|q| q.daily)
+            .or(self.quotas.daily)
+    }
+
+    /// The per-user limit of endpoint `name`, if any.
+    pub fn per_user_quota(&self, name: &str) -> Option<u64> {
+        self.quotas.endpoints.get(name).and_then(|q| q.per_user)
+    }
+}
+
+/// A configuration that cannot be used, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The app's credentials. Debug output redacts both.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct App {
+    /// The AppID.
+    pub appid: String,
+    /// The AppSecret.
+    pub secret: String,
+}
+
+impl App {
+    /// The default app's AppID.
+    pub const DEFAULT_APPID: &'static str = "wx5e1c0a7d3f2b4c68";
+    /// The default app's AppSecret. It is public: the emulator prints it.
+    pub const DEFAULT_SECRET: &'static str = "0d1b2c3e4f5a69788796a5f4e3d2c1b0";
+}
+
+impl Default for App {
+    fn default() -> Self {
+        App {
+            appid: App::DEFAULT_APPID.to_owned(),
+            secret: App::DEFAULT_SECRET.to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("App")
+            .field("appid", &"<redacted>")
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Access-token lifetimes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Tokens {
+    /// How long a token lives (`expires_in`); 7200 s by default.
+    #[serde(rename = "lifetime_secs", deserialize_with = "secs")]
+    pub lifetime: Duration,
+    /// How long a classic or force-refreshed token keeps working after a newer
+    /// one is issued; 300 s by default.
+    #[serde(rename = "grace_secs", deserialize_with = "secs")]
+    pub grace: Duration,
+}
+
+impl Default for Tokens {
+    fn default() -> Self {
+        Tokens {
+            lifetime: Duration::from_secs(7200),
+            grace: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What the emulator knows from the start.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Known {
+    /// Users' OpenIDs (others answer 40003).
+    pub openids: Vec<String>,
+    /// Template IDs (others answer 40037).
+    pub template_ids: Vec<String>,
+    /// Unused form_ids, each usable once (others answer 41028).
+    pub form_ids: Vec<String>,
+    /// How long a registered form_id stays usable; 7 days by default.
+    #[serde(rename = "form_id_lifetime_secs", deserialize_with = "secs")]
+    pub form_id_lifetime: Duration,
+    /// Media present from the start; they never expire.
+    pub media: Vec<KnownMedia>,
+    /// How long uploaded media live; 3 days by default, as WeChat's temporary media.
+    #[serde(rename = "media_lifetime_secs", deserialize_with = "secs")]
+    pub media_lifetime: Duration,
+}
+
+impl Default for Known {
+    fn default() -> Self {
+        Known {
+            openids: vec!["OPENID".to_owned()],
+            template_ids: vec!["TEMPLATE_ID".to_owned()],
+            form_ids: vec!["FORMID".to_owned()],
+            form_id_lifetime: Duration::from_secs(7 * 24 * 3600),
+            media: vec![
+                KnownMedia::png("MEDIA_ID"),
+                KnownMedia::png("thumb_media_id"),
+            ],
+            media_lifetime: Duration::from_secs(3 * 24 * 3600),
+        }
+    }
+}
+
+/// A medium the emulator holds from the start.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownMedia {
+    /// Its media_id.
+    pub id: String,
+    /// Its content type; `image/png` by default.
+    #[serde(default = "png_type")]
+    pub content_type: String,
+    /// Its bytes as base64; a 1x1 PNG when absent.
+    #[serde(default)]
+    pub base64: Option<String>,
+}
+
+impl KnownMedia {
+    /// A medium named `id` holding a 1x1 PNG.
+    pub fn png(id: impl Into<String>) -> Self {
+        KnownMedia {
+            id: id.into(),
+            content_type: png_type(),
+            base64: None,
+        }
+    }
+
+    /// Its bytes, `None` when `base64` is not valid base64.
+    pub fn bytes(&self) -> Option<Vec<u8>> {
+        match &self.base64 {
+            None => Some(TINY_PNG.to_vec()),
+            Some(text) => crate::media::decode_base64(text),
+        }
+    }
+}
+
+fn png_type() -> String {
+    "image/png".to_owned()
+}
+
+/// A valid 1x1 transparent PNG: the bytes of the built-in media.
+pub const TINY_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0b, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0x00, 0x02, 0x00,
+    0x00, 0x05, 0x00, 0x01, 0x7a, 0x5e, 0xab, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44,
+    0xae, 0x42, 0x60, 0x82,
+];
+
+/// Daily and per-user limits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Quotas {
+    /// Accepted calls a day per endpoint (45009 beyond), unless the endpoint's
+    /// entry says otherwise; 1,000,000 by default, WeChat's documented figure.
+    pub daily: Option<u64>,
+    /// Per-endpoint limits, keyed by cloud-call name.
+    pub endpoints: BTreeMap<String, EndpointQuota>,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        let mut endpoints = BTreeMap::new();
+        endpoints.insert(
+            "customerServiceMessage.send".to_owned(),
+            EndpointQuota {
+                daily: None,
+                per_user: Some(20),
+            },
+        );
+        Quotas {
+            daily: Some(1_000_000),
+            endpoints,
+        }
+    }
+}
+
+/// The limits of one endpoint. A "day" lasts until [`crate::Emulator::new_day`]
+/// or a reset.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct EndpointQuota {
+    /// Accepted calls a day (45009 beyond); the global `daily` when absent.
+    pub daily: Option<u64>,
+    /// Accepted calls a day to one user, as named by the request's openid
+    /// field (45047 beyond); no limit when absent.
+    pub per_user: Option<u64>,
+}
+
+impl EndpointQuota {
+    /// A limit of `daily` calls a day and `per_user` calls to one user.
+    pub fn new(daily: Option<u64>, per_user: Option<u64>) -> Self {
+        EndpointQuota { daily, per_user }
+    }
+}
+
+/// What `POST /tcb/invokecloudfunction` accepts.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Cloud {
+    /// Cloud environment ids; empty accepts any.
+    pub envs: Vec<String>,
+    /// Function names (the relay's); empty accepts any.
+    pub functions: Vec<String>,
+}
+
+/// Reads a number of seconds (integer or fractional) as a `Duration`.
+fn secs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let value = f64::deserialize(deserializer)?;
+    Duration::try_from_secs_f64(value).map_err(serde::de::Error::custom)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_is_the_default() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.app, App::default());
+        assert_eq!(config.known.openids, ["OPENID"]);
+        assert_eq!(config.daily_quota("templateMessage.send"), Some(1_000_000));
+        assert_eq!(
+            config.per_user_quota("customerServiceMessage.send"),
+            Some(20)
+        );
+    }
+
+    #[test]
+    fn reads_every_section() {
+        let config = Config::from_toml(
+            r#"
+            listen = "127.0.0.1:9001"
+            retired_unsupported = true
+            [app]
+            appid = "wxA"
+            secret = "S"
+            [tokens]
+            lifetime_secs = 0.5
+            grace_secs = 0
+            [known]
+            openids = ["U1", "U2"]
+            [[known.media]]
+            id = "M"
+            content_type = "text/plain"
+            base64 = "aGk="
+            [quotas]
+            daily = 3
+            [quotas.endpoints."customerServiceMessage.send"]
+            per_user = 1
+            [cloud]
+            envs = ["prod"]
+            [faults]
+            system_busy = 2
+            latency_ms = 5
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.tokens.lifetime, Duration::from_millis(500));
+        assert_eq!(config.known.openids, ["U1", "U2"]);
+        assert_eq!(config.known.media[0].bytes().unwrap(), b"hi");
+        assert_eq!(config.daily_quota("customerServiceMessage.send"), Some(3));
+        assert_eq!(
+            config.per_user_quota("customerServiceMessage.send"),
+            Some(1)
+        );
+        assert_eq!(config.faults.system_busy, 2);
+        assert!(config.retired_unsupported);
+    }
+
+    #[test]
+    fn reports_every_mistake() {
+        let err = Config::from_toml(
+            r#"
+            [quotas.endpoints."nope.send"]
+            daily = 1
+            [[known.media]]
+            id = "M"
+            base64 = "***"
+            "#,
+        )
+        .unwrap_err();
+        assert!(err.0.contains("unknown endpoint `nope.send`"), "{err}");
+        assert!(err.0.contains("base64"), "{err}");
+    }
+
+    #[test]
+    fn rejects_unknown_keys() {
+        let err = Config::from_toml("lisen = \"127.0.0.1:1\"").unwrap_err();
+        assert!(err.0.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn debug_redacts_the_credentials() {
+        let shown = format!("{:?}", Config::default());
+        assert!(!shown.contains(App::DEFAULT_APPID));
+        assert!(!shown.contains(App::DEFAULT_SECRET));
+    }
+}
