@@ -21,12 +21,16 @@
 extern crate self as wechat_msg;
 
 pub mod answer;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod endpoint;
 pub mod link;
 pub mod media;
 pub mod wire;
 
 pub use answer::{MalformedAnswer, Rejection};
+#[cfg(feature = "client")]
+pub use client::{Client, Via};
 pub use endpoint::{
     Ack, Answer, AnswerKind, BodyKind, Deprecation, Endpoint, EndpointInfo, Errcode, ErrcodeInfo,
     ErrorClass, FieldInfo, Location, MediaBytes, Method, Role, RoleInfo,

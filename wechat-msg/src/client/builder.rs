@@ -1,0 +1,187 @@
+//! Configuring a [`Client`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::retry::RetryPolicy;
+use super::token::{TokenCache, TokenProvider, TokenSource};
+use super::transport::Transport;
+use super::{Client, Inner, Via};
+
+/// WeChat's API host.
+pub const DEFAULT_BASE_URL: &str = "https://api.weixin.qq.com";
+
+/// Configures a [`Client`]; see [`Client::builder`].
+#[derive(Clone, Debug)]
+pub struct ClientBuilder {
+    base_url: String,
+    token: Option<TokenSource>,
+    connect_timeout: Duration,
+    timeout: Duration,
+    max_answer_bytes: usize,
+    user_agent: String,
+    retry: RetryPolicy,
+    refresh_margin: Duration,
+    via: Via,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            token: None,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+            max_answer_bytes: 16 * 1024 * 1024,
+            user_agent: concat!("wechat-msg/", env!("CARGO_PKG_VERSION")).to_owned(),
+            retry: RetryPolicy::default(),
+            refresh_margin: Duration::from_secs(300),
+            via: Via::Http,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The URL WeChat's paths are joined to (default
+    /// `https://api.weixin.qq.com`); point it at an emulator in tests.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// The app's credentials, for the stable token ([`TokenSource::Stable`]).
+    pub fn credentials(self, appid: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.token_source(TokenSource::stable(appid, secret))
+    }
+
+    /// Where access tokens come from. Required (or [`credentials`](Self::credentials)).
+    pub fn token_source(mut self, source: TokenSource) -> Self {
+        self.token = Some(source);
+        self
+    }
+
+    /// Tokens from a source of your own.
+    pub fn token_provider(self, provider: impl TokenProvider) -> Self {
+        self.token_source(TokenSource::provider(provider))
+    }
+
+    /// How long to wait for a connection (default 5 s). A call whose
+    /// connection could not be made was not sent, and is retried.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one request may take, from connecting to the answer's last
+    /// byte (default 30 s). Past it, delivery is unknown.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The longest answer body read, in bytes (default 16 MiB); a longer one
+    /// is a bad answer.
+    pub fn max_answer_bytes(mut self, limit: usize) -> Self {
+        self.max_answer_bytes = limit;
+        self
+    }
+
+    /// The `User-Agent` header (default `wechat-msg/VERSION`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// How transient failures are retried (default: [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// How long before its expiry a token is replaced (default 300 s). When a
+    /// token lives no longer than the margin, it is replaced at half its life.
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// How [`Client::send`] sends (default [`Via::Http`]).
+    pub fn via(mut self, via: Via) -> Self {
+        self.via = via;
+        self
+    }
+
+    /// The client.
+    pub fn build(self) -> Result<Client, BuildError> {
+        let base = reqwest::Url::parse(&self.base_url)
+            .map_err(|_| BuildError::BaseUrl(self.base_url.clone()))?;
+        if !matches!(base.scheme(), "http" | "https")
+            || base.query().is_some()
+            || base.cannot_be_a_base()
+        {
+            return Err(BuildError::BaseUrl(self.base_url));
+        }
+        let token = self.token.ok_or(BuildError::NoTokenSource)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout.min(self.timeout))
+            .timeout(self.timeout)
+            .user_agent(self.user_agent)
+            // A redirect would carry the access_token to another URL.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| BuildError::Http(e.without_url().to_string()))?;
+        let transport = Transport {
+            http,
+            base: Arc::from(base.as_str().trim_end_matches('/')),
+            max_answer: self.max_answer_bytes,
+        };
+        let secret = token.secret().cloned();
+        let tokens = TokenCache::new(
+            token,
+            transport.clone(),
+            self.retry.clone(),
+            self.refresh_margin,
+            self.timeout,
+        );
+        Ok(Client {
+            inner: Arc::new(Inner {
+                transport,
+                tokens,
+                retry: self.retry,
+                via: self.via,
+                secret,
+            }),
+        })
+    }
+}
+
+/// A client configuration that cannot work.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The base URL is not an `http` or `https` URL without a query.
+    BaseUrl(String),
+    /// No token source was set: call `credentials`, or `token_source`
+    /// (with [`TokenSource::None`] in WeChat Cloud Hosting).
+    NoTokenSource,
+    /// The HTTP stack could not be set up.
+    Http(String),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::BaseUrl(url) => write!(
+                f,
+                "invalid base URL {url:?}: expected an http or https URL without a query"
+            ),
+            BuildError::NoTokenSource => f.write_str(
+                "no token source: set credentials(appid, secret) or token_source(..)",
+            ),
+            BuildError::Http(e) => write!(f, "cannot set up HTTP: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}

@@ -1,0 +1,118 @@
+//! The cloud-call transport: a request in the camelCase form travels as the
+//! event of a relay cloud function (`cloud-relay/`) through
+//! `POST /tcb/invokecloudfunction`, and the function's return value comes
+//! back as JSON text in `resp_data`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+use crate::answer::read_status;
+use crate::endpoint::{EndpointInfo, Method};
+use crate::wire::Form;
+
+use super::error::{AnswerProblem, Scrub};
+use super::transport::{Failure, OutBody, Outgoing, Payload, Received, Reply, read_json};
+
+/// The server API that runs a cloud function.
+const INVOKE_PATH: &str = "/tcb/invokecloudfunction";
+
+/// The relay cloud function that makes cloud calls: its environment and name.
+///
+/// Deploy `cloud-relay/` from this repository as that function.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct CloudFunction {
+    env: Arc<str>,
+    name: Arc<str>,
+}
+
+impl CloudFunction {
+    /// The function `name` in the cloud environment `env`.
+    pub fn new(env: impl Into<String>, name: impl Into<String>) -> Self {
+        CloudFunction {
+            env: Arc::from(env.into()),
+            name: Arc::from(name.into()),
+        }
+    }
+
+    /// The cloud environment id.
+    pub fn env(&self) -> &str {
+        &self.env
+    }
+
+    /// The function's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Debug for CloudFunction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CloudFunction")
+            .field("env", &&*self.env)
+            .field("name", &&*self.name)
+            .finish()
+    }
+}
+
+/// The invoke request carrying `data` (the request in the cloud form) to
+/// the relay: `{"api": name, "data": {...}, "files": [keys]}`, where `files`
+/// names the top-level keys whose `value` is base64 for the relay to turn
+/// into a Buffer.
+pub(crate) fn outgoing(info: &'static EndpointInfo, data: Value, function: &CloudFunction) -> Outgoing {
+    let files: Vec<&str> = match &data {
+        Value::Object(object) => info
+            .fields
+            .iter()
+            .filter(|f| f.file && object.contains_key(f.cloud))
+            .map(|f| f.cloud)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut event = Map::new();
+    event.insert("api".to_owned(), Value::from(info.name));
+    event.insert("data".to_owned(), data);
+    if !files.is_empty() {
+        event.insert("files".to_owned(), json!(files));
+    }
+    Outgoing {
+        method: Method::Post,
+        path: INVOKE_PATH,
+        query: vec![
+            ("env".to_owned(), function.env().to_owned()),
+            ("name".to_owned(), function.name().to_owned()),
+        ],
+        body: OutBody::Json(Bytes::from(Value::Object(event).to_string())),
+    }
+}
+
+/// Reads the invoke answer. An errcode of the invoke call itself (a bad
+/// token, say) is an HTTP-form errcode; otherwise `resp_data` holds the
+/// function's return, a cloud-form answer `{errCode, errMsg, ...}`.
+pub(crate) fn read(received: Received, scrub: &Scrub<'_>) -> Result<Reply, Failure> {
+    if !(200..300).contains(&received.status) {
+        return Err(received.bad(AnswerProblem::Status, scrub));
+    }
+    let (status, outer) = read_json(&received, Form::Http, scrub)?;
+    if status.is_some() {
+        return Ok(Reply {
+            form: Form::Http,
+            status,
+            payload: Payload::Json(outer),
+        });
+    }
+    let inner: Value = outer
+        .get("resp_data")
+        .and_then(Value::as_str)
+        .and_then(|text| serde_json::from_str(text).ok())
+        .ok_or_else(|| received.bad(AnswerProblem::RespData, scrub))?;
+    let status = read_status(&inner, Form::Cloud)
+        .map_err(|m| received.bad(AnswerProblem::Malformed(m), scrub))?;
+    Ok(Reply {
+        form: Form::Cloud,
+        status,
+        payload: Payload::Json(inner),
+    })
+}

@@ -1,0 +1,350 @@
+//! One HTTP exchange: building the request from a wire value, sending it,
+//! reading the answer under a size cap, and sorting failures by what they
+//! say about delivery.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::header::CONTENT_TYPE;
+use serde_json::{Map, Value};
+
+use crate::answer::{MalformedAnswer, read_status};
+use crate::endpoint::{AnswerKind, BodyKind, EndpointInfo, Location, MediaBytes, Method};
+use crate::media::MediaFile;
+use crate::wire::{Form, Wire};
+
+use super::error::{AnswerProblem, BadAnswer, DeliveryUnknown, Scrub, TransportError};
+use super::token::AccessToken;
+
+/// The HTTP side of a client: connection pool, base URL and answer cap.
+#[derive(Clone, Debug)]
+pub(crate) struct Transport {
+    pub(crate) http: reqwest::Client,
+    /// The base URL, without a trailing `/`.
+    pub(crate) base: Arc<str>,
+    pub(crate) max_answer: usize,
+}
+
+/// A request ready to be sent, once per attempt. No Debug: its query and
+/// body may hold the app secret.
+pub(crate) struct Outgoing {
+    pub(crate) method: Method,
+    pub(crate) path: &'static str,
+    /// Query pairs besides the access_token.
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) body: OutBody,
+}
+
+pub(crate) enum OutBody {
+    Empty,
+    Json(Bytes),
+    Multipart(Vec<OutPart>),
+}
+
+pub(crate) enum OutPart {
+    Text { name: String, value: String },
+    File { name: String, file: MediaFile },
+}
+
+/// A complete answer: status, content type, body.
+#[derive(Debug)]
+pub(crate) struct Received {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Received {
+    pub(crate) fn bad(&self, problem: AnswerProblem, scrub: &Scrub<'_>) -> Failure {
+        Failure::Unknown(DeliveryUnknown::BadAnswer(BadAnswer::new(
+            self.status,
+            self.content_type.as_deref(),
+            problem,
+            &self.body,
+            scrub,
+        )))
+    }
+}
+
+/// A failed exchange, by what it says about delivery.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Nothing reached the server.
+    NotSent(TransportError),
+    /// The request may have reached the server.
+    Unknown(DeliveryUnknown),
+}
+
+/// A WeChat answer, its errcode read.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    /// The form of `payload` (and of its status keys).
+    pub(crate) form: Form,
+    /// The errcode and errmsg, `None` on success.
+    pub(crate) status: Option<(i64, String)>,
+    pub(crate) payload: Payload,
+}
+
+#[derive(Debug)]
+pub(crate) enum Payload {
+    Json(Value),
+    Binary(MediaBytes),
+}
+
+impl Transport {
+    /// Sends `out` once, with `token` in the query when given, and reads the
+    /// whole answer.
+    pub(crate) async fn exchange(
+        &self,
+        out: &Outgoing,
+        token: Option<&AccessToken>,
+        scrub: &Scrub<'_>,
+    ) -> Result<Received, Failure> {
+        let url = self.url(out, token).map_err(Failure::NotSent)?;
+        let method = match out.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        };
+        let mut request = self.http.request(method, url);
+        match &out.body {
+            OutBody::Empty => {}
+            OutBody::Json(bytes) => {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(bytes.clone());
+            }
+            OutBody::Multipart(parts) => request = request.multipart(multipart(parts)),
+        }
+        let response = request.send().await.map_err(|e| classify(e, scrub))?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = self.read_body(response, scrub).await.map_err(|failure| {
+            match failure {
+                BodyFailure::Transport(f) => f,
+                BodyFailure::TooLarge(head) => Received {
+                    status,
+                    content_type: content_type.clone(),
+                    body: head,
+                }
+                .bad(
+                    AnswerProblem::TooLarge {
+                        limit: self.max_answer,
+                    },
+                    scrub,
+                ),
+            }
+        })?;
+        Ok(Received {
+            status,
+            content_type,
+            body,
+        })
+    }
+
+    fn url(&self, out: &Outgoing, token: Option<&AccessToken>) -> Result<reqwest::Url, TransportError> {
+        let text = format!("{}{}", self.base, out.path);
+        let mut url = reqwest::Url::parse(&text).map_err(|_| TransportError::invalid_url())?;
+        if token.is_some() || !out.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(token) = token {
+                pairs.append_pair("access_token", token.expose());
+            }
+            for (key, value) in &out.query {
+                pairs.append_pair(key, value);
+            }
+        }
+        Ok(url)
+    }
+
+    /// Reads the body, at most `max_answer` bytes.
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        scrub: &Scrub<'_>,
+    ) -> Result<Vec<u8>, BodyFailure> {
+        let cap = self.max_answer;
+        if response
+            .content_length()
+            .is_some_and(|len| len > cap as u64)
+        {
+            return Err(BodyFailure::TooLarge(Vec::new()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| BodyFailure::Transport(classify(e, scrub)))?
+        {
+            if body.len() + chunk.len() > cap {
+                let room = cap - body.len();
+                body.extend_from_slice(&chunk[..room]);
+                return Err(BodyFailure::TooLarge(body));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+enum BodyFailure {
+    Transport(Failure),
+    /// Over the cap; holds what was read.
+    TooLarge(Vec<u8>),
+}
+
+/// Sorts a reqwest failure: a connection never made means nothing was sent;
+/// anything later leaves delivery unknown.
+fn classify(err: reqwest::Error, scrub: &Scrub<'_>) -> Failure {
+    let not_sent = err.is_connect() || err.is_builder();
+    let transport = TransportError::from_reqwest(err, scrub);
+    if not_sent {
+        Failure::NotSent(transport)
+    } else if transport.is_timeout() {
+        Failure::Unknown(DeliveryUnknown::Timeout(transport))
+    } else {
+        Failure::Unknown(DeliveryUnknown::Interrupted(transport))
+    }
+}
+
+fn multipart(parts: &[OutPart]) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new();
+    for part in parts {
+        form = match part {
+            OutPart::Text { name, value } => form.text(name.clone(), value.clone()),
+            OutPart::File { name, file } => {
+                let bytes = Bytes::copy_from_slice(file.bytes());
+                let len = bytes.len() as u64;
+                let base = || {
+                    reqwest::multipart::Part::stream_with_length(bytes.clone(), len)
+                        .file_name(file.file_name())
+                };
+                let part = base().mime_str(file.content_type()).unwrap_or_else(|_| base());
+                form.part(name.clone(), part)
+            }
+        };
+    }
+    form
+}
+
+/// The HTTP request of an endpoint, from its body in the HTTP form: query
+/// fields to the query string, the rest to a JSON body or multipart parts.
+pub(crate) fn http_outgoing(info: &'static EndpointInfo, value: Value) -> Outgoing {
+    let mut object = match value {
+        Value::Object(object) => object,
+        // Generated types and `convert` always give an object; anything else
+        // is sent as is for WeChat to judge.
+        other => {
+            return Outgoing {
+                method: info.method,
+                path: info.path,
+                query: Vec::new(),
+                body: OutBody::Json(Bytes::from(other.to_string())),
+            };
+        }
+    };
+    let mut query = Vec::new();
+    for field in info.fields.iter().filter(|f| f.location == Location::Query) {
+        if let Some(value) = object.remove(field.http) {
+            query.push((field.http.to_owned(), scalar_text(&value)));
+        }
+    }
+    let body = match info.body {
+        BodyKind::Multipart => OutBody::Multipart(parts(info, object)),
+        _ if info.method == Method::Get && object.is_empty() => OutBody::Empty,
+        _ => OutBody::Json(Bytes::from(Value::Object(object).to_string())),
+    };
+    Outgoing {
+        method: info.method,
+        path: info.path,
+        query,
+        body,
+    }
+}
+
+fn parts(info: &'static EndpointInfo, object: Map<String, Value>) -> Vec<OutPart> {
+    object
+        .into_iter()
+        .map(|(name, value)| {
+            let is_file = info.fields.iter().any(|f| f.http == name && f.file);
+            match is_file
+                .then(|| MediaFile::from_value(&value, Form::Http).ok())
+                .flatten()
+            {
+                Some(file) => OutPart::File { name, file },
+                None => OutPart::Text {
+                    value: scalar_text(&value),
+                    name,
+                },
+            }
+        })
+        .collect()
+}
+
+/// A value as query or form text: strings as they are, anything else as JSON.
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Reads an answer over HTTP: a JSON errcode answer, or (for binary
+/// endpoints) the bytes of a file.
+pub(crate) fn read_http(
+    received: Received,
+    answer: AnswerKind,
+    scrub: &Scrub<'_>,
+) -> Result<Reply, Failure> {
+    if !(200..300).contains(&received.status) {
+        return Err(received.bad(AnswerProblem::Status, scrub));
+    }
+    if answer == AnswerKind::Binary && !received.body.is_empty() && !is_json_like(&received) {
+        let content_type = received
+            .content_type
+            .unwrap_or_else(|| "application/octet-stream".to_owned());
+        return Ok(Reply {
+            form: Form::Http,
+            status: None,
+            payload: Payload::Binary(MediaBytes {
+                content_type,
+                bytes: received.body,
+            }),
+        });
+    }
+    read_json(&received, Form::Http, scrub).map(|(status, value)| Reply {
+        form: Form::Http,
+        status,
+        payload: Payload::Json(value),
+    })
+}
+
+/// Whether a binary endpoint's answer is JSON (an error) or a page, rather
+/// than a file: WeChat sends errors as JSON, often labelled `text/plain`.
+fn is_json_like(received: &Received) -> bool {
+    let ct = received.content_type.as_deref().unwrap_or("");
+    if ct.starts_with("application/json") || ct.starts_with("text/html") {
+        return true;
+    }
+    let first = received.body.iter().find(|b| !b.is_ascii_whitespace());
+    first == Some(&b'{') && serde_json::from_slice::<Value>(&received.body).is_ok()
+}
+
+/// Parses a JSON answer and its errcode in `form`.
+pub(crate) fn read_json(
+    received: &Received,
+    form: Form,
+    scrub: &Scrub<'_>,
+) -> Result<(Option<(i64, String)>, Value), Failure> {
+    if received.body.iter().all(u8::is_ascii_whitespace) {
+        return Err(received.bad(AnswerProblem::Empty, scrub));
+    }
+    let value: Value = serde_json::from_slice(&received.body)
+        .map_err(|_| received.bad(AnswerProblem::Malformed(MalformedAnswer::NotJson), scrub))?;
+    let status =
+        read_status(&value, form).map_err(|m| received.bad(AnswerProblem::Malformed(m), scrub))?;
+    Ok((status, value))
+}
