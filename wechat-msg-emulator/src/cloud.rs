@@ -32,7 +32,7 @@ pub(crate) async fn invoke(
         .as_ref()
         .and_then(|e| e.get("api"))
         .and_then(Value::as_str)
-        .and_then(wechat_msg::endpoint);
+        .and_then(|name| shared.endpoint(name));
     let plan = match begin_call(&shared, false, info.map(|i| i.name)).await {
         Ok(plan) => plan,
         Err(response) => return response,
@@ -130,6 +130,7 @@ fn relay(shared: &Shared, event: &Value, info: Option<&'static EndpointInfo>) ->
 /// One cloud call: the data converted to the HTTP form, then the same
 /// checks and answer as over HTTP.
 fn call(shared: &Shared, info: &'static EndpointInfo, event: &Value) -> Result<Value, WxError> {
+    shared.check_retired(info)?;
     let data = match event.get("data") {
         None | Some(Value::Null) => return Err(WxError::new(44002, "empty post data")),
         Some(data) => data,

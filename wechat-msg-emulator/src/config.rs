@@ -45,7 +45,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
-use wechat_msg::Role;
+use wechat_msg::{EndpointInfo, Role};
 
 use crate::faults::Faults;
 
@@ -113,12 +113,17 @@ impl Config {
     /// a per-user limit is only set where a request names a user, media
     /// bytes are valid base64, and the app has an appid and a secret.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_for(wechat_msg::ENDPOINTS)
+    }
+
+    /// [`Config::validate`] against another spec's endpoints.
+    pub fn validate_for(&self, endpoints: &[&EndpointInfo]) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
         if self.app.appid.is_empty() || self.app.secret.is_empty() {
             problems.push("app.appid and app.secret must not be empty".to_owned());
         }
         for (name, quota) in &self.quotas.endpoints {
-            match wechat_msg::endpoint(name) {
+            match endpoints.iter().find(|e| e.name == name) {
                 None => problems.push(format!("quotas.endpoints: unknown endpoint `{name}`")),
                 Some(info) => {
                     let names_user = info.roles.iter().any(|r| r.role == Role::Openid);

@@ -55,8 +55,9 @@ const ROUTES: &[&str] = &[
     "POST /_emulator/new_day",
 ];
 
-async fn index() -> Json<Value> {
-    let endpoints: Vec<Value> = wechat_msg::ENDPOINTS
+pub(crate) async fn index(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let endpoints: Vec<Value> = shared
+        .endpoints
         .iter()
         .map(|e| json!({"name": e.name, "method": e.method.as_str(), "path": e.path}))
         .collect();

@@ -2,8 +2,7 @@
 //! method and path, and what every call shares (faults, token checks,
 //! counters).
 
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -12,7 +11,7 @@ use axum::http::{Method as HttpMethod, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use wechat_msg::{EndpointInfo, Method};
+use wechat_msg::Method;
 
 use crate::faults::{Before, ConnectionKill, Plan};
 use crate::reply::{Reply, WxError, http_success};
@@ -26,6 +25,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/cgi-bin/token", get(classic_token))
         .route("/cgi-bin/stable_token", post(stable_token))
         .route("/tcb/invokecloudfunction", post(cloud::invoke))
+        .route("/_emulator/", get(control::index))
         .nest("/_emulator", control::router())
         .fallback(endpoint_call)
         .with_state(shared)
@@ -128,18 +128,6 @@ pub(crate) async fn read_body(shared: &Shared, request: Request) -> Result<Bytes
         .map_err(|_| WxError::new(47001, "data format error: body: too large or unreadable"))
 }
 
-/// The endpoints of the spec by method and path.
-fn routes() -> &'static HashMap<(Method, &'static str), &'static EndpointInfo> {
-    static ROUTES: OnceLock<HashMap<(Method, &'static str), &'static EndpointInfo>> =
-        OnceLock::new();
-    ROUTES.get_or_init(|| {
-        wechat_msg::ENDPOINTS
-            .iter()
-            .map(|info| ((info.method, info.path), *info))
-            .collect()
-    })
-}
-
 fn method_of(method: &HttpMethod) -> Option<Method> {
     match *method {
         HttpMethod::GET => Some(Method::Get),
@@ -155,8 +143,8 @@ async fn endpoint_call(
     request: Request,
 ) -> Response {
     let path = request.uri().path().to_owned();
-    let info = method_of(request.method()).and_then(|m| routes().get(&(m, path.as_str())));
-    let Some(&info) = info else {
+    let info = method_of(request.method()).and_then(|m| shared.route(m, &path));
+    let Some(info) = info else {
         return unknown_route(&shared, &path);
     };
     let plan = match begin_call(&shared, false, Some(info.name)).await {
@@ -170,7 +158,7 @@ async fn endpoint_call(
     let result = match (plan.before, shared.check_token(&query)) {
         (Some(Before::SystemBusy), _) => Err(WxError::new(-1, "system error")),
         (_, Err(err)) => Err(err),
-        (_, Ok(())) => match bytes {
+        (_, Ok(())) => match shared.check_retired(info).and(bytes) {
             Err(err) => Err(err),
             Ok(bytes) => match body::from_http(info, &method, &headers, &query, bytes).await {
                 Err(err) => Err(err),

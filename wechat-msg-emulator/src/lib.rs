@@ -71,6 +71,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use wechat_msg::EndpointInfo;
 
 pub use config::{App, Config, ConfigError, EndpointQuota};
 pub use faults::Faults;
@@ -127,12 +128,21 @@ impl Emulator {
     /// Checks `config`, binds `config.listen` and starts serving on the
     /// current tokio runtime.
     pub async fn start(config: Config) -> Result<Emulator, StartError> {
-        config.validate().map_err(StartError::Config)?;
+        Emulator::start_with(config, wechat_msg::ENDPOINTS).await
+    }
+
+    /// Starts an emulator of another spec: `endpoints` is the `ENDPOINTS`
+    /// of a crate generated with `wechat_msg::api!`.
+    pub async fn start_with(
+        config: Config,
+        endpoints: &'static [&'static EndpointInfo],
+    ) -> Result<Emulator, StartError> {
+        config.validate_for(endpoints).map_err(StartError::Config)?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(StartError::Bind)?;
         let addr = listener.local_addr().map_err(StartError::Bind)?;
-        let shared = Shared::new(config);
+        let shared = Shared::new(config, endpoints);
         let app =
             http::router(shared.clone()).into_make_service_with_connect_info::<ConnectionKill>();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -145,7 +155,7 @@ impl Emulator {
                 tracing::error!(error = %e, "the emulator stopped");
             }
         });
-        tracing::info!(%addr, endpoints = wechat_msg::ENDPOINTS.len(), "emulator listening");
+        tracing::info!(%addr, endpoints = endpoints.len(), "emulator listening");
         Ok(Emulator {
             shared,
             addr,

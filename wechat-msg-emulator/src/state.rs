@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use wechat_msg::{AnswerKind, EndpointInfo, Role};
+use wechat_msg::{AnswerKind, EndpointInfo, Method, Role};
 
 use crate::config::Config;
 use crate::faults::Faults;
@@ -94,6 +94,10 @@ pub(crate) struct State {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub config: Config,
+    /// The endpoints served.
+    pub endpoints: &'static [&'static EndpointInfo],
+    /// The same, by method and path.
+    routes: HashMap<(Method, &'static str), &'static EndpointInfo>,
     state: Mutex<State>,
     epoch: Instant,
     epoch_unix: u64,
@@ -112,17 +116,33 @@ pub(crate) enum Success {
 }
 
 impl Shared {
-    pub fn new(config: Config) -> Arc<Shared> {
+    pub fn new(config: Config, endpoints: &'static [&'static EndpointInfo]) -> Arc<Shared> {
         let epoch_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let state = State::new(&config, Instant::now());
+        let routes = endpoints
+            .iter()
+            .map(|info| ((info.method, info.path), *info))
+            .collect();
         Arc::new(Shared {
             config,
+            endpoints,
+            routes,
             state: Mutex::new(state),
             epoch: Instant::now(),
             epoch_unix,
         })
+    }
+
+    /// The endpoint at `method` and `path`.
+    pub fn route(&self, method: Method, path: &str) -> Option<&'static EndpointInfo> {
+        self.routes.get(&(method, path)).copied()
+    }
+
+    /// The endpoint whose cloud-call name is `name`.
+    pub fn endpoint(&self, name: &str) -> Option<&'static EndpointInfo> {
+        self.endpoints.iter().copied().find(|e| e.name == name)
     }
 
     /// The state. A panic elsewhere while holding the lock cannot leave it
@@ -154,6 +174,15 @@ impl Shared {
         state.clock_offset = offset;
     }
 
+    /// 45103 for a retired endpoint when the configuration says so; checked
+    /// before the body, as WeChat does.
+    pub fn check_retired(&self, info: &EndpointInfo) -> Result<(), WxError> {
+        if self.config.retired_unsupported && info.deprecated.is_some() {
+            return Err(WxError::new(45103, "This API has been unsupported"));
+        }
+        Ok(())
+    }
+
     /// Checks a validated body against what the emulator knows and, when it
     /// passes, commits it: consumes form_ids, counts quotas, stores uploads,
     /// records the message. `body` is in the HTTP form.
@@ -163,11 +192,9 @@ impl Shared {
         body: Value,
         via: Via,
     ) -> Result<Success, WxError> {
+        self.check_retired(info)?;
         let mut state = self.lock();
         let now = self.now(&state);
-        if self.config.retired_unsupported && info.deprecated.is_some() {
-            return Err(WxError::new(45103, "This API has been unsupported"));
-        }
         if let Some(limit) = self.config.daily_quota(info.name) {
             if state.daily.get(info.name).copied().unwrap_or(0) >= limit {
                 return Err(WxError::new(45009, "reach max api daily quota limit"));
@@ -489,7 +516,7 @@ mod tests {
     use serde_json::json;
 
     fn shared() -> Arc<Shared> {
-        Shared::new(Config::default())
+        Shared::new(Config::default(), wechat_msg::ENDPOINTS)
     }
 
     #[test]
