@@ -18,8 +18,10 @@ pub trait Endpoint: Wire + Send + Sync + 'static {
 }
 
 /// Static description of an endpoint, generated from the spec.
+///
+/// Not `#[non_exhaustive]`: `wechat_msg::api!` builds it in the crate that
+/// calls the macro, which may be any crate.
 #[derive(Debug)]
-#[non_exhaustive]
 pub struct EndpointInfo {
     /// The cloud-call name: `customerServiceMessage.send`.
     pub name: &'static str,
