@@ -157,11 +157,11 @@ fn as_the_relay_passes_files(info: &EndpointInfo, data: &Value, files: &[&str]) 
             if files.contains(&field.cloud) {
                 continue;
             }
-            if let Some(Value::Object(file)) = map.get_mut(field.cloud) {
-                if let Some(Value::String(text)) = file.get("value") {
-                    let as_bytes = encode_base64(text.as_bytes());
-                    file.insert("value".into(), Value::String(as_bytes));
-                }
+            if let Some(Value::Object(file)) = map.get_mut(field.cloud)
+                && let Some(Value::String(text)) = file.get("value")
+            {
+                let as_bytes = encode_base64(text.as_bytes());
+                file.insert("value".into(), Value::String(as_bytes));
             }
         }
     }

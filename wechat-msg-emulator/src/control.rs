@@ -87,7 +87,7 @@ async fn set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
             shared.lock().faults = faults;
             done()
         }
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -97,7 +97,7 @@ async fn known(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
             Ok(()) => done(),
             Err(message) => bad_request(message),
         },
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -115,7 +115,7 @@ struct Advance {
 async fn advance_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let advance = match parse::<Advance>(&body) {
         Ok(advance) => advance,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match std::time::Duration::try_from_secs_f64(advance.secs) {
         Ok(by) => {
@@ -131,8 +131,8 @@ async fn new_day(State(shared): State<Arc<Shared>>) -> Response {
     done()
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| bad_request(e.to_string()))
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
+    serde_json::from_slice(body).map_err(|e| Box::new(bad_request(e.to_string())))
 }
 
 fn done() -> Response {

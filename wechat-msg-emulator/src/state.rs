@@ -195,10 +195,10 @@ impl Shared {
         self.check_retired(info)?;
         let mut state = self.lock();
         let now = self.now(&state);
-        if let Some(limit) = self.config.daily_quota(info.name) {
-            if state.daily.get(info.name).copied().unwrap_or(0) >= limit {
-                return Err(WxError::new(45009, "reach max api daily quota limit"));
-            }
+        if let Some(limit) = self.config.daily_quota(info.name)
+            && state.daily.get(info.name).copied().unwrap_or(0) >= limit
+        {
+            return Err(WxError::new(45009, "reach max api daily quota limit"));
         }
         let mut form_ids = Vec::new();
         let mut user = None;

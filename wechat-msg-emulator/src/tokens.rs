@@ -81,16 +81,15 @@ impl TokenStore {
         grace: Duration,
         force_refresh: bool,
     ) -> Issued {
-        if !force_refresh {
-            if let Some(current) = &self.stable {
-                if self.check(current, now).is_ok() {
-                    let left = self.records[current].expires_at - now;
-                    return Issued {
-                        token: current.clone(),
-                        expires_in: whole_secs(left),
-                    };
-                }
-            }
+        if !force_refresh
+            && let Some(current) = &self.stable
+            && self.check(current, now).is_ok()
+        {
+            let left = self.records[current].expires_at - now;
+            return Issued {
+                token: current.clone(),
+                expires_in: whole_secs(left),
+            };
         }
         let token = self.issue(now, lifetime);
         if let Some(old) = self.stable.replace(token.clone()) {
