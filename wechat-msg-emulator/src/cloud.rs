@@ -101,21 +101,26 @@ fn check_function(shared: &Shared, query: &[(String, String)]) -> Result<(), WxE
 }
 
 /// What the relay function returns for `event`: the API's result or error,
-/// in the cloud call's shape.
+/// in the cloud call's shape. The relay's own refusals are as
+/// `cloud-relay/relay.js` writes them.
 fn relay(shared: &Shared, event: &Value, info: Option<&'static EndpointInfo>) -> Value {
-    let api = event.get("api").and_then(Value::as_str);
-    let result = match (api, info) {
-        (None, _) => Err((
-            "relay".to_owned(),
-            WxError::new(47001, "data format error: event.api missing"),
+    let api = event.get("api").and_then(Value::as_str).unwrap_or_default();
+    let well_formed = matches!(api.split('.').collect::<Vec<_>>()[..], [ns, method] if !ns.is_empty() && !method.is_empty());
+    let result = match info {
+        _ if !well_formed => Err((
+            if api.is_empty() { "(none)" } else { api }.to_owned(),
+            WxError::new(
+                -604100,
+                "the event names no API (expected \"namespace.method\")",
+            ),
         )),
-        (Some(api), None) => Err((
+        // wx-server-sdk calls any name; WeChat refuses what the function's
+        // config.json does not grant, and the relay grants the spec's APIs.
+        None => Err((
             api.to_owned(),
             WxError::new(-604101, "function has no permission to call this API"),
         )),
-        (Some(_), Some(info)) => {
-            call(shared, info, event).map_err(|err| (info.name.to_owned(), err))
-        }
+        Some(info) => call(shared, info, event).map_err(|err| (info.name.to_owned(), err)),
     };
     match result {
         Ok(value) => value,
@@ -128,19 +133,20 @@ fn relay(shared: &Shared, event: &Value, info: Option<&'static EndpointInfo>) ->
 }
 
 /// One cloud call: the data converted to the HTTP form, then the same
-/// checks and answer as over HTTP.
+/// checks and answer as over HTTP. Like the relay, data that is not an
+/// object is taken as `{}`.
 fn call(shared: &Shared, info: &'static EndpointInfo, event: &Value) -> Result<Value, WxError> {
     shared.check_retired(info)?;
     let data = match event.get("data") {
-        None | Some(Value::Null) => return Err(WxError::new(44002, "empty post data")),
-        Some(data) => data,
+        Some(data @ Value::Object(_)) => data.clone(),
+        _ => Value::Object(serde_json::Map::new()),
     };
     let files: Vec<&str> = event
         .get("files")
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let data = as_the_relay_passes_files(info, data, &files);
+    let data = as_the_relay_passes_files(info, &data, &files);
     let body = to_http(info, data)?;
     let success = shared.process(info, body, Via::Cloud)?;
     tracing::debug!(endpoint = info.name, via = "cloud", "accepted");

@@ -43,6 +43,7 @@
 //! | 45009 / 45047 | daily quota / per-user limit reached |
 //! | 45103 | a retired endpoint, when `retired_unsupported` is set |
 //! | -1 | a `system_busy` fault |
+//! | -604100 | a cloud call whose event names no `namespace.method` (the relay's own refusal) |
 //! | -604101 | a cloud call of an API the spec does not have |
 //! | -501000 | a cloud invocation without env or function name, or one the configuration does not know |
 //!
