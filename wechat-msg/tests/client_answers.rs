@@ -10,7 +10,9 @@ use std::time::Duration;
 use axum::response::Response;
 use client_support::*;
 use serde_json::json;
-use wechat_msg::client::{AnswerProblem, Client, Delivery, DeliveryUnknown, ErrorKind, TokenSource};
+use wechat_msg::client::{
+    AnswerProblem, Client, Delivery, DeliveryUnknown, ErrorKind, TokenSource,
+};
 use wechat_msg::{CustomerServiceMessageSendErrcode as Code, MalformedAnswer};
 
 const SEND: &str = "/cgi-bin/message/custom/send";
@@ -67,7 +69,10 @@ async fn html_error_page() {
     assert!(err.is_delivery_unknown());
     let bad = err.bad_answer().unwrap();
     assert_eq!(bad.content_type(), Some("text/html; charset=utf-8"));
-    assert!(bad.excerpt().starts_with("<!DOCTYPE html>\\n<html>"), "{bad:?}");
+    assert!(
+        bad.excerpt().starts_with("<!DOCTYPE html>\\n<html>"),
+        "{bad:?}"
+    );
     assert!(err.to_string().contains("<!DOCTYPE html>"), "{err}");
 }
 
@@ -127,7 +132,12 @@ async fn body_over_the_cap_without_a_length() {
         .await
         .unwrap_err();
     assert_eq!(problem(&err), AnswerProblem::TooLarge { limit: 1024 });
-    assert!(err.bad_answer().unwrap().excerpt().starts_with(r#"{"errcode":0"#));
+    assert!(
+        err.bad_answer()
+            .unwrap()
+            .excerpt()
+            .starts_with(r#"{"errcode":0"#)
+    );
     assert_eq!(requests.load(Ordering::SeqCst), 1);
 }
 

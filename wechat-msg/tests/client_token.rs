@@ -213,7 +213,10 @@ async fn only_the_failing_token_is_invalidated() {
                         }
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
-                    return errcode(40001, "invalid credential, access_token is invalid or not latest rid: 1-2-3");
+                    return errcode(
+                        40001,
+                        "invalid credential, access_token is invalid or not latest rid: 1-2-3",
+                    );
                 }
                 ok()
             }
@@ -230,7 +233,11 @@ async fn only_the_failing_token_is_invalidated() {
     let (a, b) = tokio::join!(client.send(&message), client.send(&message));
     a.unwrap();
     b.unwrap();
-    assert_eq!(tokens.issued(), 2, "the second refusal must not refresh again");
+    assert_eq!(
+        tokens.issued(),
+        2,
+        "the second refusal must not refresh again"
+    );
     let used: Vec<_> = fake
         .to(SEND)
         .iter()
@@ -317,9 +324,15 @@ async fn token_endpoint_errcode_is_a_token_error_and_nothing_is_sent() {
         panic!("expected a token error, got {err:?}");
     };
     assert_eq!(token.errcode(), Some(&TokenErrcode::InvalidAppSecret));
-    assert!(matches!(token.kind(), TokenErrorKind::Rejected(r) if r.rid.as_deref() == Some("77-88")));
+    assert!(
+        matches!(token.kind(), TokenErrorKind::Rejected(r) if r.rid.as_deref() == Some("77-88"))
+    );
     assert_eq!(fake.count(SEND), 0);
-    assert_eq!(fake.count(STABLE), 1, "a permanent token errcode is not retried");
+    assert_eq!(
+        fake.count(STABLE),
+        1,
+        "a permanent token errcode is not retried"
+    );
 }
 
 #[tokio::test]
@@ -468,8 +481,13 @@ async fn failing_provider_is_a_token_error() {
         .build()
         .unwrap();
     let err = client.send(&text_message("OPENID")).await.unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::Token(t) if matches!(t.kind(), TokenErrorKind::Provider(_))));
-    assert!(err.to_string().contains("the token service is down"), "{err}");
+    assert!(
+        matches!(err.kind(), ErrorKind::Token(t) if matches!(t.kind(), TokenErrorKind::Provider(_)))
+    );
+    assert!(
+        err.to_string().contains("the token service is down"),
+        "{err}"
+    );
     assert_eq!(fake.hits().len(), 0);
 }
 

@@ -176,9 +176,9 @@ impl fmt::Display for BuildError {
                 f,
                 "invalid base URL {url:?}: expected an http or https URL without a query"
             ),
-            BuildError::NoTokenSource => f.write_str(
-                "no token source: set credentials(appid, secret) or token_source(..)",
-            ),
+            BuildError::NoTokenSource => {
+                f.write_str("no token source: set credentials(appid, secret) or token_source(..)")
+            }
             BuildError::Http(e) => write!(f, "cannot set up HTTP: {e}"),
         }
     }

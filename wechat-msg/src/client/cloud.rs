@@ -61,7 +61,11 @@ impl fmt::Debug for CloudFunction {
 /// the relay: `{"api": name, "data": {...}, "files": [keys]}`, where `files`
 /// names the top-level keys whose `value` is base64 for the relay to turn
 /// into a Buffer.
-pub(crate) fn outgoing(info: &'static EndpointInfo, data: Value, function: &CloudFunction) -> Outgoing {
+pub(crate) fn outgoing(
+    info: &'static EndpointInfo,
+    data: Value,
+    function: &CloudFunction,
+) -> Outgoing {
     let files: Vec<&str> = match &data {
         Value::Object(object) => info
             .fields

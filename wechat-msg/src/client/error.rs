@@ -78,7 +78,12 @@ pub enum Delivery {
 }
 
 impl<C> Error<C> {
-    pub(crate) fn new(endpoint: &'static str, via: Form, attempts: u32, kind: ErrorKind<C>) -> Self {
+    pub(crate) fn new(
+        endpoint: &'static str,
+        via: Form,
+        attempts: u32,
+        kind: ErrorKind<C>,
+    ) -> Self {
         Error {
             inner: Box::new(Inner {
                 endpoint,

@@ -3,7 +3,7 @@
 //! may have been delivered.
 //!
 //! One code path serves every endpoint and both transports: a request is
-//! turned into its wire value ([`Wire::to_value`] for typed requests, the
+//! turned into its wire value ([`Wire::to_value`](crate::Wire::to_value) for typed requests, the
 //! endpoint's `convert` for [`Client::send_value`]), sent by the call loop
 //! (token, attempt, errcode class, retry), and its answer read back.
 
@@ -394,7 +394,10 @@ fn answer_value(info: &'static EndpointInfo, reply: Reply, to: Form) -> Value {
             };
             let mut object = Map::new();
             object.insert(type_key.to_owned(), Value::from(media.content_type));
-            object.insert("buffer".to_owned(), Value::from(encode_base64(&media.bytes)));
+            object.insert(
+                "buffer".to_owned(),
+                Value::from(encode_base64(&media.bytes)),
+            );
             Value::Object(object)
         }
         Payload::Json(Value::Object(object)) if reply.form != to => Value::Object(

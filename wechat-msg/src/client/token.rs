@@ -265,20 +265,90 @@ const fn row(
 impl TokenErrcode {
     /// Every listed code, sorted by code.
     pub const TABLE: &'static [ErrcodeInfo] = &[
-        row(-1, "SystemBusy", ErrorClass::Retry, "System is busy. Try again later."),
-        row(40001, "InvalidCredential", ErrorClass::Permanent, "The AppSecret is wrong."),
-        row(40002, "InvalidGrantType", ErrorClass::Permanent, "Invalid grant_type."),
-        row(40013, "InvalidAppid", ErrorClass::Permanent, "Invalid AppID."),
-        row(40125, "InvalidAppSecret", ErrorClass::Permanent, "Invalid AppSecret."),
-        row(40164, "IpNotAllowed", ErrorClass::Permanent, "The caller's IP address is not on the allowlist."),
-        row(41002, "AppidMissing", ErrorClass::Permanent, "The appid is missing."),
-        row(41004, "SecretMissing", ErrorClass::Permanent, "The secret is missing."),
-        row(43002, "PostRequired", ErrorClass::Permanent, "The request must use POST."),
-        row(45009, "DailyQuotaExceeded", ErrorClass::Permanent, "The daily quota of token fetches is used up."),
-        row(45011, "RateLimited", ErrorClass::Retry, "Too many token fetches this minute."),
-        row(89503, "IpAwaitingConfirmation", ErrorClass::Permanent, "Calls from this IP address await the administrator's confirmation."),
-        row(89506, "IpRefusedForADay", ErrorClass::Permanent, "The administrator refused calls from this IP address; retry in 24 hours."),
-        row(89507, "IpRefusedForAnHour", ErrorClass::Permanent, "The administrator refused calls from this IP address; retry in an hour."),
+        row(
+            -1,
+            "SystemBusy",
+            ErrorClass::Retry,
+            "System is busy. Try again later.",
+        ),
+        row(
+            40001,
+            "InvalidCredential",
+            ErrorClass::Permanent,
+            "The AppSecret is wrong.",
+        ),
+        row(
+            40002,
+            "InvalidGrantType",
+            ErrorClass::Permanent,
+            "Invalid grant_type.",
+        ),
+        row(
+            40013,
+            "InvalidAppid",
+            ErrorClass::Permanent,
+            "Invalid AppID.",
+        ),
+        row(
+            40125,
+            "InvalidAppSecret",
+            ErrorClass::Permanent,
+            "Invalid AppSecret.",
+        ),
+        row(
+            40164,
+            "IpNotAllowed",
+            ErrorClass::Permanent,
+            "The caller's IP address is not on the allowlist.",
+        ),
+        row(
+            41002,
+            "AppidMissing",
+            ErrorClass::Permanent,
+            "The appid is missing.",
+        ),
+        row(
+            41004,
+            "SecretMissing",
+            ErrorClass::Permanent,
+            "The secret is missing.",
+        ),
+        row(
+            43002,
+            "PostRequired",
+            ErrorClass::Permanent,
+            "The request must use POST.",
+        ),
+        row(
+            45009,
+            "DailyQuotaExceeded",
+            ErrorClass::Permanent,
+            "The daily quota of token fetches is used up.",
+        ),
+        row(
+            45011,
+            "RateLimited",
+            ErrorClass::Retry,
+            "Too many token fetches this minute.",
+        ),
+        row(
+            89503,
+            "IpAwaitingConfirmation",
+            ErrorClass::Permanent,
+            "Calls from this IP address await the administrator's confirmation.",
+        ),
+        row(
+            89506,
+            "IpRefusedForADay",
+            ErrorClass::Permanent,
+            "The administrator refused calls from this IP address; retry in 24 hours.",
+        ),
+        row(
+            89507,
+            "IpRefusedForAnHour",
+            ErrorClass::Permanent,
+            "The administrator refused calls from this IP address; retry in an hour.",
+        ),
     ];
 
     const VARIANTS: [TokenErrcode; 14] = [
@@ -571,7 +641,9 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state is consistent after every statement: a panic elsewhere
         // while holding the lock leaves nothing half-done.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     async fn refresh(self: Arc<Self>, sender: watch::Sender<Flight>) {

@@ -122,8 +122,10 @@ impl Transport {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = self.read_body(response, scrub).await.map_err(|failure| {
-            match failure {
+        let body = self
+            .read_body(response, scrub)
+            .await
+            .map_err(|failure| match failure {
                 BodyFailure::Transport(f) => f,
                 BodyFailure::TooLarge(head) => Received {
                     status,
@@ -136,8 +138,7 @@ impl Transport {
                     },
                     scrub,
                 ),
-            }
-        })?;
+            })?;
         Ok(Received {
             status,
             content_type,
@@ -145,7 +146,11 @@ impl Transport {
         })
     }
 
-    fn url(&self, out: &Outgoing, token: Option<&AccessToken>) -> Result<reqwest::Url, TransportError> {
+    fn url(
+        &self,
+        out: &Outgoing,
+        token: Option<&AccessToken>,
+    ) -> Result<reqwest::Url, TransportError> {
         let text = format!("{}{}", self.base, out.path);
         let mut url = reqwest::Url::parse(&text).map_err(|_| TransportError::invalid_url())?;
         if token.is_some() || !out.query.is_empty() {
@@ -222,7 +227,9 @@ fn multipart(parts: &[OutPart]) -> reqwest::multipart::Form {
                     reqwest::multipart::Part::stream_with_length(bytes.clone(), len)
                         .file_name(file.file_name())
                 };
-                let part = base().mime_str(file.content_type()).unwrap_or_else(|_| base());
+                let part = base()
+                    .mime_str(file.content_type())
+                    .unwrap_or_else(|_| base());
                 form.part(name.clone(), part)
             }
         };

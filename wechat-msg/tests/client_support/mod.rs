@@ -77,10 +77,7 @@ impl Fake {
     }
 
     pub fn to(&self, path: &str) -> Vec<Hit> {
-        self.hits()
-            .into_iter()
-            .filter(|h| h.path == path)
-            .collect()
+        self.hits().into_iter().filter(|h| h.path == path).collect()
     }
 }
 
