@@ -352,3 +352,53 @@ async fn an_image_goes_end_to_end_upload_then_download_over_both_transports() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_image_message_goes_end_to_end_with_the_repository_spec() {
+    let emu = Emulator::start(Config::default()).await.unwrap();
+    let png = wechat_msg_emulator::config::TINY_PNG;
+    let upload = wechat_msg::endpoint("customerServiceMessage.uploadTempMedia").unwrap();
+    let image_message = |media_id: &str| json!({"touser": "OPENID", "msgtype": "image", "image": {"media_id": media_id}});
+    let send = wechat_msg::endpoint("customerServiceMessage.send").unwrap();
+    let get = wechat_msg::endpoint("customerServiceMessage.getTempMedia").unwrap();
+    for via in both() {
+        let client = client(&emu, stable(&emu), via.clone());
+        let file = json!({"content_type": "image/png", "value": STANDARD.encode(png)});
+        let uploaded = client
+            .send_value(
+                upload,
+                &json!({"type": "image", "media": file}),
+                Form::Http,
+                &via,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{via:?}: {e}"));
+        let media_id = uploaded["media_id"]
+            .as_str()
+            .expect("a media_id")
+            .to_owned();
+        client
+            .send_value(send, &image_message(&media_id), Form::Http, &via)
+            .await
+            .unwrap_or_else(|e| panic!("{via:?}: {e}"));
+        let media = client
+            .send_value(get, &json!({"media_id": media_id}), Form::Http, &via)
+            .await
+            .unwrap_or_else(|e| panic!("{via:?}: {e}"));
+        assert_eq!(
+            media["buffer"],
+            Value::from(STANDARD.encode(png)),
+            "{via:?}"
+        );
+        // An image whose media the emulator never stored is 40007.
+        let err = client
+            .send_value(send, &image_message("NEVER_UPLOADED"), Form::Http, &via)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.errcode().map(|c| c.code()),
+            Some(40007),
+            "{via:?}: {err}"
+        );
+    }
+}
