@@ -127,6 +127,10 @@ impl ClientBuilder {
             .connect_timeout(self.connect_timeout.min(self.timeout))
             .timeout(self.timeout)
             .user_agent(self.user_agent)
+            // Idle connections are dropped before servers usually close
+            // them: a request written into a connection the server is
+            // closing would end with its delivery unknown.
+            .pool_idle_timeout(Duration::from_secs(20))
             // A redirect would carry the access_token to another URL.
             .redirect(reqwest::redirect::Policy::none())
             .build()

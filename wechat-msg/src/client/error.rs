@@ -217,13 +217,13 @@ impl<C: fmt::Display> fmt::Display for Error<C> {
         write!(f, "{} (via {}): ", inner.endpoint, inner.via)?;
         match &inner.kind {
             ErrorKind::Rejected(r) => {
-                write!(f, "WeChat answered {}; errmsg: {:?}", r.errcode, r.errmsg)?
+                write!(f, "WeChat answered {} (errmsg: {:?})", r.errcode, r.errmsg)?
             }
             ErrorKind::DeliveryUnknown(d) => write!(
                 f,
                 "delivery unknown (the request may have reached WeChat; not retried): {d}"
             )?,
-            ErrorKind::NotSent(t) => write!(f, "not sent: {t}")?,
+            ErrorKind::NotSent(t) => write!(f, "not sent: could not connect: {t}")?,
             ErrorKind::BadAnswer(b) => write!(
                 f,
                 "WeChat answered success, but the answer does not match the spec: {b}"
@@ -318,7 +318,7 @@ impl fmt::Display for TransportError {
 #[derive(Clone)]
 pub struct BadAnswer(Box<AnswerParts>);
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 struct AnswerParts {
     status: u16,
     content_type: Option<String>,
@@ -393,7 +393,13 @@ impl BadAnswer {
 
 impl fmt::Debug for BadAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        let parts = &self.0;
+        f.debug_struct("BadAnswer")
+            .field("status", &parts.status)
+            .field("content_type", &parts.content_type)
+            .field("problem", &parts.problem)
+            .field("excerpt", &parts.excerpt)
+            .finish()
     }
 }
 

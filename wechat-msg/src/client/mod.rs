@@ -6,6 +6,43 @@
 //! turned into its wire value ([`Wire::to_value`](crate::Wire::to_value) for typed requests, the
 //! endpoint's `convert` for [`Client::send_value`]), sent by the call loop
 //! (token, attempt, errcode class, retry), and its answer read back.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use wechat_msg::client::{Client, CloudFunction, Delivery, Via};
+//! use wechat_msg::{CustomerServiceMessage, CustomerServiceMessageSendErrcode, Text};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // One client per app: it caches the (stable) access token and shares it.
+//! let client = Client::builder()
+//!     .credentials("APPID", "APPSECRET")
+//!     // .base_url("http://127.0.0.1:8080") to send to the local emulator
+//!     .timeout(Duration::from_secs(10))
+//!     .build()?;
+//!
+//! let message = CustomerServiceMessage::builder()
+//!     .touser("OPENID")
+//!     .body(Text::builder().content("Hello World").build())
+//!     .build();
+//!
+//! match client.send(&message).await {
+//!     Ok(_) => println!("sent"),
+//!     Err(err) if err.errcode() == Some(&CustomerServiceMessageSendErrcode::ReplyWindowClosed) => {
+//!         println!("the user has not written recently; try a subscribe message");
+//!     }
+//!     // A timeout or a broken answer after the request went out: the
+//!     // message may have arrived, so it is not resent automatically.
+//!     Err(err) if err.delivery() == Delivery::Unknown => eprintln!("maybe sent: {err}"),
+//!     Err(err) => return Err(err.into()),
+//! }
+//!
+//! // The same message as a cloud call, through the relay in `cloud-relay/`.
+//! let relay = Via::Cloud(CloudFunction::new("ENV_ID", "wechat-msg-relay"));
+//! client.send_via(&message, &relay).await?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod builder;
 mod cloud;

@@ -476,7 +476,7 @@ impl fmt::Display for TokenError {
         match &*self.0 {
             TokenErrorKind::Rejected(r) => write!(
                 f,
-                "the token endpoint answered {}; errmsg: {:?}",
+                "the token endpoint answered {} (errmsg: {:?})",
                 r.errcode, r.errmsg
             ),
             TokenErrorKind::Transport(t) => write!(f, "the token endpoint failed: {t}"),
