@@ -1,6 +1,7 @@
 //! The bad-answer matrix: every answer that is not what WeChat sends is a
 //! typed error (never a panic, never a retry), and the odd-but-valid ones
 //! (unknown errcodes, extra fields) are read as WeChat meant them.
+#![cfg(feature = "client")]
 
 mod client_support;
 

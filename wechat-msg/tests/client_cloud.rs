@@ -2,6 +2,7 @@
 //! `/tcb/invokecloudfunction` that behaves like the relay in `cloud-relay/`,
 //! and the HTTP path against the same server: the same request gives the
 //! same result either way.
+#![cfg(feature = "client")]
 
 mod client_support;
 

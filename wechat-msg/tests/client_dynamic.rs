@@ -1,5 +1,6 @@
 //! `Client::send_value`, the send of the CLI: an endpoint known at run time
 //! and a JSON body, validated first, then the same call path as typed sends.
+#![cfg(feature = "client")]
 
 mod client_support;
 

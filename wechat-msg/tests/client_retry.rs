@@ -1,6 +1,7 @@
 //! Retries and delivery: -1 is retried with backoff, connections never made
 //! are retried, permanent codes never are, and a failure after the request
 //! may have reached WeChat is reported as delivery unknown, never retried.
+#![cfg(feature = "client")]
 
 mod client_support;
 

@@ -1,6 +1,7 @@
 //! No error's Display or Debug, and no tracing output, ever contains the
 //! access_token or the app secret, even when the URL carried them and the
 //! server echoes them back.
+#![cfg(feature = "client")]
 
 mod client_support;
 

@@ -1,6 +1,7 @@
 //! Access tokens: caching and margin, single-flight refresh, cancellation,
 //! invalidation of the failing token only, refresh-and-retry once, and
 //! every token source.
+#![cfg(feature = "client")]
 
 mod client_support;
 
