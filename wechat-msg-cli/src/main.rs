@@ -3,10 +3,13 @@
 //! Exit codes: 0 success, 1 WeChat answered an error, 2 invalid input or
 //! usage, 3 the message was not sent or its delivery is unknown.
 
+mod emulator;
 mod endpoints;
 mod input;
 mod render;
+mod send;
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +44,52 @@ enum Command {
         /// The body; standard input when absent or `-`.
         file: Option<String>,
     },
+    /// Validate a request body and send it with the client.
+    ///
+    /// Credentials come from WECHAT_APPID and WECHAT_SECRET (or the flags).
+    /// Without credentials and without --base-url, the message goes to an
+    /// emulator started in this process. Exit codes: 0 sent (the answer is
+    /// printed), 1 WeChat answered an error, 2 invalid input, 3 not sent or
+    /// delivery unknown.
+    Send {
+        /// The endpoint's cloud-call name (`customerServiceMessage.send`).
+        api: String,
+        /// The form of the input.
+        #[arg(long, default_value = "http", value_parser = parse_form)]
+        from: Form,
+        /// How to send: the HTTPS API, or a cloud call through the relay function.
+        #[arg(long, default_value = "http", value_parser = parse_form)]
+        via: Form,
+        /// Where WeChat is (an emulator's base URL, say); WeChat's by default.
+        #[arg(long)]
+        base_url: Option<String>,
+        /// The AppID; WECHAT_APPID when absent.
+        #[arg(long)]
+        appid: Option<String>,
+        /// The AppSecret; WECHAT_SECRET when absent.
+        #[arg(long)]
+        secret: Option<String>,
+        /// The relay function's cloud environment (`--via cloud`); WECHAT_CLOUD_ENV when absent.
+        #[arg(long)]
+        cloud_env: Option<String>,
+        /// The relay function's name (`--via cloud`); WECHAT_CLOUD_FUNCTION, else `wxmsg-relay`.
+        #[arg(long)]
+        cloud_function: Option<String>,
+        /// The body; standard input when absent or `-`.
+        file: Option<String>,
+    },
+    /// Run the local WeChat emulator in the foreground.
+    ///
+    /// The first lines of standard output give its base URL, appid and
+    /// secret. Stops on Ctrl-C or SIGTERM.
+    Emulator {
+        /// The address to listen on; 127.0.0.1 on a free port by default.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// A TOML configuration file (see the emulator's documentation).
+        #[arg(long)]
+        config: Option<String>,
+    },
 }
 
 fn parse_form(s: &str) -> Result<Form, String> {
@@ -64,8 +113,39 @@ impl Failure {
     }
 }
 
+/// A variable of the environment, unset when empty.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Logs on standard error, filtered by `RUST_LOG` (warnings by default).
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs `future` on a runtime of its own.
+fn block_on<F: std::future::Future<Output = Result<(), Failure>>>(
+    future: F,
+) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure {
+            code: 3,
+            message: format!("cannot start the async runtime: {e}"),
+        })?;
+    runtime.block_on(future)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logs();
     let result = match cli.command {
         Command::Endpoints { json } => endpoints::run(json),
         Command::Render {
@@ -74,6 +154,30 @@ fn main() -> ExitCode {
             to,
             file,
         } => render::run(&api, from, to, file.as_deref()),
+        Command::Send {
+            api,
+            from,
+            via,
+            base_url,
+            appid,
+            secret,
+            cloud_env,
+            cloud_function,
+            file,
+        } => block_on(send::run(send::SendArgs {
+            api,
+            from,
+            via,
+            base_url,
+            appid: appid.or_else(|| env_var("WECHAT_APPID")),
+            secret: secret.or_else(|| env_var("WECHAT_SECRET")),
+            cloud_env: cloud_env.or_else(|| env_var("WECHAT_CLOUD_ENV")),
+            cloud_function: cloud_function
+                .or_else(|| env_var("WECHAT_CLOUD_FUNCTION"))
+                .unwrap_or_else(|| "wxmsg-relay".to_owned()),
+            file,
+        })),
+        Command::Emulator { listen, config } => block_on(emulator::run(listen, config.as_deref())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,173 @@
+//! `wechat-msg send`: validate a body like `render`, then send it with the
+//! client, to WeChat or to an emulator.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use wechat_msg::Form;
+use wechat_msg::client::{
+    Client, CloudFunction, Delivery, ErrorKind, TokenSource, Via as ClientVia,
+};
+use wechat_msg_emulator::{Config, Emulator};
+
+use crate::{Failure, input};
+
+/// How `send` was asked to send.
+#[derive(Debug)]
+pub struct SendArgs {
+    /// The endpoint's cloud-call name.
+    pub api: String,
+    /// The form of the input.
+    pub from: Form,
+    /// The transport.
+    pub via: Form,
+    /// Where WeChat (or an emulator) is.
+    pub base_url: Option<String>,
+    /// The AppID, from `--appid` or `WECHAT_APPID`.
+    pub appid: Option<String>,
+    /// The AppSecret, from `--secret` or `WECHAT_SECRET`.
+    pub secret: Option<String>,
+    /// The cloud environment of the relay function (`--via cloud`).
+    pub cloud_env: Option<String>,
+    /// The relay function's name (`--via cloud`).
+    pub cloud_function: String,
+    /// The body; standard input when absent or `-`.
+    pub file: Option<String>,
+}
+
+/// The cloud environment used against the embedded emulator, which accepts any.
+const EMBEDDED_ENV: &str = "emulator";
+
+pub async fn run(args: SendArgs) -> Result<(), Failure> {
+    let info = input::endpoint(&args.api)?;
+    let body = input::read_json(args.file.as_deref())?;
+    (info.convert)(&body, args.from, args.from).map_err(|e| {
+        Failure::invalid(format!(
+            "invalid {} request ({} form): {e}",
+            args.api, args.from
+        ))
+    })?;
+
+    let (appid, secret) = match (args.appid, args.secret) {
+        (Some(appid), Some(secret)) => (Some(appid), Some(secret)),
+        (None, None) => (None, None),
+        (Some(_), None) => {
+            return Err(Failure::invalid(
+                "an AppID without its secret: set WECHAT_SECRET or --secret",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(Failure::invalid(
+                "a secret without its AppID: set WECHAT_APPID or --appid",
+            ));
+        }
+    };
+    // Without credentials and without a base URL, send to an emulator here.
+    let mut embedded = None;
+    let (base_url, appid, secret) = match (args.base_url, appid, secret) {
+        (base_url, Some(appid), Some(secret)) => (
+            base_url.unwrap_or_else(|| wechat_msg::client::DEFAULT_BASE_URL.to_owned()),
+            appid,
+            secret,
+        ),
+        (None, _, _) => {
+            let emulator = Emulator::start(Config::default()).await.map_err(|e| {
+                Failure::invalid(format!("cannot start the embedded emulator: {e}"))
+            })?;
+            eprintln!(
+                "no credentials (WECHAT_APPID, WECHAT_SECRET) and no --base-url: \
+                 sending to an embedded emulator at {}",
+                emulator.base_url()
+            );
+            let app = emulator.app().clone();
+            let url = emulator.base_url();
+            embedded = Some(emulator);
+            (url, app.appid, app.secret)
+        }
+        (Some(_), _, _) => {
+            return Err(Failure::invalid(
+                "--base-url needs credentials: set WECHAT_APPID and WECHAT_SECRET (or --appid and --secret)",
+            ));
+        }
+    };
+    let via = match args.via {
+        Form::Http => ClientVia::Http,
+        Form::Cloud => {
+            let env = match (args.cloud_env, &embedded) {
+                (Some(env), _) => env,
+                (None, Some(_)) => EMBEDDED_ENV.to_owned(),
+                (None, None) => {
+                    return Err(Failure::invalid(
+                        "--via cloud needs the relay's environment: set WECHAT_CLOUD_ENV or --cloud-env",
+                    ));
+                }
+            };
+            ClientVia::Cloud(CloudFunction::new(env, args.cloud_function))
+        }
+    };
+    let client = Client::builder()
+        .base_url(base_url)
+        .token_source(TokenSource::stable(appid, secret))
+        .timeout(Duration::from_secs(30))
+        .via(via.clone())
+        .build()
+        .map_err(|e| Failure::invalid(format!("cannot build the client: {e}")))?;
+
+    let result = client.send_value(info, &body, args.from, &via).await;
+    if let Some(emulator) = embedded {
+        emulator.shutdown().await;
+    }
+    match result {
+        Ok(answer) => {
+            print_json(&answer);
+            Ok(())
+        }
+        Err(err) => Err(failure_of(&err)),
+    }
+}
+
+fn print_json(value: &Value) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(_) => println!("{value}"),
+    }
+}
+
+/// The exit code and message of a failed send: 1 when WeChat answered an
+/// errcode, 2 for a request the spec rejects, 3 when the message was not
+/// sent or its delivery is unknown.
+fn failure_of(err: &wechat_msg::client::Error) -> Failure {
+    if let Some(rejection) = err.rejection() {
+        return Failure {
+            code: 1,
+            message: format!(
+                "errcode {}: {}\n{err}",
+                rejection.errcode.code(),
+                rejection.errmsg
+            ),
+        };
+    }
+    match err.kind() {
+        ErrorKind::InvalidRequest(_) => Failure::invalid(err.to_string()),
+        ErrorKind::Token(token) if token.errcode().is_some() => {
+            let code = token.errcode().map_or(0, wechat_msg::Errcode::code);
+            Failure {
+                code: 1,
+                message: format!("errcode {code} (token endpoint): not sent\n{err}"),
+            }
+        }
+        _ => {
+            let which = match err.delivery() {
+                Delivery::Unknown => {
+                    "delivery unknown (the message may have been delivered; do not resend blindly)"
+                }
+                Delivery::NotSent => "not sent",
+                _ => "answered, but the answer could not be read",
+            };
+            Failure {
+                code: 3,
+                message: format!("{which}\n{err}"),
+            }
+        }
+    }
+}
