@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Times the build of a crate whose whole API is `wechat_msg::api!` over a
+# synthetic spec of N endpoints (see tests/src/synthetic.rs: every field
+# kind, a union and errcodes per endpoint), for N = 3, 30, 300 by default.
+#
+#   scripts/scale-build.sh            # N = 3 30 300
+#   scripts/scale-build.sh 3 30 300 1000
+#
+# Each crate lives in target/scale/nN with a target dir shared by all of
+# them, so wechat-msg and its dependencies are built once. Only the crate
+# itself is timed: after a first full build, its lib.rs is touched and
+# `cargo build` (dev profile) runs again, RUNS times (default 3); the median
+# is reported, with the size of the expansion. Results go to standard
+# output as a Markdown table for BENCHMARKS.md.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="${SCALE_DIR:-$root/target/scale}"
+runs="${RUNS:-3}"
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(3 30 300)
+
+export CARGO_TARGET_DIR="$work/target"
+# The crates under test resolve their spec against their own manifest.
+unset WECHAT_MSG_SPEC_ROOT
+
+mkdir -p "$work"
+cargo build -q --manifest-path "$root/Cargo.toml" -p wechat-msg-tests --example synthetic_spec \
+    --target-dir "$root/target"
+synthetic="$root/target/debug/examples/synthetic_spec"
+
+now() { date +%s.%N; }
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+printf '| endpoints | spec lines | crate rebuild (s, median of %s) | per endpoint (ms) |\n' "$runs"
+printf '|---:|---:|---:|---:|\n'
+for n in "${sizes[@]}"; do
+    crate="$work/n$n"
+    mkdir -p "$crate/src"
+    "$synthetic" "$n" "$crate/api-spec"
+    cat > "$crate/Cargo.toml" <<EOF
+[package]
+name = "wechat-msg-scale-n$n"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+wechat-msg = { path = "$root/wechat-msg" }
+
+[workspace]
+EOF
+    cat > "$crate/src/lib.rs" <<'EOF'
+//! A synthetic API, generated from `api-spec/` by `wechat_msg::api!`.
+wechat_msg::api!("api-spec");
+EOF
+    # Same dependency versions as the workspace.
+    cp "$root/Cargo.lock" "$crate/Cargo.lock"
+    # Dependencies and a first build of the crate, untimed.
+    cargo build -q --manifest-path "$crate/Cargo.toml"
+    times=()
+    for _ in $(seq "$runs"); do
+        touch "$crate/src/lib.rs"
+        start=$(now)
+        cargo build -q --manifest-path "$crate/Cargo.toml"
+        end=$(now)
+        times+=("$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}')")
+    done
+    med=$(printf '%s\n' "${times[@]}" | median)
+    lines=$(cat "$crate"/api-spec/*.toml | wc -l)
+    awk -v n="$n" -v l="$lines" -v t="$med" 'BEGIN {printf "| %d | %d | %.2f | %.1f |\n", n, l, t, t * 1000 / n}'
+done
