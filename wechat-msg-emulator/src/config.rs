@@ -459,6 +459,14 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_is_valid() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/emulator.toml");
+        let config = Config::from_file(path).unwrap();
+        assert_eq!(config.known.openids, ["OPENID", "ANOTHER_OPENID"]);
+        assert_eq!(config.known.media.len(), 2);
+    }
+
+    #[test]
     fn rejects_unknown_keys() {
         let err = Config::from_toml("lisen = \"127.0.0.1:1\"").unwrap_err();
         assert!(err.0.contains("lisen"), "{err}");
