@@ -26,7 +26,7 @@
 //! The default [`Config`] makes the examples of WeChat's documentation
 //! succeed as written: it knows openid `OPENID`, template `TEMPLATE_ID`,
 //! form_id `FORMID` (usable once) and media `MEDIA_ID` and `thumb_media_id`.
-//! See [`config`] for the TOML format and [`control`](crate#control) for the
+//! See [`config`] for the TOML format and [Control](crate#control) for the
 //! HTTP control API.
 //!
 //! # Errors it answers
@@ -49,8 +49,20 @@
 //!
 //! # Control
 //!
-//! Under `/_emulator/`: see the table in the `control` module's source or
-//! `GET /_emulator/`. Every route has a method on [`Emulator`].
+//! | method and path | what |
+//! |---|---|
+//! | `GET /_emulator/` | the endpoints served and these routes |
+//! | `GET /_emulator/messages` | accepted calls in order ([`Message`]) |
+//! | `GET /_emulator/counters` | [`Counters`] |
+//! | `POST /_emulator/reset` | [`Emulator::reset`] |
+//! | `GET` / `PUT /_emulator/faults` | [`Emulator::faults`] / [`Emulator::set_faults`] ([`Faults`] as JSON) |
+//! | `POST /_emulator/known` | [`Emulator::register`] ([`Registration`] as JSON) |
+//! | `POST /_emulator/tokens/expire` | [`Emulator::expire_tokens`] |
+//! | `POST /_emulator/clock/advance` | `{"secs": N}`: [`Emulator::advance_clock`] |
+//! | `POST /_emulator/new_day` | [`Emulator::new_day`] |
+//!
+//! The crate's `README.md` shows the emulator run from the command line and
+//! from tests.
 #![deny(missing_docs)]
 
 mod body;
