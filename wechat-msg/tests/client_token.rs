@@ -69,17 +69,17 @@ async fn token_is_cached_for_its_lifetime() {
 
 #[tokio::test]
 async fn token_is_replaced_a_margin_before_expiry() {
-    // 3 s tokens, 2.8 s margin: replaced after 200 ms.
+    // 3 s tokens, 2 s margin: replaced after 1 s.
     let (fake, tokens) = accepting(3).await;
     let client = builder(&fake.base_url())
-        .refresh_margin(Duration::from_millis(2800))
+        .refresh_margin(Duration::from_secs(2))
         .build()
         .unwrap();
     client.send(&text_message("OPENID")).await.unwrap();
     client.send(&text_message("OPENID")).await.unwrap();
     assert_eq!(tokens.issued(), 1);
 
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     client.send(&text_message("OPENID")).await.unwrap();
     assert_eq!(tokens.issued(), 2);
     let used: Vec<_> = fake
@@ -92,13 +92,13 @@ async fn token_is_replaced_a_margin_before_expiry() {
 
 #[tokio::test]
 async fn a_margin_longer_than_the_lifetime_uses_half_the_lifetime() {
-    // 1 s tokens, 300 s margin: used for 500 ms, not refetched on every call.
-    let (fake, tokens) = accepting(1).await;
+    // 2 s tokens, 300 s margin: used for 1 s, not refetched on every call.
+    let (fake, tokens) = accepting(2).await;
     let client = builder(&fake.base_url()).build().unwrap();
     client.send(&text_message("OPENID")).await.unwrap();
     client.send(&text_message("OPENID")).await.unwrap();
     assert_eq!(tokens.issued(), 1);
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     client.send(&text_message("OPENID")).await.unwrap();
     assert_eq!(tokens.issued(), 2);
 }
