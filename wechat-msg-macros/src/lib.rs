@@ -40,7 +40,9 @@ fn resolve(path: &str) -> PathBuf {
     if path.is_absolute() {
         return path;
     }
-    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     match std::env::var_os("WECHAT_MSG_SPEC_ROOT").map(PathBuf::from) {
         Some(root) if root.join(&path).is_dir() => root.join(path),
         _ => manifest.join(path),
