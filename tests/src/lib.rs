@@ -5,3 +5,9 @@
 
 pub mod sdk;
 pub mod synthetic;
+
+/// The README's Rust examples, compiled (and, unless `no_run`, run) as
+/// doctests of this cross-crate package, which depends on every crate they use.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

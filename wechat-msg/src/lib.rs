@@ -77,8 +77,3 @@ pub mod __private {
     #[derive(Clone, Debug)]
     pub struct Set<T>(pub T);
 }
-
-/// The README's Rust examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
