@@ -10,7 +10,6 @@
 // the largest bodies the spec has.
 #![allow(deprecated)]
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
@@ -21,103 +20,7 @@ use serde_json::Value;
 use wechat_msg::wire::Wired;
 use wechat_msg::{CustomerServiceMessage, Form, TemplateMessage, UniformMessage, Wire};
 
-/// The baseline: the layout a hand-written client would use for the same
-/// HTTP bodies. The union is spelled out as one optional field per
-/// msgtype, so no `#[serde(tag)]` machinery is involved.
-mod hand {
-    use super::*;
-
-    #[derive(Serialize, Deserialize)]
-    pub struct CustomerServiceMessage {
-        pub touser: String,
-        pub msgtype: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub text: Option<Text>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub image: Option<Image>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub link: Option<Link>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub miniprogrampage: Option<MiniProgramPage>,
-    }
-
-    #[derive(Serialize, Deserialize)]
-    pub struct Text {
-        pub content: String,
-    }
-
-    #[derive(Serialize, Deserialize)]
-    pub struct Image {
-        pub media_id: String,
-    }
-
-    #[derive(Serialize, Deserialize)]
-    pub struct Link {
-        pub title: String,
-        pub description: String,
-        pub url: String,
-        pub thumb_url: String,
-    }
-
-    #[derive(Serialize, Deserialize)]
-    pub struct MiniProgramPage {
-        pub title: String,
-        pub pagepath: String,
-        pub thumb_media_id: String,
-    }
-
-    #[derive(Serialize, Deserialize)]
-    pub struct TemplateKeyword {
-        pub value: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub color: Option<String>,
-    }
-
-    #[derive(Serialize, Deserialize)]
-    pub struct TemplateMessage {
-        pub touser: String,
-        pub template_id: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub page: Option<String>,
-        pub form_id: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub data: Option<BTreeMap<String, TemplateKeyword>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub emphasis_keyword: Option<String>,
-    }
-
-    #[derive(Serialize, Deserialize)]
-    pub struct UniformMessage {
-        pub touser: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub weapp_template_msg: Option<WeappTemplateMessage>,
-        pub mp_template_msg: MpTemplateMessage,
-    }
-
-    #[derive(Serialize, Deserialize)]
-    pub struct WeappTemplateMessage {
-        pub template_id: String,
-        pub page: String,
-        pub form_id: String,
-        pub data: BTreeMap<String, TemplateKeyword>,
-        pub emphasis_keyword: String,
-    }
-
-    #[derive(Serialize, Deserialize)]
-    pub struct MpTemplateMessage {
-        pub appid: String,
-        pub template_id: String,
-        pub url: String,
-        pub miniprogram: MiniProgramTarget,
-        pub data: BTreeMap<String, TemplateKeyword>,
-    }
-
-    #[derive(Serialize, Deserialize)]
-    pub struct MiniProgramTarget {
-        pub appid: String,
-        pub pagepath: String,
-    }
-}
+mod hand;
 
 fn example(api: &str, name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

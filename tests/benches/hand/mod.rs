@@ -1,0 +1,101 @@
+//! The baseline of the serialize benchmark: the layout a hand-written
+//! client would use for the HTTP bodies of the documented endpoints, with
+//! `#[derive(Serialize)]`. The msgtype union is spelled out as one optional
+//! field per msgtype, so no `#[serde(tag)]` machinery is involved.
+//!
+//! Shared by `benches/serialize.rs` and `examples/serialize_icount.rs` (instruction counts)`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+pub struct CustomerServiceMessage {
+    pub touser: String,
+    pub msgtype: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub miniprogrampage: Option<MiniProgramPage>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Text {
+    pub content: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Image {
+    pub media_id: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Link {
+    pub title: String,
+    pub description: String,
+    pub url: String,
+    pub thumb_url: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct MiniProgramPage {
+    pub title: String,
+    pub pagepath: String,
+    pub thumb_media_id: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct TemplateKeyword {
+    pub value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct TemplateMessage {
+    pub touser: String,
+    pub template_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+    pub form_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<BTreeMap<String, TemplateKeyword>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emphasis_keyword: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct UniformMessage {
+    pub touser: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weapp_template_msg: Option<WeappTemplateMessage>,
+    pub mp_template_msg: MpTemplateMessage,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct WeappTemplateMessage {
+    pub template_id: String,
+    pub page: String,
+    pub form_id: String,
+    pub data: BTreeMap<String, TemplateKeyword>,
+    pub emphasis_keyword: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct MpTemplateMessage {
+    pub appid: String,
+    pub template_id: String,
+    pub url: String,
+    pub miniprogram: MiniProgramTarget,
+    pub data: BTreeMap<String, TemplateKeyword>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct MiniProgramTarget {
+    pub appid: String,
+    pub pagepath: String,
+}
