@@ -189,7 +189,7 @@ fn http_and_cloud_examples_are_the_same_message_except_where_the_docs_differ() {
 }
 
 #[test]
-fn every_fixture_file_is_an_example_in_the_table() {
+fn every_fixture_file_of_the_documented_endpoints_is_in_the_table() {
     let mut listed: BTreeSet<PathBuf> = EXAMPLES
         .iter()
         .flat_map(|&(api, name)| Form::ALL.map(|form| fixture_path(api, name, form)))
@@ -203,8 +203,15 @@ fn every_fixture_file_is_an_example_in_the_table() {
             );
         }
     }
+    // Other endpoints' fixtures (golden_successors.rs) are not the docs'.
     let mut found = BTreeSet::new();
-    let mut stack = vec![golden_dir()];
+    let mut stack: Vec<PathBuf> = [
+        "customerServiceMessage.send",
+        "uniformMessage.send",
+        "templateMessage.send",
+    ]
+    .map(|api| golden_dir().join(api))
+    .into();
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
