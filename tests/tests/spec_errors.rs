@@ -63,7 +63,7 @@ fn duplicate_rust_name() {
     assert_mistakes(
         "duplicate_rust_name",
         &[
-            "api-spec/message.toml:22:1: duplicate Rust field name `title`; it is already used at api-spec/message.toml:15:1",
+            "api-spec/message.toml:25:8: duplicate Rust field name `title`; it is already used at api-spec/message.toml:15:1",
             "api-spec/message.toml:30:8: duplicate Rust name `Message` (type); `Message` is already defined at api-spec/message.toml:12:8",
         ],
     );

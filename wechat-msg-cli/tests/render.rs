@@ -450,7 +450,7 @@ fn bad_inputs() -> Vec<Bad> {
             what: "an unknown msgtype with a payload under its name",
             args: &["render", CS],
             stdin: json!({"touser": "O", "msgtype": "video", "video": {"media_id": "M"}}),
-            expect: &["video: unknown field"],
+            expect: &["msgtype: unknown value \"video\""],
         },
         Bad {
             what: "cloud names with --from http",

@@ -135,7 +135,8 @@ impl Validator<'_> {
                     let pos = pos.as_ref().map_or(&f.pos, |p| &p.pos);
                     self.unique_key(&mut keys[i], field.key(form), form, pos);
                 }
-                self.unique_rust(&mut rust_names, &field.rust, &f.pos, "field");
+                let pos = f.rust.as_ref().map_or(&f.pos, |r| &r.pos);
+                self.unique_rust(&mut rust_names, &field.rust, pos, "field");
                 object.fields.push(field);
             }
         }

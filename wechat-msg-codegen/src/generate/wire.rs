@@ -154,10 +154,10 @@ fn read_object(model: &Model, o: &Object) -> TokenStream {
         quote! {
             #rt::Form::#variant => match key.as_str() {
                 #(#arms)*
-                _ => if cx.strict() {
+                _ => if cx.strict() && unknown.is_none() {
                     #[allow(unreachable_patterns)]
                     let hint = match key.as_str() { #(#hints)* _ => ::core::option::Option::None };
-                    return ::core::result::Result::Err(cx.unknown(key, hint));
+                    unknown = ::core::option::Option::Some(cx.unknown(key, hint));
                 }
             },
         }
@@ -215,6 +215,22 @@ fn read_object(model: &Model, o: &Object) -> TokenStream {
             };
         }
     });
+    // An unknown tag value is reported before unknown keys: its payload's key
+    // is unknown only because the tag is.
+    let tag_first = o.union.as_ref().map(|u| {
+        let tag_key = key_expr(|form| u.tag(form));
+        let all: Vec<&str> = u.variants.iter().map(|v| v.value.as_str()).collect();
+        quote! {
+            if let ::core::option::Option::Some(value) = tag.and_then(#rt::Value::as_str) {
+                if ![#(#all),*].contains(&value) {
+                    return ::core::result::Result::Err(cx.error_at(#tag_key, #rt::WireErrorKind::UnknownValue {
+                        value: value.to_owned(),
+                        expected: &[#(#all),*],
+                    }));
+                }
+            }
+        }
+    });
     let name = ident(&o.name);
     let field_names = o
         .fields
@@ -226,10 +242,17 @@ fn read_object(model: &Model, o: &Object) -> TokenStream {
         let object = cx.object(value)?;
         #(#locals)*
         #union_locals
+        // The first unknown key, reported after the tag is checked: an
+        // unknown msgtype with its payload is about the msgtype.
+        let mut unknown: ::core::option::Option<#rt::WireError> = ::core::option::Option::None;
         for (key, value) in object {
             match form {
                 #(#per_form)*
             }
+        }
+        #tag_first
+        if let ::core::option::Option::Some(err) = unknown {
+            return ::core::result::Result::Err(err);
         }
         #(#take_fields)*
         #take_union
