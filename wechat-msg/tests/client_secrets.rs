@@ -5,8 +5,7 @@
 
 mod client_support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use client_support::*;
@@ -65,6 +64,10 @@ fn client(base_url: &str) -> Client {
 
 #[tokio::test]
 async fn no_error_kind_shows_the_token_or_the_secret() {
+    // Every test of this binary installs the log capture before it reaches a
+    // callsite, so no callsite's interest is cached before the subscriber
+    // exists (see `client_support::logs`).
+    let logs = client_support::logs::logs();
     let mut seen = Vec::new();
 
     // Rejected, with the token echoed in errmsg.
@@ -222,35 +225,12 @@ async fn no_error_kind_shows_the_token_or_the_secret() {
     for (what, texts) in &seen {
         assert_clean(what, texts);
     }
-}
-
-/// A tracing writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    assert_clean("the logs", &[logs.all()]);
 }
 
 #[tokio::test]
 async fn tracing_shows_the_call_and_no_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let tokens = Tokens::default();
+    let logs = client_support::logs::logs();
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let fake = serve(move |hit| {
         let calls = calls.clone();
@@ -265,14 +245,17 @@ async fn tracing_shows_the_call_and_no_secret() {
         }
     })
     .await;
-    drop(tokens);
-    let err = client(&fake.base_url())
-        .send(&text_message("OPENID"))
-        .await
-        .unwrap_err();
+    let err = logs
+        .scope("tracing_shows_the_call", async {
+            client(&fake.base_url())
+                .send(&text_message("OPENID"))
+                .await
+                .unwrap_err()
+        })
+        .await;
     assert_eq!(err.attempts(), 2);
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = logs.lines_of("tracing_shows_the_call");
     assert!(log.contains("wechat_msg.call"), "{log}");
     assert!(
         log.contains("endpoint=\"customerServiceMessage.send\"")
@@ -282,6 +265,8 @@ async fn tracing_shows_the_call_and_no_secret() {
     assert!(log.contains("attempt=2"), "{log}");
     assert!(log.contains("errcode=45015"), "{log}");
     assert!(log.contains("latency_ms"), "{log}");
-    assert!(!log.contains(TOKEN), "{log}");
-    assert!(!log.contains(SECRET), "{log}");
+    // Nothing secret anywhere, in the lines of every test of this binary.
+    let all = logs.all();
+    assert!(!all.contains(TOKEN), "{all}");
+    assert!(!all.contains(SECRET), "{all}");
 }

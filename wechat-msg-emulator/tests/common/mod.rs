@@ -2,6 +2,8 @@
 //! client speaking WeChat's wire.
 #![allow(dead_code)]
 
+pub mod logs;
+
 use std::path::PathBuf;
 
 use serde_json::{Value, json};

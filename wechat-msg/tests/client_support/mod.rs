@@ -4,6 +4,8 @@
 //! (dripping bytes, resets).
 #![allow(dead_code)]
 
+pub mod logs;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
