@@ -78,14 +78,27 @@ pub trait Wire: Sized {
         serde_json::to_vec(&Wired(form, self)).expect("wire types always serialize")
     }
 
+    /// Writes the JSON of `self` in `form` to `writer`, streaming, with no
+    /// intermediate string or value.
+    fn to_writer<W: std::io::Write>(&self, form: Form, writer: W) -> std::io::Result<()> {
+        serde_json::to_writer(writer, &Wired(form, self)).map_err(std::io::Error::from)
+    }
+
+    /// `self` paired with `form`: a [`Serialize`] value, to hand `self` to
+    /// any serde serializer in that form (a `Vec` of messages, a JSON Lines
+    /// writer, another format).
+    fn in_form(&self, form: Form) -> Wired<'_, Self> {
+        Wired(form, self)
+    }
+
     /// `self` in `form` as a JSON value.
     fn to_value(&self, form: Form) -> Value {
         serde_json::to_value(Wired(form, self)).expect("wire types always serialize")
     }
 
-    /// Parses JSON text in `form`, rejecting unknown fields.
+    /// Parses JSON text in `form`, rejecting unknown and duplicate fields.
     fn from_json(text: &str, form: Form) -> Result<Self, WireError> {
-        let value: Value = serde_json::from_str(text).map_err(WireError::syntax)?;
+        let value = parse_json(text.as_bytes())?;
         Self::from_value(&value, form)
     }
 
@@ -96,6 +109,21 @@ pub trait Wire: Sized {
 }
 
 /// A wire value paired with the form to write it in; implements [`Serialize`].
+/// Made by [`Wire::in_form`].
+///
+/// ```
+/// use wechat_msg::{CustomerServiceMessage, Form, Text, Wire};
+///
+/// let message = CustomerServiceMessage::builder()
+///     .touser("OPENID")
+///     .body(Text::builder().content("hi").build())
+///     .build();
+/// let batch = vec![message.in_form(Form::Cloud)];
+/// assert_eq!(
+///     serde_json::to_string(&batch).unwrap(),
+///     r#"[{"touser":"OPENID","msgtype":"text","text":{"content":"hi"}}]"#
+/// );
+/// ```
 #[derive(Debug)]
 pub struct Wired<'a, T>(pub Form, pub &'a T);
 
@@ -111,6 +139,125 @@ pub fn convert<T: Wire>(value: &Value, from: Form, to: Form) -> Result<Value, Wi
     Ok(T::from_value(value, from)?.to_value(to))
 }
 
+/// Parses JSON text into a value, refusing an object that names a key twice.
+///
+/// serde_json keeps the last of two equal keys, so `{"touser":"OPENID",
+/// "touser":"ATTACKER"}` would silently become a message to ATTACKER. Every
+/// body that reaches a request, an answer or the emulator as text goes
+/// through here instead; the error names the repeated key by its path
+/// (`touser: duplicate field`). The path is built only when there is an
+/// error, as the failure unwinds.
+pub fn parse_json(text: &[u8]) -> Result<Value, WireError> {
+    let mut failure = None;
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let parsed = serde::de::DeserializeSeed::deserialize(
+        Strict {
+            failure: &mut failure,
+        },
+        &mut de,
+    )
+    .and_then(|value| de.end().map(|()| value));
+    match (parsed, failure) {
+        (Ok(value), _) => Ok(value),
+        (Err(_), Some((mut reversed, kind))) => {
+            reversed.reverse();
+            Err(WireError {
+                path: render_segments(&reversed),
+                kind,
+            })
+        }
+        (Err(err), None) => Err(WireError::syntax(err)),
+    }
+}
+
+/// The seed of [`parse_json`]: a JSON value, with the first duplicate key
+/// recorded in `failure` as (the path from the key outwards, the error).
+struct Strict<'a> {
+    failure: &'a mut Option<(Vec<Segment>, WireErrorKind)>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Strict<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        loop {
+            let next = seq.next_element_seed(Strict {
+                failure: &mut *self.failure,
+            });
+            match next {
+                Ok(Some(item)) => items.push(item),
+                Ok(None) => return Ok(Value::Array(items)),
+                Err(err) => {
+                    if let Some((path, _)) = self.failure.as_mut() {
+                        path.push(Segment::Index(items.len()));
+                    }
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                *self.failure = Some((vec![Segment::Key(key)], WireErrorKind::Duplicate));
+                return Err(serde::de::Error::custom("duplicate field"));
+            }
+            match map.next_value_seed(Strict {
+                failure: &mut *self.failure,
+            }) {
+                Ok(value) => {
+                    object.insert(key, value);
+                }
+                Err(err) => {
+                    if let Some((path, _)) = self.failure.as_mut() {
+                        path.push(Segment::Key(key));
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        Ok(Value::Object(object))
+    }
+}
+
 /// One step of a path into a body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Segment {
@@ -119,7 +266,9 @@ enum Segment {
 }
 
 /// The state of a parse: the form, whether unknown fields are errors, and the
-/// path to the value being read.
+/// path to the value being read. Support for generated readers, not part of
+/// the public API.
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct Cx {
     form: Form,
@@ -212,28 +361,52 @@ impl Cx {
     }
 
     fn render_path(&self, last: Option<&str>) -> String {
-        let mut out = String::new();
-        let segments = self.path.iter().map(|s| match s {
-            Segment::Key(k) => Segment::Key(k.clone()),
-            Segment::Index(i) => Segment::Index(*i),
-        });
-        for segment in segments.chain(last.map(|k| Segment::Key(k.to_owned()))) {
-            match segment {
-                Segment::Key(key) => {
-                    if !out.is_empty() {
-                        out.push('.');
-                    }
-                    out.push_str(&key);
-                }
-                Segment::Index(index) => {
-                    out.push('[');
-                    out.push_str(&index.to_string());
-                    out.push(']');
-                }
+        match last {
+            None => render_segments(&self.path),
+            Some(key) => {
+                let mut out = render_segments(&self.path);
+                push_key(&mut out, key);
+                out
             }
         }
-        out
     }
+}
+
+/// `data.thing1.value`, `articles[2].url`: the path of a field, with control
+/// characters in keys (which come from the input) escaped so that printing a
+/// path can never move a terminal's cursor or forge a line.
+fn render_segments(segments: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Key(key) => push_key(&mut out, key),
+            Segment::Index(index) => {
+                out.push('[');
+                out.push_str(&index.to_string());
+                out.push(']');
+            }
+        }
+    }
+    out
+}
+
+fn push_key(out: &mut String, key: &str) {
+    if !out.is_empty() {
+        out.push('.');
+    }
+    for c in key.chars() {
+        if c.is_control() || is_bidi_control(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// Unicode's bidirectional formatting characters, which reorder what a
+/// terminal shows without being `char::is_control`.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -260,6 +433,18 @@ pub struct WireError {
 pub struct Hint {
     form: Form,
     name: &'static str,
+}
+
+impl Hint {
+    /// The form the body was read in (where the key is unknown).
+    pub fn form(&self) -> Form {
+        self.form
+    }
+
+    /// The field's name in that form: what the key should have been.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
 }
 
 /// What is wrong with a body.
@@ -305,6 +490,9 @@ pub enum WireErrorKind {
     },
     /// A number outside the range of the field.
     OutOfRange,
+    /// An object names this key twice (JSON parsers disagree on which one
+    /// wins, so neither is taken).
+    Duplicate,
     /// A string that should be base64 and is not.
     Base64,
 }
@@ -378,6 +566,7 @@ impl fmt::Display for WireErrorKind {
                 write!(f, "not allowed when {tag} is {value:?}")
             }
             WireErrorKind::OutOfRange => f.write_str("number out of range"),
+            WireErrorKind::Duplicate => f.write_str("duplicate field"),
             WireErrorKind::Base64 => f.write_str("invalid base64"),
         }
     }
