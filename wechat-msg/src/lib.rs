@@ -26,6 +26,8 @@ pub mod client;
 pub mod endpoint;
 pub mod link;
 pub mod media;
+#[cfg(feature = "push")]
+pub mod push;
 pub mod wire;
 
 pub use answer::{MalformedAnswer, Rejection};
