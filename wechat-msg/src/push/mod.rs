@@ -6,4 +6,5 @@
 //! Token and, in safe mode, sealed with the EncodingAESKey, as JSON or XML.
 //! `crypto` has the signatures and the envelope.
 
+pub mod body;
 pub mod crypto;
