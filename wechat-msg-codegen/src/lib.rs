@@ -11,6 +11,7 @@
 pub mod error;
 mod generate;
 pub mod model;
+pub mod push;
 pub mod raw;
 pub mod validate;
 

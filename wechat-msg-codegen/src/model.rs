@@ -10,6 +10,8 @@ pub struct Model {
     pub objects: Vec<Object>,
     /// String enums, in file order.
     pub enums: Vec<StrEnum>,
+    /// Message pushes: what WeChat sends to the developer's server.
+    pub push: crate::push::PushModel,
     /// The files read, as absolute paths (for rebuild tracking).
     pub files: Vec<std::path::PathBuf>,
 }

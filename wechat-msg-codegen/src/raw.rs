@@ -31,6 +31,47 @@ pub struct RawFile {
     pub enums: Vec<RawEnum>,
     /// `[[errcode]]` tables: the shared errcode table.
     pub errcodes: Vec<RawErrcode>,
+    /// `[[push_common]]` tables: the elements every push carries.
+    pub push_common: Vec<RawElement>,
+    /// `[[push]]` tables: one kind of message push each.
+    pub pushes: Vec<RawPush>,
+    /// `[[push_item]]` tables: the items of a push's lists.
+    pub push_items: Vec<RawPushItem>,
+}
+
+/// `[[push]]`
+#[derive(Debug)]
+pub struct RawPush {
+    pub pos: Pos,
+    pub name: Option<Sp<String>>,
+    pub variant: Option<Sp<String>>,
+    pub msg_type: Option<Sp<String>>,
+    pub event: Option<Sp<String>>,
+    pub doc: Option<Sp<String>>,
+    pub elements: Vec<RawElement>,
+}
+
+/// `[[push_item]]`
+#[derive(Debug)]
+pub struct RawPushItem {
+    pub pos: Pos,
+    pub name: Option<Sp<String>>,
+    pub doc: Option<Sp<String>>,
+    pub elements: Vec<RawElement>,
+}
+
+/// `[[push.element]]`, `[[push_item.element]]` or `[[push_common]]`: one key
+/// of a push, named alike in JSON and XML.
+#[derive(Debug)]
+pub struct RawElement {
+    pub pos: Pos,
+    pub name: Option<Sp<String>>,
+    pub rust: Option<Sp<String>>,
+    pub ty: Option<Sp<String>>,
+    pub required: Option<Sp<bool>>,
+    pub role: Option<Sp<String>>,
+    pub xml_wrapper: Option<Sp<String>>,
+    pub doc: Option<Sp<String>>,
 }
 
 /// `[[endpoint]]`
@@ -149,7 +190,15 @@ pub fn read_file(index: &LineIndex, text: &str, errors: &mut SpecErrors) -> RawF
         root.get_ref(),
         index.pos(0),
         "a spec file",
-        &["endpoint", "type", "enum", "errcode"],
+        &[
+            "endpoint",
+            "type",
+            "enum",
+            "errcode",
+            "push_common",
+            "push",
+            "push_item",
+        ],
     );
     RawFile {
         endpoints: table
@@ -172,6 +221,54 @@ pub fn read_file(index: &LineIndex, text: &str, errors: &mut SpecErrors) -> RawF
             .into_iter()
             .map(|t| errcode(&mut cx, t))
             .collect(),
+        push_common: table
+            .tables(&mut cx, "push_common")
+            .into_iter()
+            .map(|t| element(&mut cx, t))
+            .collect(),
+        pushes: table
+            .tables(&mut cx, "push")
+            .into_iter()
+            .map(|mut t| RawPush {
+                pos: t.pos.clone(),
+                name: t.req_string(&mut cx, "name"),
+                variant: t.req_string(&mut cx, "variant"),
+                msg_type: t.req_string(&mut cx, "msg_type"),
+                event: t.string(&mut cx, "event"),
+                doc: t.req_string(&mut cx, "doc"),
+                elements: elements(&mut cx, &mut t),
+            })
+            .collect(),
+        push_items: table
+            .tables(&mut cx, "push_item")
+            .into_iter()
+            .map(|mut t| RawPushItem {
+                pos: t.pos.clone(),
+                name: t.req_string(&mut cx, "name"),
+                doc: t.req_string(&mut cx, "doc"),
+                elements: elements(&mut cx, &mut t),
+            })
+            .collect(),
+    }
+}
+
+fn elements(cx: &mut Cx<'_>, t: &mut Table<'_, '_>) -> Vec<RawElement> {
+    t.tables(cx, "element")
+        .into_iter()
+        .map(|e| element(cx, e))
+        .collect()
+}
+
+fn element(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawElement {
+    RawElement {
+        pos: t.pos.clone(),
+        name: t.req_string(cx, "name"),
+        rust: t.string(cx, "rust"),
+        ty: t.req_string(cx, "type"),
+        required: t.bool(cx, "required"),
+        role: t.string(cx, "role"),
+        xml_wrapper: t.string(cx, "xml_wrapper"),
+        doc: t.req_string(cx, "doc"),
     }
 }
 
@@ -223,6 +320,17 @@ const UNION_KEYS: &[&str] = &["rust", "enum", "tag", "tag_cloud", "doc", "varian
 const VARIANT_KEYS: &[&str] = &["value", "cloud", "rust", "payload", "doc"];
 const ENUM_KEYS: &[&str] = &["name", "doc", "value"];
 const ENUM_VALUE_KEYS: &[&str] = &["wire", "rust", "doc"];
+const PUSH_KEYS: &[&str] = &["name", "variant", "msg_type", "event", "doc", "element"];
+const PUSH_ITEM_KEYS: &[&str] = &["name", "doc", "element"];
+const ELEMENT_KEYS: &[&str] = &[
+    "name",
+    "rust",
+    "type",
+    "required",
+    "role",
+    "xml_wrapper",
+    "doc",
+];
 
 fn errcode(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawErrcode {
     RawErrcode {
@@ -476,6 +584,9 @@ fn child_kind(key: &str) -> (&'static str, &'static [&'static str]) {
         "enum" => ("an enum", ENUM_KEYS),
         "value" => ("an enum value", ENUM_VALUE_KEYS),
         "deprecated" => ("a deprecation", &["since", "successor", "note"]),
+        "push" => ("a push", PUSH_KEYS),
+        "push_item" => ("a push item", PUSH_ITEM_KEYS),
+        "push_common" | "element" => ("a push element", ELEMENT_KEYS),
         _ => ("a table", &[]),
     }
 }

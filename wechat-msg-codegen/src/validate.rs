@@ -53,11 +53,13 @@ pub fn validate(files: &[RawFile], errors: &mut SpecErrors) -> Option<Model> {
     v.check_recursion(&raw_types, &objects);
     let shared = v.shared_errcodes(files);
     let endpoints = v.endpoints(&raw_endpoints, &objects, &shared);
+    let push = crate::push::validate(files, v.errors, &mut v.names);
 
     v.errors.is_empty().then_some(Model {
         endpoints,
         objects,
         enums,
+        push,
         files: Vec::new(),
     })
 }
@@ -909,13 +911,13 @@ fn parse_type(
     })
 }
 
-fn is_type_ident(s: &str) -> bool {
+pub(crate) fn is_type_ident(s: &str) -> bool {
     s.chars().next().is_some_and(|c| c.is_ascii_uppercase())
         && s.chars().all(|c| c.is_ascii_alphanumeric())
         && syn::parse_str::<syn::Ident>(s).is_ok()
 }
 
-fn is_field_ident(s: &str) -> bool {
+pub(crate) fn is_field_ident(s: &str) -> bool {
     s.chars()
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c == '_')

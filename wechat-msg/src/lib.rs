@@ -26,7 +26,6 @@ pub mod client;
 pub mod endpoint;
 pub mod link;
 pub mod media;
-#[cfg(feature = "push")]
 pub mod push;
 pub mod wire;
 
@@ -67,6 +66,7 @@ pub mod __private {
     pub use crate::endpoint::*;
     pub use crate::media::MediaFile;
     pub use crate::wire::*;
+    pub use crate::push::form::*;
     pub use serde;
     pub use serde_json::{Map, Value};
     pub use std::collections::BTreeMap;

@@ -509,6 +509,12 @@ impl WireError {
         &self.kind
     }
 
+    /// An error at a dotted path (`List[0].TemplateId`).
+    #[doc(hidden)]
+    pub fn at(path: String, kind: WireErrorKind) -> Self {
+        WireError { path, kind }
+    }
+
     /// An error at the root of a body.
     pub fn at_root(kind: WireErrorKind) -> Self {
         WireError {

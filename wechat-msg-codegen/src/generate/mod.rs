@@ -8,6 +8,7 @@
 mod builders;
 mod endpoints;
 mod errcodes;
+mod push;
 mod types;
 mod wire;
 
@@ -38,12 +39,14 @@ pub fn generate(model: &Model) -> TokenStream {
     });
     let errcodes = model.endpoints.iter().map(errcodes::errcode_enum);
     let endpoints = endpoints::endpoints(model);
+    let pushes = push::pushes(model);
     quote! {
         #(#tracking)*
         #(#objects)*
         #(#enums)*
         #(#errcodes)*
         #endpoints
+        #pushes
     }
 }
 

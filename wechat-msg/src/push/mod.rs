@@ -4,7 +4,28 @@
 //! the conversation, a subscribe popup answered, a subscribe message
 //! delivered) by pushing it to the developer's server: signed with the push
 //! Token and, in safe mode, sealed with the EncodingAESKey, as JSON or XML.
-//! `crypto` has the signatures and the envelope.
+//!
+//! The typed pushes are generated from the spec's `[[push]]` tables (the
+//! `Push` enum at the crate root) and are always available; receiving
+//! (signatures, the envelope, JSON and XML bodies, the axum service) needs
+//! the `push` feature.
 
+#[cfg(feature = "push")]
 pub mod body;
+#[cfg(feature = "push")]
 pub mod crypto;
+pub mod form;
+#[cfg(feature = "push")]
+pub mod receiver;
+#[cfg(feature = "push")]
+pub mod sender;
+#[cfg(feature = "push")]
+pub mod service;
+
+pub use form::{PushMessage, UnknownPush};
+#[cfg(feature = "push")]
+pub use receiver::{Dedupe, MemoryDedupe, PushConfig, PushQuery, Received, Receiver, Refusal};
+#[cfg(feature = "push")]
+pub use sender::{PushSigner, SignedPush};
+#[cfg(feature = "push")]
+pub use service::PushService;

@@ -1,0 +1,400 @@
+//! Message pushes in the spec: `[[push_common]]`, `[[push]]` and
+//! `[[push_item]]` tables, validated into a [`PushModel`].
+//!
+//! A push is read by its `MsgType` (and, for events, its `Event`); each of
+//! its elements has one name, the JSON key and the XML element alike.
+
+use std::collections::{HashMap, HashSet};
+
+use heck::ToSnakeCase;
+
+use crate::error::{Pos, SpecErrors};
+use crate::raw::{RawElement, RawFile, Sp};
+use crate::validate::{is_field_ident, is_type_ident};
+
+/// Every push of the spec.
+#[derive(Debug, Clone, Default)]
+pub struct PushModel {
+    /// The elements every push carries (`ToUserName`, `FromUserName`, ...).
+    pub common: Vec<Element>,
+    /// One kind of push each.
+    pub messages: Vec<PushMessage>,
+    /// The items of push lists.
+    pub items: Vec<PushItem>,
+}
+
+/// `[[push]]`: one kind of message or event.
+#[derive(Debug, Clone)]
+pub struct PushMessage {
+    /// The Rust struct.
+    pub name: String,
+    /// The variant of the `Push` enum.
+    pub variant: String,
+    /// `MsgType`.
+    pub msg_type: String,
+    /// `Event`, for events.
+    pub event: Option<String>,
+    /// Its description.
+    pub doc: String,
+    /// Its own elements (the common ones come first in the struct).
+    pub elements: Vec<Element>,
+}
+
+impl PushMessage {
+    /// Whether it has a `msg_id` element (deduplicated by it).
+    pub fn msg_id(&self) -> Option<&Element> {
+        self.elements.iter().find(|e| e.role == Some(Role::MsgId))
+    }
+}
+
+/// `[[push_item]]`: an item of a push list.
+#[derive(Debug, Clone)]
+pub struct PushItem {
+    /// The Rust struct.
+    pub name: String,
+    /// Its description.
+    pub doc: String,
+    /// Its elements.
+    pub elements: Vec<Element>,
+}
+
+/// One element of a push: a JSON key and an XML element of the same name.
+#[derive(Debug, Clone)]
+pub struct Element {
+    /// The name on the wire.
+    pub name: String,
+    /// The Rust field.
+    pub rust: String,
+    /// Its type.
+    pub ty: ElementType,
+    /// Whether a push without it is malformed.
+    pub required: bool,
+    /// What the runtime uses it for.
+    pub role: Option<Role>,
+    /// The XML element a list is wrapped in.
+    pub xml_wrapper: Option<String>,
+    /// Its description.
+    pub doc: String,
+}
+
+/// The type of a push element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElementType {
+    /// Text.
+    String,
+    /// An integer, sent as a number or as a string of digits.
+    Integer,
+    /// A list of items (index into [`PushModel::items`]): one object or an
+    /// array of them.
+    List(usize),
+}
+
+/// What the runtime reads an element for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The Mini Program's gh_ id (common).
+    Recipient,
+    /// The user's openid (common).
+    Sender,
+    /// The push's unix time (common).
+    Time,
+    /// The message id, the key for deduplication.
+    MsgId,
+}
+
+/// Validates the push tables of every file. Struct names are claimed in
+/// `names` with the rest of the spec's types.
+pub(crate) fn validate(
+    files: &[RawFile],
+    errors: &mut SpecErrors,
+    names: &mut HashMap<String, Pos>,
+) -> PushModel {
+    let mut claim = |errors: &mut SpecErrors, name: &Sp<String>, what: &str| -> bool {
+        if !is_type_ident(&name.value) {
+            errors.push(
+                &name.pos,
+                format!(
+                    "`{}` is not a Rust type name (UpperCamelCase, letters and digits)",
+                    name.value
+                ),
+            );
+            return false;
+        }
+        if let Some(first) = names.get(&name.value) {
+            let msg = format!(
+                "duplicate Rust name `{0}` ({what}); `{0}` is already defined at {first}",
+                name.value
+            );
+            errors.push(&name.pos, msg);
+            return false;
+        }
+        names.insert(name.value.clone(), name.pos.clone());
+        true
+    };
+
+    let raw_items: Vec<_> = files.iter().flat_map(|f| &f.push_items).collect();
+    let mut item_index = HashMap::new();
+    for (i, item) in raw_items.iter().enumerate() {
+        if let Some(name) = &item.name
+            && claim(errors, name, "push item")
+        {
+            item_index.insert(name.value.clone(), i);
+        }
+    }
+    let items = raw_items
+        .iter()
+        .map(|item| PushItem {
+            name: text(&item.name),
+            doc: text(&item.doc),
+            elements: elements(errors, &item.elements, &item_index, &[], Place::Item),
+        })
+        .collect();
+
+    let raw_common: Vec<_> = files.iter().flat_map(|f| &f.push_common).collect();
+    let common = elements_of(errors, &raw_common, &item_index, &[], Place::Common);
+
+    let raw_pushes: Vec<_> = files.iter().flat_map(|f| &f.pushes).collect();
+    if let Some(first) = raw_pushes.first() {
+        for role in [Role::Sender, Role::Time] {
+            if !common.iter().any(|e| e.role == Some(role)) {
+                errors.push(
+                    &first.pos,
+                    format!(
+                        "pushes need a `[[push_common]]` element with role = \"{}\" (deduplication of events)",
+                        role_name(role)
+                    ),
+                );
+            }
+        }
+        let enum_name = Sp {
+            value: "Push".to_owned(),
+            pos: first.pos.clone(),
+        };
+        claim(errors, &enum_name, "the push enum");
+    }
+    let mut variants = HashSet::new();
+    let mut dispatch = HashSet::new();
+    let mut messages = Vec::new();
+    for push in raw_pushes {
+        if let Some(name) = &push.name {
+            claim(errors, name, "push");
+        }
+        if let Some(variant) = &push.variant {
+            if !is_type_ident(&variant.value) || variant.value == "Unknown" {
+                errors.push(
+                    &variant.pos,
+                    format!(
+                        "`{}` is not a variant name (UpperCamelCase; `Unknown` is taken)",
+                        variant.value
+                    ),
+                );
+            } else if !variants.insert(variant.value.clone()) {
+                errors.push(
+                    &variant.pos,
+                    format!("duplicate push variant `{}`", variant.value),
+                );
+            }
+        }
+        let key = (text(&push.msg_type), push.event.as_ref().map(|e| e.value.clone()));
+        if push.msg_type.is_some() && !dispatch.insert(key.clone()) {
+            let pos = push.event.as_ref().or(push.msg_type.as_ref()).map(|s| &s.pos);
+            errors.push(
+                pos.unwrap_or(&push.pos),
+                format!(
+                    "a second push for MsgType `{}`{}",
+                    key.0,
+                    key.1.map(|e| format!(" and Event `{e}`")).unwrap_or_default()
+                ),
+            );
+        }
+        let own: Vec<&RawElement> = push.elements.iter().collect();
+        messages.push(PushMessage {
+            name: text(&push.name),
+            variant: text(&push.variant),
+            msg_type: key.0,
+            event: push.event.as_ref().map(|e| e.value.clone()),
+            doc: text(&push.doc),
+            elements: elements_of(errors, &own, &item_index, &common, Place::Push),
+        });
+    }
+    PushModel {
+        common,
+        messages,
+        items,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Common,
+    Push,
+    Item,
+}
+
+fn elements(
+    errors: &mut SpecErrors,
+    raw: &[RawElement],
+    items: &HashMap<String, usize>,
+    common: &[Element],
+    place: Place,
+) -> Vec<Element> {
+    let refs: Vec<&RawElement> = raw.iter().collect();
+    elements_of(errors, &refs, items, common, place)
+}
+
+fn elements_of(
+    errors: &mut SpecErrors,
+    raw: &[&RawElement],
+    items: &HashMap<String, usize>,
+    common: &[Element],
+    place: Place,
+) -> Vec<Element> {
+    let mut wire: HashSet<String> = common.iter().map(|e| e.name.clone()).collect();
+    let mut rust: HashSet<String> = common.iter().map(|e| e.rust.clone()).collect();
+    let mut out = Vec::new();
+    for e in raw {
+        let (Some(name), Some(ty)) = (&e.name, &e.ty) else {
+            continue;
+        };
+        if name.value.is_empty()
+            || !name
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || name.value.starts_with(|c: char| c.is_ascii_digit())
+        {
+            errors.push(
+                &name.pos,
+                format!(
+                    "`{}` is not a push element name (ASCII letters, digits and `_`)",
+                    name.value
+                ),
+            );
+            continue;
+        }
+        if !wire.insert(name.value.clone()) {
+            errors.push(
+                &name.pos,
+                format!("duplicate push element `{}`", name.value),
+            );
+            continue;
+        }
+        let rust_name = match &e.rust {
+            Some(r) => r.clone(),
+            None => Sp {
+                value: name.value.to_snake_case(),
+                pos: name.pos.clone(),
+            },
+        };
+        if !is_field_ident(&rust_name.value) {
+            errors.push(
+                &rust_name.pos,
+                format!(
+                    "`{}` is not a Rust field name; set `rust`",
+                    rust_name.value
+                ),
+            );
+            continue;
+        }
+        if !rust.insert(rust_name.value.clone()) {
+            errors.push(
+                &rust_name.pos,
+                format!("duplicate Rust field name `{}`", rust_name.value),
+            );
+            continue;
+        }
+        let parsed = match ty.value.as_str() {
+            "string" => Some(ElementType::String),
+            "integer" => Some(ElementType::Integer),
+            other => match other
+                .strip_prefix("list<")
+                .and_then(|rest| rest.strip_suffix('>'))
+            {
+                Some(inner) => match items.get(inner) {
+                    Some(&i) if place != Place::Item => Some(ElementType::List(i)),
+                    Some(_) => {
+                        errors.push(&ty.pos, "push items cannot hold lists".to_owned());
+                        None
+                    }
+                    None => {
+                        errors.push(
+                            &ty.pos,
+                            format!("unknown push item `{inner}`; define it as a `[[push_item]]`"),
+                        );
+                        None
+                    }
+                },
+                None => {
+                    errors.push(
+                        &ty.pos,
+                        format!(
+                            "unknown push element type `{other}`; expected string, integer or list<ITEM>"
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        let Some(parsed) = parsed else { continue };
+        if let Some(wrapper) = &e.xml_wrapper
+            && !matches!(parsed, ElementType::List(_))
+        {
+            errors.push(
+                &wrapper.pos,
+                "`xml_wrapper` is only for list elements".to_owned(),
+            );
+        }
+        let role = e.role.as_ref().and_then(|r| {
+            let role = match (r.value.as_str(), place) {
+                ("recipient", Place::Common) => Role::Recipient,
+                ("sender", Place::Common) => Role::Sender,
+                ("time", Place::Common) => Role::Time,
+                ("msg_id", Place::Push) => Role::MsgId,
+                (other, _) => {
+                    errors.push(
+                        &r.pos,
+                        format!(
+                            "unknown role `{other}` here; common elements take recipient, sender or time, push elements msg_id"
+                        ),
+                    );
+                    return None;
+                }
+            };
+            let fits = match role {
+                Role::Time | Role::MsgId => parsed == ElementType::Integer,
+                Role::Recipient | Role::Sender => parsed == ElementType::String,
+            };
+            if !fits {
+                errors.push(&r.pos, format!("role `{}` needs a {} element", r.value, match role {
+                    Role::Time | Role::MsgId => "integer",
+                    _ => "string",
+                }));
+                return None;
+            }
+            Some(role)
+        });
+        out.push(Element {
+            name: name.value.clone(),
+            rust: rust_name.value,
+            ty: parsed,
+            required: e.required.as_ref().is_some_and(|r| r.value),
+            role,
+            xml_wrapper: e.xml_wrapper.as_ref().map(|w| w.value.clone()),
+            doc: text(&e.doc),
+        });
+    }
+    out
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Recipient => "recipient",
+        Role::Sender => "sender",
+        Role::Time => "time",
+        Role::MsgId => "msg_id",
+    }
+}
+
+fn text(sp: &Option<Sp<String>>) -> String {
+    sp.as_ref().map(|s| s.value.clone()).unwrap_or_default()
+}

@@ -1,0 +1,410 @@
+//! Checking and opening a push: signatures, the replay window, the
+//! envelope, the appid, the body, deduplication. Independent of any HTTP
+//! framework: [`crate::push::service`] puts it behind axum.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+
+use super::body::{self, Encoding};
+use super::crypto::{AesKey, KeyError, PushToken, sign_with, verify};
+use super::form::PushMessage;
+
+/// The query string WeChat puts on a push (and on the URL check).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[non_exhaustive]
+pub struct PushQuery {
+    /// `signature`: over the token, timestamp and nonce.
+    pub signature: Option<String>,
+    /// `timestamp`, unix seconds.
+    pub timestamp: Option<String>,
+    /// `nonce`.
+    pub nonce: Option<String>,
+    /// `echostr`, on the URL check only.
+    pub echostr: Option<String>,
+    /// `encrypt_type=aes` in compatible and safe modes.
+    pub encrypt_type: Option<String>,
+    /// `msg_signature`: over the token, timestamp, nonce and `Encrypt`.
+    pub msg_signature: Option<String>,
+    /// `openid` of the user (safe mode).
+    pub openid: Option<String>,
+}
+
+impl PushQuery {
+    /// Parses a raw query string (`a=1&b=2`, percent-encoded); unknown keys
+    /// are ignored.
+    pub fn parse(query: &str) -> Result<Self, Refusal> {
+        serde_urlencoded::from_str(query).map_err(|e| Refusal::Malformed(format!("query: {e}")))
+    }
+}
+
+/// How a push endpoint is configured: what the Mini Program's console says.
+#[derive(Clone, Debug)]
+pub struct PushConfig {
+    token: PushToken,
+    aes: Option<AesKey>,
+    appid: Option<String>,
+    max_age: Duration,
+    max_body: usize,
+}
+
+impl PushConfig {
+    /// Plaintext mode: pushes signed with `token`.
+    pub fn new(token: &str) -> Result<Self, KeyError> {
+        Ok(PushConfig {
+            token: PushToken::new(token)?,
+            aes: None,
+            appid: None,
+            max_age: Duration::from_secs(300),
+            max_body: 1 << 20,
+        })
+    }
+
+    /// Compatible or safe mode: encrypted pushes are opened with this
+    /// EncodingAESKey and must be sealed for `appid`.
+    pub fn encrypted(mut self, encoding_aes_key: &str, appid: &str) -> Result<Self, KeyError> {
+        self.aes = Some(AesKey::from_encoding_aes_key(encoding_aes_key)?);
+        self.appid = Some(appid.to_owned());
+        Ok(self)
+    }
+
+    /// How far a push's signed timestamp may be from now (5 minutes by
+    /// default); older or newer pushes are refused as replays.
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// The largest body read (1 MiB by default).
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// The largest body read.
+    pub fn body_limit(&self) -> usize {
+        self.max_body
+    }
+
+    /// Whether an EncodingAESKey is configured.
+    pub fn is_encrypted(&self) -> bool {
+        self.aes.is_some()
+    }
+}
+
+/// Why a push was refused. Its Display names the reason and never a secret.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// `signature` or `msg_signature` is absent or wrong: not from WeChat.
+    #[error("bad signature: {0}")]
+    Signature(&'static str),
+    /// The signed timestamp is outside the replay window.
+    #[error("stale push: timestamp {0} is outside the accepted window")]
+    Stale(i64),
+    /// Sealed for another Mini Program.
+    #[error("the push is sealed for another appid")]
+    AppId,
+    /// An encrypted push, and no EncodingAESKey configured.
+    #[error("an encrypted push, and no EncodingAESKey is configured")]
+    NoKey,
+    /// The body cannot be read.
+    #[error("malformed push: {0}")]
+    Malformed(String),
+    /// The body is larger than the configured limit.
+    #[error("the push body is larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+impl Refusal {
+    /// The HTTP status to answer: 401 for a bad signature, 403 for a stale
+    /// push or another appid, 413 for a body too large, 400 otherwise.
+    pub fn status(&self) -> u16 {
+        match self {
+            Refusal::Signature(_) => 401,
+            Refusal::Stale(_) | Refusal::AppId => 403,
+            Refusal::TooLarge(_) => 413,
+            Refusal::NoKey | Refusal::Malformed(_) => 400,
+        }
+    }
+}
+
+/// A push that passed every check.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Received<P> {
+    /// The typed push.
+    pub push: P,
+    /// Its encoding.
+    pub encoding: Encoding,
+    /// Whether it came sealed (compatible or safe mode).
+    pub encrypted: bool,
+    /// Whether it was seen before (a WeChat retry): answer, do not handle.
+    pub duplicate: bool,
+}
+
+/// Remembers which pushes were handled, so WeChat's retries are not handled
+/// twice. The key is [`PushMessage::dedupe_key`].
+pub trait Dedupe: Send + Sync + 'static {
+    /// Records `key`; true the first time it is seen within the window.
+    fn first_time(&self, key: &str) -> bool;
+}
+
+/// In-memory deduplication: keys are kept for a while (WeChat retries within
+/// seconds), at most `capacity` of them.
+#[derive(Debug)]
+pub struct MemoryDedupe {
+    seen: Mutex<HashMap<String, std::time::Instant>>,
+    keep: Duration,
+    capacity: usize,
+}
+
+impl MemoryDedupe {
+    /// Keeps each key for `keep`, at most `capacity` keys.
+    pub fn new(keep: Duration, capacity: usize) -> Self {
+        MemoryDedupe {
+            seen: Mutex::new(HashMap::new()),
+            keep,
+            capacity: capacity.max(1),
+        }
+    }
+}
+
+impl Default for MemoryDedupe {
+    /// Ten minutes, 100,000 keys.
+    fn default() -> Self {
+        MemoryDedupe::new(Duration::from_secs(600), 100_000)
+    }
+}
+
+impl Dedupe for MemoryDedupe {
+    fn first_time(&self, key: &str) -> bool {
+        let now = std::time::Instant::now();
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = seen.get(key)
+            && now.duration_since(*at) < self.keep
+        {
+            return false;
+        }
+        if seen.len() >= self.capacity {
+            seen.retain(|_, at| now.duration_since(*at) < self.keep);
+            if seen.len() >= self.capacity {
+                // Still full of live keys: forget the oldest.
+                if let Some(oldest) = seen.iter().min_by_key(|(_, at)| **at).map(|(k, _)| k.clone()) {
+                    seen.remove(&oldest);
+                }
+            }
+        }
+        seen.insert(key.to_owned(), now);
+        true
+    }
+}
+
+/// Checks and opens pushes for one endpoint.
+pub struct Receiver<P = crate::Push> {
+    config: PushConfig,
+    dedupe: Arc<dyn Dedupe>,
+    _push: PhantomData<fn() -> P>,
+}
+
+impl<P> Clone for Receiver<P> {
+    fn clone(&self) -> Self {
+        Receiver {
+            config: self.config.clone(),
+            dedupe: self.dedupe.clone(),
+            _push: PhantomData,
+        }
+    }
+}
+
+impl<P> std::fmt::Debug for Receiver<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl<P: PushMessage> Receiver<P> {
+    /// A receiver with in-memory deduplication.
+    pub fn new(config: PushConfig) -> Self {
+        Receiver {
+            config,
+            dedupe: Arc::new(MemoryDedupe::default()),
+            _push: PhantomData,
+        }
+    }
+
+    /// Replaces the deduplication store (one shared by several instances,
+    /// say).
+    pub fn dedupe(mut self, dedupe: impl Dedupe) -> Self {
+        self.dedupe = Arc::new(dedupe);
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PushConfig {
+        &self.config
+    }
+
+    fn fresh(&self, query: &PushQuery) -> Result<(), Refusal> {
+        let stamp = query
+            .timestamp
+            .as_deref()
+            .and_then(|t| t.trim().parse::<i64>().ok())
+            .ok_or(Refusal::Signature("no timestamp"))?;
+        let age = now_secs().saturating_sub(stamp).unsigned_abs();
+        if age > self.config.max_age.as_secs() {
+            return Err(Refusal::Stale(stamp));
+        }
+        Ok(())
+    }
+
+    fn signed(&self, query: &PushQuery) -> Result<(), Refusal> {
+        let (Some(signature), Some(timestamp), Some(nonce)) =
+            (&query.signature, &query.timestamp, &query.nonce)
+        else {
+            return Err(Refusal::Signature("signature, timestamp and nonce are required"));
+        };
+        if !verify(&self.config.token, &[timestamp, nonce], signature) {
+            return Err(Refusal::Signature("signature does not match the Token"));
+        }
+        Ok(())
+    }
+
+    /// The URL check (`GET ?signature&timestamp&nonce&echostr`): the
+    /// `echostr` to answer, when the signature holds.
+    pub fn verify_url(&self, query: &PushQuery) -> Result<String, Refusal> {
+        self.signed(query)?;
+        self.fresh(query)?;
+        query
+            .echostr
+            .clone()
+            .ok_or_else(|| Refusal::Malformed("no echostr".to_owned()))
+    }
+
+    /// Checks and opens a POSTed push.
+    pub fn open(&self, query: &PushQuery, body: &[u8]) -> Result<Received<P>, Refusal> {
+        if body.len() > self.config.max_body {
+            return Err(Refusal::TooLarge(self.config.max_body));
+        }
+        let encoding = Encoding::sniff(body)
+            .ok_or_else(|| Refusal::Malformed("neither JSON nor XML".to_owned()))?;
+        let encrypted = query.encrypt_type.as_deref() == Some("aes");
+        let outer = body::read(body, encoding, P::XML_WRAPPERS)
+            .map_err(|e| Refusal::Malformed(e.to_string()))?;
+        let map = if encrypted {
+            self.unseal(query, &outer, encoding)?
+        } else {
+            self.signed(query)?;
+            self.fresh(query)?;
+            outer
+        };
+        let push = P::from_push_form(map).map_err(|e| Refusal::Malformed(e.to_string()))?;
+        let duplicate = match push.dedupe_key() {
+            Some(key) => !self.dedupe.first_time(&key),
+            None => false,
+        };
+        Ok(Received {
+            push,
+            encoding,
+            encrypted,
+            duplicate,
+        })
+    }
+
+    fn unseal(
+        &self,
+        query: &PushQuery,
+        outer: &Map<String, Value>,
+        encoding: Encoding,
+    ) -> Result<Map<String, Value>, Refusal> {
+        let sealed = body::sealed(outer)
+            .ok_or_else(|| Refusal::Malformed("encrypt_type=aes and no Encrypt".to_owned()))?;
+        let (Some(signature), Some(timestamp), Some(nonce)) =
+            (&query.msg_signature, &query.timestamp, &query.nonce)
+        else {
+            return Err(Refusal::Signature(
+                "msg_signature, timestamp and nonce are required",
+            ));
+        };
+        if !verify(&self.config.token, &[timestamp, nonce, &sealed.encrypt], signature) {
+            return Err(Refusal::Signature("msg_signature does not match the Token"));
+        }
+        self.fresh(query)?;
+        let key = self.config.aes.as_ref().ok_or(Refusal::NoKey)?;
+        let opened = key
+            .decrypt(&sealed.encrypt)
+            .map_err(|e| Refusal::Malformed(e.to_string()))?;
+        if let Some(appid) = &self.config.appid
+            && !bool::from(subtle::ConstantTimeEq::ct_eq(
+                opened.appid.as_bytes(),
+                appid.as_bytes(),
+            ))
+        {
+            return Err(Refusal::AppId);
+        }
+        let inner_encoding = Encoding::sniff(&opened.message).unwrap_or(encoding);
+        body::read(&opened.message, inner_encoding, P::XML_WRAPPERS)
+            .map_err(|e| Refusal::Malformed(format!("inside the envelope: {e}")))
+    }
+
+    /// The passive reply handing the conversation to the customer-service
+    /// tool (`transfer_customer_service`), in `encoding`, sealed when the
+    /// push was. `None` for pushes that are not messages.
+    pub fn transfer_reply(&self, received: &Received<P>) -> Option<Vec<u8>> {
+        if received.push.is_event() {
+            return None;
+        }
+        let mut reply = Map::new();
+        reply.insert("ToUserName".into(), received.push.sender()?.into());
+        reply.insert("FromUserName".into(), received.push.recipient()?.into());
+        reply.insert("CreateTime".into(), now_secs().into());
+        reply.insert("MsgType".into(), "transfer_customer_service".into());
+        let plain = body::write(&reply, received.encoding, &[]);
+        if !received.encrypted {
+            return Some(plain);
+        }
+        let key = self.config.aes.as_ref()?;
+        let appid = self.config.appid.as_deref().unwrap_or_default();
+        Some(seal_reply(
+            &self.config.token,
+            key,
+            appid,
+            &plain,
+            received.encoding,
+            now_secs(),
+            &fastrand::u32(..).to_string(),
+        ))
+    }
+}
+
+/// An encrypted passive reply: `{Encrypt, MsgSignature, TimeStamp, Nonce}`.
+pub fn seal_reply(
+    token: &PushToken,
+    key: &AesKey,
+    appid: &str,
+    plain: &[u8],
+    encoding: Encoding,
+    timestamp: i64,
+    nonce: &str,
+) -> Vec<u8> {
+    let encrypt = key.encrypt(plain, appid);
+    let stamp = timestamp.to_string();
+    let signature = sign_with(token, &[&stamp, nonce, &encrypt]);
+    let mut reply = Map::new();
+    reply.insert("Encrypt".into(), encrypt.into());
+    reply.insert("MsgSignature".into(), signature.into());
+    reply.insert("TimeStamp".into(), timestamp.into());
+    reply.insert("Nonce".into(), nonce.into());
+    body::write(&reply, encoding, &[])
+}
