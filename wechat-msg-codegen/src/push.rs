@@ -195,15 +195,24 @@ pub(crate) fn validate(
                 );
             }
         }
-        let key = (text(&push.msg_type), push.event.as_ref().map(|e| e.value.clone()));
+        let key = (
+            text(&push.msg_type),
+            push.event.as_ref().map(|e| e.value.clone()),
+        );
         if push.msg_type.is_some() && !dispatch.insert(key.clone()) {
-            let pos = push.event.as_ref().or(push.msg_type.as_ref()).map(|s| &s.pos);
+            let pos = push
+                .event
+                .as_ref()
+                .or(push.msg_type.as_ref())
+                .map(|s| &s.pos);
             errors.push(
                 pos.unwrap_or(&push.pos),
                 format!(
                     "a second push for MsgType `{}`{}",
                     key.0,
-                    key.1.map(|e| format!(" and Event `{e}`")).unwrap_or_default()
+                    key.1
+                        .map(|e| format!(" and Event `{e}`"))
+                        .unwrap_or_default()
                 ),
             );
         }
@@ -289,10 +298,7 @@ fn elements_of(
         if !is_field_ident(&rust_name.value) {
             errors.push(
                 &rust_name.pos,
-                format!(
-                    "`{}` is not a Rust field name; set `rust`",
-                    rust_name.value
-                ),
+                format!("`{}` is not a Rust field name; set `rust`", rust_name.value),
             );
             continue;
         }

@@ -65,8 +65,8 @@ pub mod __private {
     pub use crate::answer::*;
     pub use crate::endpoint::*;
     pub use crate::media::MediaFile;
-    pub use crate::wire::*;
     pub use crate::push::form::*;
+    pub use crate::wire::*;
     pub use serde;
     pub use serde_json::{Map, Value};
     pub use std::collections::BTreeMap;

@@ -80,11 +80,15 @@ fn strukt(
             (ElementType::String, true) => {
                 quote!(#f: #rt::read_string(map, #key, true, prefix)?.unwrap_or_default(),)
             }
-            (ElementType::String, false) => quote!(#f: #rt::read_string(map, #key, false, prefix)?,),
+            (ElementType::String, false) => {
+                quote!(#f: #rt::read_string(map, #key, false, prefix)?,)
+            }
             (ElementType::Integer, true) => {
                 quote!(#f: #rt::read_integer(map, #key, true, prefix)?.unwrap_or_default(),)
             }
-            (ElementType::Integer, false) => quote!(#f: #rt::read_integer(map, #key, false, prefix)?,),
+            (ElementType::Integer, false) => {
+                quote!(#f: #rt::read_integer(map, #key, false, prefix)?,)
+            }
             (ElementType::List(i), _) => {
                 let item = ident(&push.items[i].name);
                 quote!(#f: #rt::read_items(map, #key, #required, prefix, #item::__read_push)?,)
@@ -233,11 +237,20 @@ fn push_enum(push: &PushModel) -> TokenStream {
             } else {
                 quote!(p.#f.as_deref())
             };
-            (of, quote!(p.fields().get(#key).and_then(#rt::Value::as_str)))
+            (
+                of,
+                quote!(p.fields().get(#key).and_then(#rt::Value::as_str)),
+            )
         }
         None => (
-            quote!({ let _ = p; ::core::option::Option::None }),
-            quote!({ let _ = p; ::core::option::Option::None }),
+            quote!({
+                let _ = p;
+                ::core::option::Option::None
+            }),
+            quote!({
+                let _ = p;
+                ::core::option::Option::None
+            }),
         ),
     };
     let msg_id_keys: Vec<&str> = {

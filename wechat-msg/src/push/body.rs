@@ -50,7 +50,9 @@ impl std::str::FromStr for Encoding {
         match s {
             "json" => Ok(Encoding::Json),
             "xml" => Ok(Encoding::Xml),
-            other => Err(format!("unknown push encoding `{other}`; expected `json` or `xml`")),
+            other => Err(format!(
+                "unknown push encoding `{other}`; expected `json` or `xml`"
+            )),
         }
     }
 }
@@ -141,7 +143,8 @@ fn read_xml(body: &[u8], wrappers: &[(&str, &str)]) -> Result<Map<String, Value>
             }
             Event::Text(t) => {
                 if let Some(open) = stack.last_mut() {
-                    open.text.push_str(&t.decode().map_err(|e| BodyError::Xml(e.to_string()))?);
+                    open.text
+                        .push_str(&t.decode().map_err(|e| BodyError::Xml(e.to_string()))?);
                 } else if !t.iter().all(u8::is_ascii_whitespace) {
                     return Err(BodyError::Xml("text outside the root element".to_owned()));
                 }
@@ -150,7 +153,8 @@ fn read_xml(body: &[u8], wrappers: &[(&str, &str)]) -> Result<Map<String, Value>
                 let open = stack
                     .last_mut()
                     .ok_or_else(|| BodyError::Xml("CDATA outside the root element".to_owned()))?;
-                open.text.push_str(&t.decode().map_err(|e| BodyError::Xml(e.to_string()))?);
+                open.text
+                    .push_str(&t.decode().map_err(|e| BodyError::Xml(e.to_string()))?);
             }
             Event::GeneralRef(r) => {
                 let open = stack
@@ -167,7 +171,9 @@ fn read_xml(body: &[u8], wrappers: &[(&str, &str)]) -> Result<Map<String, Value>
                 }
             }
             Event::End(_) => {
-                let open = stack.pop().ok_or_else(|| BodyError::Xml("unbalanced".to_owned()))?;
+                let open = stack
+                    .pop()
+                    .ok_or_else(|| BodyError::Xml("unbalanced".to_owned()))?;
                 let value = match open.children {
                     Some(children) => Value::Object(children),
                     None => Value::String(open.text),
@@ -185,7 +191,9 @@ fn read_xml(body: &[u8], wrappers: &[(&str, &str)]) -> Result<Map<String, Value>
         }
     }
     if !stack.is_empty() {
-        return Err(BodyError::Xml("the document ends inside an element".to_owned()));
+        return Err(BodyError::Xml(
+            "the document ends inside an element".to_owned(),
+        ));
     }
     let mut map = match root {
         Some(Value::Object(map)) => map,
@@ -231,7 +239,13 @@ pub fn write(map: &Map<String, Value>, encoding: Encoding, wrappers: &[(&str, &s
         Encoding::Json => serde_json::to_vec(map).unwrap_or_default(),
         Encoding::Xml => {
             let mut writer = Writer::new(Cursor::new(Vec::new()));
-            let _ = write_element(&mut writer, "xml", &Value::Object(map.clone()), wrappers, true);
+            let _ = write_element(
+                &mut writer,
+                "xml",
+                &Value::Object(map.clone()),
+                wrappers,
+                true,
+            );
             writer.into_inner().into_inner()
         }
     }
@@ -336,7 +350,10 @@ mod tests {
         assert_eq!(map["List"], json!({"TemplateId":"T1","PopupScene":"0"}));
         let two = br#"<xml><SubscribeMsgPopupEvent><List><TemplateId>T1</TemplateId></List><List><TemplateId>T2</TemplateId></List></SubscribeMsgPopupEvent></xml>"#;
         let map = read(two, Encoding::Xml, WRAPPERS).unwrap();
-        assert_eq!(map["List"], json!([{"TemplateId":"T1"},{"TemplateId":"T2"}]));
+        assert_eq!(
+            map["List"],
+            json!([{"TemplateId":"T1"},{"TemplateId":"T2"}])
+        );
         // And back: the wrapper is written around the items.
         let written = write(&map, Encoding::Xml, &[("List", "SubscribeMsgPopupEvent")]);
         assert_eq!(read(&written, Encoding::Xml, WRAPPERS).unwrap(), map);
@@ -367,7 +384,11 @@ mod tests {
             b"\xff\xfe",
             b"<xml/>",
         ] {
-            assert!(read(bad, Encoding::Xml, WRAPPERS).is_err(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                read(bad, Encoding::Xml, WRAPPERS).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         assert!(read(b"[1]", Encoding::Json, WRAPPERS).is_err());
         assert!(read(br#"{"a":1,"a":2}"#, Encoding::Json, WRAPPERS).is_err());

@@ -14,8 +14,8 @@ use std::fmt;
 use aes::cipher::block_padding::NoPadding;
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use base64::Engine;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
@@ -139,7 +139,9 @@ impl AesKey {
         let pad = usize::from(*plain.last().ok_or(EnvelopeError::Truncated)?);
         if !(1..=BLOCK).contains(&pad)
             || pad > plain.len()
-            || plain[plain.len() - pad..].iter().any(|&b| usize::from(b) != pad)
+            || plain[plain.len() - pad..]
+                .iter()
+                .any(|&b| usize::from(b) != pad)
         {
             return Err(EnvelopeError::Padding);
         }
@@ -305,7 +307,10 @@ mod tests {
         let key = AesKey::from_encoding_aes_key(&"Q".repeat(43)).unwrap();
         let token = PushToken::new("SECRET-TOKEN").unwrap();
         let shown = format!("{key:?} {token:?}");
-        assert!(!shown.contains("SECRET") && !shown.contains("QQQ"), "{shown}");
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("QQQ"),
+            "{shown}"
+        );
     }
 
     #[test]

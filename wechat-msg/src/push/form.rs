@@ -72,7 +72,12 @@ fn at(prefix: &str, key: &str) -> String {
     }
 }
 
-fn absent(map: &Map<String, Value>, key: &str, required: bool, prefix: &str) -> Result<(), WireError> {
+fn absent(
+    map: &Map<String, Value>,
+    key: &str,
+    required: bool,
+    prefix: &str,
+) -> Result<(), WireError> {
     if required && !map.contains_key(key) {
         return Err(WireError::at(at(prefix, key), WireErrorKind::Missing));
     }

@@ -193,7 +193,11 @@ impl Dedupe for MemoryDedupe {
             seen.retain(|_, at| now.duration_since(*at) < self.keep);
             if seen.len() >= self.capacity {
                 // Still full of live keys: forget the oldest.
-                if let Some(oldest) = seen.iter().min_by_key(|(_, at)| **at).map(|(k, _)| k.clone()) {
+                if let Some(oldest) = seen
+                    .iter()
+                    .min_by_key(|(_, at)| **at)
+                    .map(|(k, _)| k.clone())
+                {
                     seen.remove(&oldest);
                 }
             }
@@ -273,7 +277,9 @@ impl<P: PushMessage> Receiver<P> {
         let (Some(signature), Some(timestamp), Some(nonce)) =
             (&query.signature, &query.timestamp, &query.nonce)
         else {
-            return Err(Refusal::Signature("signature, timestamp and nonce are required"));
+            return Err(Refusal::Signature(
+                "signature, timestamp and nonce are required",
+            ));
         };
         if !verify(&self.config.token, &[timestamp, nonce], signature) {
             return Err(Refusal::Signature("signature does not match the Token"));
@@ -337,7 +343,11 @@ impl<P: PushMessage> Receiver<P> {
                 "msg_signature, timestamp and nonce are required",
             ));
         };
-        if !verify(&self.config.token, &[timestamp, nonce, &sealed.encrypt], signature) {
+        if !verify(
+            &self.config.token,
+            &[timestamp, nonce, &sealed.encrypt],
+            signature,
+        ) {
             return Err(Refusal::Signature("msg_signature does not match the Token"));
         }
         self.fresh(query)?;

@@ -36,7 +36,10 @@ impl PushSigner {
 
     /// Safe mode: pushes are sealed with `encoding_aes_key` for `appid`.
     pub fn encrypted(mut self, encoding_aes_key: &str, appid: &str) -> Result<Self, KeyError> {
-        self.aes = Some((AesKey::from_encoding_aes_key(encoding_aes_key)?, appid.to_owned()));
+        self.aes = Some((
+            AesKey::from_encoding_aes_key(encoding_aes_key)?,
+            appid.to_owned(),
+        ));
         Ok(self)
     }
 
@@ -56,7 +59,10 @@ impl PushSigner {
         let plain = body::write(push, encoding, wrappers);
         let Some((key, appid)) = &self.aes else {
             return SignedPush {
-                query: format!("signature={signature}&timestamp={stamp}&nonce={}", encode(nonce)),
+                query: format!(
+                    "signature={signature}&timestamp={stamp}&nonce={}",
+                    encode(nonce)
+                ),
                 body: plain,
             };
         };
@@ -102,8 +108,12 @@ impl PushSigner {
             return Some(reply.to_vec());
         };
         let (key, appid) = self.aes.as_ref()?;
-        let stamp = map.get("TimeStamp").map(|v| v.to_string().trim_matches('"').to_owned())?;
-        let nonce = map.get("Nonce").map(|v| v.to_string().trim_matches('"').to_owned())?;
+        let stamp = map
+            .get("TimeStamp")
+            .map(|v| v.to_string().trim_matches('"').to_owned())?;
+        let nonce = map
+            .get("Nonce")
+            .map(|v| v.to_string().trim_matches('"').to_owned())?;
         let given = map.get("MsgSignature")?.as_str()?;
         if !super::crypto::verify(&self.token, &[&stamp, &nonce, &sealed.encrypt], given) {
             return None;
