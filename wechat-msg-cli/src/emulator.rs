@@ -45,7 +45,7 @@ pub async fn run(listen: Option<SocketAddr>, config: Option<&str>) -> Result<(),
 }
 
 /// Ctrl-C, or SIGTERM on Unix.
-async fn stop_signal() {
+pub async fn stop_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -6,6 +6,8 @@
 mod emulator;
 mod endpoints;
 mod input;
+mod listen;
+mod push;
 mod render;
 mod send;
 
@@ -72,10 +74,54 @@ enum Command {
         /// The relay function's cloud environment (`--via cloud`); WECHAT_CLOUD_ENV when absent.
         #[arg(long)]
         cloud_env: Option<String>,
-        /// The relay function's name (`--via cloud`); WECHAT_CLOUD_FUNCTION, else `wxmsg-relay`.
+        /// The relay function's name (`--via cloud`); WECHAT_CLOUD_FUNCTION, else `wechat-msg-relay`.
         #[arg(long)]
         cloud_function: Option<String>,
         /// The body; standard input when absent or `-`.
+        file: Option<String>,
+    },
+    /// Receive message pushes: a push endpoint on every path.
+    ///
+    /// Answers WeChat's URL check, verifies and decrypts POSTed pushes in
+    /// every mode and both encodings, prints each accepted push as one JSON
+    /// line on standard output (WeChat's JSON push form) and answers
+    /// `success`. A refused push prints its reason on standard error.
+    Listen {
+        /// The address to listen on (`127.0.0.1:0` for a free port).
+        #[arg(long)]
+        listen: SocketAddr,
+        /// The push Token configured in the console.
+        #[arg(long)]
+        token: String,
+        /// The EncodingAESKey (compatible and safe modes).
+        #[arg(long)]
+        aes_key: Option<String>,
+        /// The AppID pushes are sealed for (with --aes-key).
+        #[arg(long)]
+        appid: Option<String>,
+    },
+    /// Send a push to a developer's server, signed (and with a key,
+    /// encrypted) as WeChat does.
+    ///
+    /// Prints the server's answer; exits 0 when it is `success` or empty
+    /// (or a passive reply), 1 when the server refused, 2 on invalid input,
+    /// 3 when nothing answered.
+    Push {
+        /// The developer's push URL.
+        url: String,
+        /// The push Token configured in the console.
+        #[arg(long)]
+        token: String,
+        /// The EncodingAESKey (safe mode).
+        #[arg(long)]
+        aes_key: Option<String>,
+        /// The AppID pushes are sealed for (with --aes-key).
+        #[arg(long)]
+        appid: Option<String>,
+        /// The body's encoding on the wire.
+        #[arg(long, default_value = "json")]
+        encoding: wechat_msg::push::body::Encoding,
+        /// The push in WeChat's JSON push form; standard input when absent or `-`.
         file: Option<String>,
     },
     /// Run the local WeChat emulator in the foreground.
@@ -104,6 +150,22 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// The other side answered with an error: exit 1.
+    pub fn answered(message: impl Into<String>) -> Self {
+        Failure {
+            code: 1,
+            message: message.into(),
+        }
+    }
+
+    /// Nothing was sent, or nothing answered: exit 3.
+    pub fn not_sent(message: impl Into<String>) -> Self {
+        Failure {
+            code: 3,
+            message: message.into(),
+        }
+    }
+
     /// Invalid input: exit 2.
     pub fn invalid(message: impl Into<String>) -> Self {
         Failure {
@@ -174,7 +236,33 @@ fn main() -> ExitCode {
             cloud_env: cloud_env.or_else(|| env_var("WECHAT_CLOUD_ENV")),
             cloud_function: cloud_function
                 .or_else(|| env_var("WECHAT_CLOUD_FUNCTION"))
-                .unwrap_or_else(|| "wxmsg-relay".to_owned()),
+                .unwrap_or_else(|| "wechat-msg-relay".to_owned()),
+            file,
+        })),
+        Command::Listen {
+            listen,
+            token,
+            aes_key,
+            appid,
+        } => block_on(listen::run(listen::ListenArgs {
+            listen,
+            token,
+            aes_key,
+            appid,
+        })),
+        Command::Push {
+            url,
+            token,
+            aes_key,
+            appid,
+            encoding,
+            file,
+        } => block_on(push::run(push::PushArgs {
+            url,
+            token,
+            aes_key,
+            appid,
+            encoding,
             file,
         })),
         Command::Emulator { listen, config } => block_on(emulator::run(listen, config.as_deref())),

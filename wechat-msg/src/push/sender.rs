@@ -99,15 +99,16 @@ impl PushSigner {
     }
 
     /// Opens a passive reply from the developer's server: sealed replies
-    /// (`Encrypt`, `MsgSignature`, ...) are checked and opened, plain ones
-    /// returned as they are. `None` when a sealed reply does not verify.
+    /// (`Encrypt`, `MsgSignature`, ...) are checked and opened, anything
+    /// else (`success`, a plain reply) returned as it is. `None` when a
+    /// sealed reply does not verify.
     pub fn open_reply(&self, reply: &[u8]) -> Option<Vec<u8>> {
-        let encoding = Encoding::sniff(reply)?;
-        let map = body::read(reply, encoding, &[]).ok()?;
-        let Some(sealed) = body::sealed(&map) else {
+        let map = Encoding::sniff(reply).and_then(|encoding| body::read(reply, encoding, &[]).ok());
+        let Some(sealed) = map.as_ref().and_then(body::sealed) else {
             return Some(reply.to_vec());
         };
         let (key, appid) = self.aes.as_ref()?;
+        let map = map?;
         let stamp = map
             .get("TimeStamp")
             .map(|v| v.to_string().trim_matches('"').to_owned())?;

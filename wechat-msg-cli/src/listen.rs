@@ -1,0 +1,72 @@
+//! `wechat-msg listen`: a push endpoint on every path, for developers testing
+//! what WeChat (or `wechat-msg push`, or the emulator's users) sends.
+//!
+//! Each accepted push is printed on standard output as one JSON line in
+//! WeChat's JSON push form, decrypted; a refused push prints nothing there
+//! and its reason on standard error.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+
+use wechat_msg::Push;
+use wechat_msg::push::{PushConfig, PushMessage, PushService, Receiver};
+
+use crate::Failure;
+
+/// What `listen` was given.
+#[derive(Debug)]
+pub struct ListenArgs {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The push Token.
+    pub token: String,
+    /// The EncodingAESKey (safe and compatible modes).
+    pub aes_key: Option<String>,
+    /// The appid pushes are sealed for.
+    pub appid: Option<String>,
+}
+
+pub async fn run(args: ListenArgs) -> Result<(), Failure> {
+    let mut config = PushConfig::new(&args.token).map_err(|e| Failure::invalid(e.to_string()))?;
+    match (&args.aes_key, &args.appid) {
+        (Some(key), Some(appid)) => {
+            config = config
+                .encrypted(key, appid)
+                .map_err(|e| Failure::invalid(e.to_string()))?;
+        }
+        (None, None) => {}
+        _ => {
+            return Err(Failure::invalid(
+                "--aes-key and --appid go together (safe mode needs both)",
+            ));
+        }
+    }
+    let service = PushService::new(Receiver::<Push>::new(config))
+        .on_push(|push: Push| async move {
+            let line = serde_json::to_string(&push.to_push_form()).unwrap_or_default();
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+        })
+        .on_refusal(|refusal| {
+            eprintln!("refused ({}): {refusal}", refusal.status());
+        });
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| Failure::invalid(format!("cannot listen on {}: {e}", args.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Failure::invalid(format!("cannot read the listening address: {e}")))?;
+    eprintln!(
+        "listening on http://{addr} ({} mode); pushes print on standard output; Ctrl-C to stop",
+        if args.aes_key.is_some() {
+            "safe"
+        } else {
+            "plaintext"
+        }
+    );
+    axum::serve(listener, service.router::<()>())
+        .with_graceful_shutdown(crate::emulator::stop_signal())
+        .await
+        .map_err(|e| Failure::invalid(format!("the server stopped: {e}")))?;
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! `wechat-msg listen` and `wechat-msg push` against each other, as real
+//! processes, in every mode and both encodings.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wechat-msg");
+const TOKEN: &str = "LISTEN-TOKEN-77a1";
+const KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aQ";
+const APPID: &str = "wx0123456789abcdef";
+
+struct Listener {
+    child: Child,
+    url: String,
+    lines: mpsc::Receiver<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Listener {
+    fn start(extra: &[&str]) -> Listener {
+        let mut child = Command::new(BIN)
+            .args(["listen", "--listen", "127.0.0.1:0", "--token", TOKEN])
+            .args(extra)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("listen starts");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut first = String::new();
+        stderr.read_line(&mut first).unwrap();
+        let addr = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .to_owned();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = seen.clone();
+        std::thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = stderr.read_to_string(&mut rest);
+            sink.lock().unwrap().push_str(&rest);
+        });
+        let stdout: ChildStdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Listener {
+            child,
+            url: format!("{addr}/any/path/at/all"),
+            lines: rx,
+            stderr: seen,
+        }
+    }
+
+    fn next(&self) -> Value {
+        let line = self
+            .lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a push line on standard output");
+        serde_json::from_str(&line).expect("one JSON line")
+    }
+
+    fn nothing_more(&self) {
+        assert!(
+            self.lines.recv_timeout(Duration::from_millis(300)).is_err(),
+            "an unexpected line on standard output"
+        );
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn push(url: &str, args: &[&str], body: &Value) -> (i32, String, String) {
+    let mut child = Command::new(BIN)
+        .arg("push")
+        .arg(url)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn text(msg_id: i64) -> Value {
+    json!({"ToUserName":"gh_0123456789ab","FromUserName":"OPENID","CreateTime":now(),
+           "MsgType":"text","Content":"hi <b> & ]]>","MsgId":msg_id})
+}
+
+#[test]
+fn listen_prints_what_push_sends_in_every_mode_and_encoding() {
+    let safe = Listener::start(&["--aes-key", KEY, "--appid", APPID]);
+    let plain = Listener::start(&[]);
+    let mut id = 1000;
+    for encoding in ["json", "xml"] {
+        for (listener, keys) in [
+            (&plain, vec![]),
+            (&safe, vec![]),
+            (&safe, vec!["--aes-key", KEY, "--appid", APPID]),
+        ] {
+            id += 1;
+            let mut args = vec!["--token", TOKEN, "--encoding", encoding];
+            args.extend(&keys);
+            let sent = text(id);
+            let (code, stdout, stderr) = push(&listener.url, &args, &sent);
+            assert_eq!(code, 0, "{stderr}");
+            assert_eq!(stdout.trim(), "success");
+            assert_eq!(listener.next(), sent, "{encoding} {keys:?}");
+        }
+        // An event with a list of two, whose numbers arrive as strings.
+        // (One sender per encoding: an event is deduplicated by sender and time.)
+        let popup = json!({"ToUserName":"gh_1","FromUserName":format!("U-{encoding}"),"CreateTime":now().to_string(),
+            "MsgType":"event","Event":"subscribe_msg_popup_event",
+            "List":[{"TemplateId":"T1","SubscribeStatusString":"accept","PopupScene":"0"},
+                    {"TemplateId":"T2","SubscribeStatusString":"reject","PopupScene":"0"}]});
+        let (code, _, stderr) = push(
+            &safe.url,
+            &[
+                "--token",
+                TOKEN,
+                "--aes-key",
+                KEY,
+                "--appid",
+                APPID,
+                "--encoding",
+                encoding,
+            ],
+            &popup,
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let got = safe.next();
+        assert_eq!(got["List"][1]["TemplateId"], "T2");
+        assert_eq!(got["List"][0]["PopupScene"], 0);
+        assert_eq!(
+            got["CreateTime"],
+            json!(
+                popup["CreateTime"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<i64>()
+                    .unwrap()
+            )
+        );
+    }
+}
+
+#[test]
+fn refused_pushes_print_nothing_and_say_why() {
+    let safe = Listener::start(&["--aes-key", KEY, "--appid", APPID]);
+    // A wrong Token: 401, exit 1.
+    let (code, _, stderr) = push(&safe.url, &["--token", "WRONG-TOKEN"], &text(1));
+    assert_eq!(code, 1, "{stderr}");
+    // Sealed for another app: 403.
+    let (code, _, _) = push(
+        &safe.url,
+        &[
+            "--token",
+            TOKEN,
+            "--aes-key",
+            KEY,
+            "--appid",
+            "wxANOTHERAPP",
+        ],
+        &text(2),
+    );
+    assert_eq!(code, 1);
+    // A wrong key: 400.
+    let (code, _, _) = push(
+        &safe.url,
+        &[
+            "--token",
+            TOKEN,
+            "--aes-key",
+            &"B".repeat(43),
+            "--appid",
+            APPID,
+        ],
+        &text(3),
+    );
+    assert_eq!(code, 1);
+    safe.nothing_more();
+    // An invalid push is refused before sending; nothing listens there.
+    let (code, _, stderr) = push(
+        "http://127.0.0.1:9",
+        &["--token", TOKEN],
+        &json!({"MsgType":"text"}),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("ToUserName: missing"), "{stderr}");
+    // Nobody listening: exit 3.
+    let (code, _, _) = push("http://127.0.0.1:9", &["--token", TOKEN], &text(4));
+    assert_eq!(code, 3);
+    // A retry of the same push is answered, printed once.
+    let sent = text(5);
+    assert_eq!(push(&safe.url, &["--token", TOKEN], &sent).0, 0);
+    assert_eq!(safe.next(), sent);
+    assert_eq!(push(&safe.url, &["--token", TOKEN], &sent).0, 0);
+    safe.nothing_more();
+    // Each refusal was said on standard error, without the secrets.
+    let stderr = safe.stderr.clone();
+    drop(safe);
+    // The reader thread takes what remains once the process is gone.
+    let mut said = String::new();
+    for _ in 0..100 {
+        said = stderr.lock().unwrap().clone();
+        if said.contains("refused (400)") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for status in ["401", "403", "400"] {
+        assert!(said.contains(&format!("refused ({status})")), "{said}");
+    }
+    assert!(!said.contains(TOKEN) && !said.contains(KEY), "{said}");
+}
