@@ -2,4 +2,6 @@
 //! their builders, payloads, string enums, errcode enums, and [`ENDPOINTS`].
 //! Everything here is re-exported at the crate root.
 
-wechat_msg_macros::api!("../api-spec");
+// `api-spec` here is a link to the repository's top-level `api-spec/`, where
+// maintainers edit it; `cargo package` copies the files into the crate.
+wechat_msg_macros::api!("api-spec");
