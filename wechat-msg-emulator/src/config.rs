@@ -516,6 +516,9 @@ mod tests {
         let config = Config::from_file(path).unwrap();
         assert_eq!(config.known.openids, ["OPENID", "ANOTHER_OPENID"]);
         assert_eq!(config.known.media.len(), 2);
+        assert_eq!(config.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(config.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(config.shutdown_grace, Duration::from_secs(5));
     }
 
     #[test]

@@ -79,6 +79,22 @@ async fn half_request_heads_are_closed_after_the_header_timeout() {
 }
 
 #[tokio::test]
+async fn silent_and_idle_connections_are_closed_after_the_header_timeout() {
+    let emu = Emulator::start(short_timeouts()).await.unwrap();
+    // Connected, nothing sent.
+    let mut silent = connect(&emu, b"").await;
+    // One request answered, then nothing on the kept-alive connection.
+    let mut idle = connect(&emu, b"GET /_emulator/counters HTTP/1.1\r\nHost: e\r\n\r\n").await;
+    assert!(
+        until_closed(&mut silent).await.is_some(),
+        "silent: still open"
+    );
+    let answer = until_closed(&mut idle).await.expect("idle: still open");
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_body_short_of_its_length_gets_408_after_the_body_timeout() {
     let emu = Emulator::start(short_timeouts()).await.unwrap();
     let mut streams = Vec::new();
@@ -122,6 +138,31 @@ async fn a_slow_but_steady_body_is_still_cut_at_the_deadline() {
     let answer = until_closed(&mut stream).await.expect("closed");
     let text = String::from_utf8_lossy(&answer);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_without_waiting_for_it() {
+    let mut config = Config::default();
+    config.max_body_bytes = 1024;
+    config.body_read_timeout = Duration::from_secs(3600);
+    let emu = Emulator::start(config).await.unwrap();
+    let mut head = b"POST /cgi-bin/message/custom/send?access_token=T HTTP/1.1\r\nHost: e\r\nContent-Length: 1000000\r\n\r\n".to_vec();
+    head.extend_from_slice(&[b' '; 2048]);
+    let mut stream = connect(&emu, &head).await;
+    let answer = until_closed(&mut stream).await.expect("closed");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let body: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+    assert_eq!(body["errcode"], 47001, "{body}");
+    assert!(
+        body["errmsg"]
+            .as_str()
+            .unwrap()
+            .starts_with("data format error: body: larger than 1024 bytes"),
+        "{body}"
+    );
     emu.shutdown().await;
 }
 
