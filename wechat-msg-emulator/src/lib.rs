@@ -36,7 +36,7 @@
 //! | 41001 / 40001 / 42001 | access_token missing / unknown or replaced / expired |
 //! | 40002, 41002, 41004, 40013, 40125 | token requests: bad grant_type, appid or secret missing, wrong appid, wrong secret |
 //! | 44002 | empty body |
-//! | 47001 | a body the spec rejects; errmsg names the field (`link.thumb_url: missing`) |
+//! | 47001 | a body the spec rejects; errmsg names the field (`link.thumb_url: missing`); a body over [`Config::max_body_bytes`] |
 //! | 40003 / 40037 | unknown openid / template id |
 //! | 41028 / 41029 | form_id unknown or expired / already used |
 //! | 40007 | unknown or expired media_id |
@@ -46,6 +46,9 @@
 //! | -604100 | a cloud call whose event names no `namespace.method` (the relay's own refusal) |
 //! | -604101 | a cloud call of an API the spec does not have |
 //! | -501000 | a cloud invocation without env or function name, or one the configuration does not know |
+//! | 40066 | a path the spec does not have (HTTP 404) |
+//! | 43001 / 43002 | a token or cloud route asked with the wrong method (HTTP 405) |
+//! | -1 with HTTP 408 | a request body that did not arrive within [`Config::body_read_timeout`] (counted under 408) |
 //!
 //! # Control
 //!
