@@ -2,13 +2,28 @@
 //! multipart, plus the fields that travel in the query.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Multipart, Request};
-use axum::http::{HeaderMap, Method, header};
+use axum::extract::{FromRequest, Multipart, Query, Request};
+use axum::http::{HeaderMap, Method, Uri, header};
 use serde_json::{Map, Value};
 use wechat_msg::{BodyKind, EndpointInfo, Form, Location, WireError, WireErrorKind};
 
+use crate::error::WxError;
 use crate::media::encode_base64;
-use crate::reply::WxError;
+
+/// The query string's pairs, decoded; an undecodable query reads as empty.
+pub(crate) fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+    Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map(|q| q.0)
+        .unwrap_or_default()
+}
+
+/// The value of `key` in the query, if any.
+pub(crate) fn query_value<'q>(query: &'q [(String, String)], key: &str) -> Option<&'q str> {
+    query
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
 
 /// The request body of a call to `info`, checked with the generated parser.
 pub(crate) async fn from_http(

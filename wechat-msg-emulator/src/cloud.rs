@@ -4,83 +4,59 @@
 
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::response::Response;
-use serde_json::{Value, json};
+use axum::Extension;
+use axum::extract::State;
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
 use wechat_msg::{EndpointInfo, Form};
 
-use crate::body::validate;
-use crate::faults::{Before, ConnectionKill};
-use crate::http::{begin_call, query_pairs, read_body};
+use crate::body::{query_pairs, query_value, validate};
+use crate::error::WxError;
+use crate::inspect::Via;
+use crate::layers::{Buffered, SystemBusy};
 use crate::media::encode_base64;
-use crate::reply::{Reply, WxError, cloud_success, snake_keys};
-use crate::state::{Shared, Via};
+use crate::reply::{CloudReply, cloud_success, snake_keys};
+use crate::state::Shared;
 
-/// Runs the relay function.
+/// Runs the relay function. The outer answer is WeChat's (token, env and
+/// function checked, the event read as JSON); the relay's result or error
+/// is inside `resp_data`.
 pub(crate) async fn invoke(
     State(shared): State<Arc<Shared>>,
-    ConnectInfo(kill): ConnectInfo<ConnectionKill>,
-    request: Request,
+    busy: Option<Extension<SystemBusy>>,
+    Extension(Buffered(bytes)): Extension<Buffered>,
+    uri: Uri,
 ) -> Response {
-    let query = query_pairs(request.uri());
-    let bytes = read_body(&shared, request).await;
-    let event = bytes
-        .as_ref()
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Value>(b).ok());
-    let info = event
-        .as_ref()
-        .and_then(|e| e.get("api"))
-        .and_then(Value::as_str)
-        .and_then(|name| shared.endpoint(name));
-    let plan = match begin_call(&shared, false, info.map(|i| i.name)).await {
-        Ok(plan) => plan,
-        Err(response) => return response,
-    };
-    let outer = shared
+    let query = query_pairs(&uri);
+    let event = shared
         .check_token(&query)
         .and_then(|()| check_function(&shared, &query))
-        .and_then(|()| match (&bytes, &event) {
-            (Err(err), _) => Err(err.clone()),
-            (Ok(_), None) => Err(WxError::new(
-                47001,
-                "data format error: the event is not JSON",
-            )),
-            (Ok(_), Some(event)) => Ok(event),
+        .and_then(|()| {
+            serde_json::from_slice::<Value>(&bytes)
+                .map_err(|_| WxError::new(47001, "data format error: the event is not JSON"))
         });
-    let reply = match outer {
+    let event = match event {
+        Ok(event) => event,
         Err(err) => {
             tracing::debug!(via = "cloud", errcode = err.code, "invocation refused");
-            shared.count_error(err.code);
-            Reply::json(&err.http_body())
-        }
-        Ok(event) => {
-            let resp_data = if plan.before == Some(Before::SystemBusy) {
-                let api = info.map_or("unknown", |i| i.name);
-                shared.count_error(-1);
-                WxError::new(-1, "system error").cloud_body(api)
-            } else {
-                relay(&shared, event, info)
-            };
-            Reply::json(&json!({
-                "errcode": 0,
-                "errmsg": "ok",
-                "resp_data": resp_data.to_string(),
-            }))
+            return err.into_response();
         }
     };
-    reply.finish(plan.after, &kill)
+    let info = event
+        .get("api")
+        .and_then(Value::as_str)
+        .and_then(|name| shared.endpoint(name));
+    if busy.is_some() {
+        let api = info.map_or("unknown", |i| i.name);
+        return CloudReply::failure(api, &WxError::new(-1, "system error")).into_response();
+    }
+    relay(&shared, &event, info).into_response()
 }
 
 /// The `env` and `name` the configuration accepts (any when not restricted).
 fn check_function(shared: &Shared, query: &[(String, String)]) -> Result<(), WxError> {
-    let get = |key: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
+    let get = |key: &str| query_value(query, key).filter(|v| !v.is_empty());
     let cloud = &shared.config.cloud;
     let env = get("env").ok_or_else(|| WxError::new(-501000, "[InvalidParameter] env missing"))?;
     if !cloud.envs.is_empty() && !cloud.envs.iter().any(|e| e == env) {
@@ -103,7 +79,7 @@ fn check_function(shared: &Shared, query: &[(String, String)]) -> Result<(), WxE
 /// What the relay function returns for `event`: the API's result or error,
 /// in the cloud call's shape. The relay's own refusals are as
 /// `cloud-relay/relay.js` writes them.
-fn relay(shared: &Shared, event: &Value, info: Option<&'static EndpointInfo>) -> Value {
+fn relay(shared: &Shared, event: &Value, info: Option<&'static EndpointInfo>) -> CloudReply {
     let api = event.get("api").and_then(Value::as_str).unwrap_or_default();
     let well_formed = matches!(api.split('.').collect::<Vec<_>>()[..], [ns, method] if !ns.is_empty() && !method.is_empty());
     let result = match info {
@@ -123,11 +99,10 @@ fn relay(shared: &Shared, event: &Value, info: Option<&'static EndpointInfo>) ->
         Some(info) => call(shared, info, event).map_err(|err| (info.name.to_owned(), err)),
     };
     match result {
-        Ok(value) => value,
+        Ok(value) => CloudReply::success(value),
         Err((api, err)) => {
             tracing::debug!(api, via = "cloud", errcode = err.code, "rejected");
-            shared.count_error(err.code);
-            err.cloud_body(&api)
+            CloudReply::failure(&api, &err)
         }
     }
 }

@@ -6,6 +6,9 @@
 //!
 //! ```toml
 //! listen = "127.0.0.1:0"
+//! header_read_timeout_secs = 10  # a request head must arrive within this
+//! body_read_timeout_secs = 30    # a request body must arrive within this
+//! shutdown_grace_secs = 5        # open requests get this long at shutdown
 //!
 //! [app]
 //! appid = "wx5e1c0a7d3f2b4c68"
@@ -37,6 +40,8 @@
 //! envs = []               # empty: any env is accepted
 //! functions = []          # empty: any function name is accepted
 //! ```
+//!
+//! Every duration is at most [`crate::MAX_DURATION`] (100 years).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -47,6 +52,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use wechat_msg::{EndpointInfo, Role};
 
+use crate::clock::{MAX_DURATION, MAX_SECS};
 use crate::faults::Faults;
 
 /// The emulator's configuration.
@@ -74,6 +80,20 @@ pub struct Config {
     pub retired_unsupported: bool,
     /// The largest request body accepted, in bytes (16 MiB by default).
     pub max_body_bytes: usize,
+    /// How long a client has to send a request head once it starts one, or
+    /// once the previous answer went out on a kept-alive connection; then
+    /// the connection is closed. 10 s by default.
+    #[serde(rename = "header_read_timeout_secs", deserialize_with = "secs")]
+    pub header_read_timeout: Duration,
+    /// How long a client has to send a whole request body once its head
+    /// arrived; then it is answered 408 and the connection is closed. 30 s
+    /// by default.
+    #[serde(rename = "body_read_timeout_secs", deserialize_with = "secs")]
+    pub body_read_timeout: Duration,
+    /// At shutdown, how long requests in progress get to finish before their
+    /// connections are dropped. 5 s by default.
+    #[serde(rename = "shutdown_grace_secs", deserialize_with = "secs")]
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Config {
@@ -88,6 +108,9 @@ impl Default for Config {
             faults: Faults::default(),
             retired_unsupported: false,
             max_body_bytes: 16 << 20,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(5),
         }
     }
 }
@@ -111,7 +134,9 @@ impl Config {
 
     /// Checks what serde cannot: endpoint names in `quotas.endpoints` exist,
     /// a per-user limit is only set where a request names a user, media
-    /// bytes are valid base64, and the app has an appid and a secret.
+    /// bytes are valid base64, the app has an appid and a secret, and
+    /// durations are at most [`MAX_DURATION`] (timeouts and the token
+    /// lifetime above zero).
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_for(wechat_msg::ENDPOINTS)
     }
@@ -142,6 +167,33 @@ impl Config {
         }
         if self.tokens.lifetime.is_zero() {
             problems.push("tokens.lifetime_secs must be positive".to_owned());
+        }
+        let durations = [
+            ("tokens.lifetime_secs", self.tokens.lifetime, false),
+            ("tokens.grace_secs", self.tokens.grace, false),
+            (
+                "known.form_id_lifetime_secs",
+                self.known.form_id_lifetime,
+                false,
+            ),
+            (
+                "known.media_lifetime_secs",
+                self.known.media_lifetime,
+                false,
+            ),
+            ("header_read_timeout_secs", self.header_read_timeout, true),
+            ("body_read_timeout_secs", self.body_read_timeout, true),
+            ("shutdown_grace_secs", self.shutdown_grace, false),
+        ];
+        for (name, value, positive) in durations {
+            if value > MAX_DURATION {
+                problems.push(format!(
+                    "{name}: {} is past the limit of {MAX_SECS} s (100 years)",
+                    value.as_secs_f64()
+                ));
+            } else if positive && value.is_zero() {
+                problems.push(format!("{name} must be positive"));
+            }
         }
         if problems.is_empty() {
             Ok(())
@@ -464,6 +516,9 @@ mod tests {
         let config = Config::from_file(path).unwrap();
         assert_eq!(config.known.openids, ["OPENID", "ANOTHER_OPENID"]);
         assert_eq!(config.known.media.len(), 2);
+        assert_eq!(config.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(config.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(config.shutdown_grace, Duration::from_secs(5));
     }
 
     #[test]

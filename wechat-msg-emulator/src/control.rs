@@ -15,32 +15,37 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::clock::check_secs;
+use crate::error::ControlError;
 use crate::faults::Faults;
-use crate::state::{Registration, Shared};
+use crate::inspect::Registration;
+use crate::layers::Buffered;
+use crate::state::Shared;
 
-/// The routes, relative to `/_emulator`.
+/// The routes, under `/_emulator`.
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
-        .route("/", get(index))
-        .route("/messages", get(messages))
-        .route("/counters", get(counters))
-        .route("/reset", post(reset))
-        .route("/faults", get(faults).put(set_faults))
-        .route("/known", post(known))
-        .route("/tokens/expire", post(expire_tokens))
-        .route("/clock/advance", post(advance_clock))
-        .route("/new_day", post(new_day))
+        .route("/_emulator", get(index))
+        .route("/_emulator/", get(index))
+        .route("/_emulator/messages", get(messages))
+        .route("/_emulator/counters", get(counters))
+        .route("/_emulator/reset", post(reset))
+        .route("/_emulator/faults", get(faults).put(set_faults))
+        .route("/_emulator/known", post(known))
+        .route("/_emulator/tokens/expire", post(expire_tokens))
+        .route("/_emulator/clock/advance", post(advance_clock))
+        .route("/_emulator/new_day", post(new_day))
+        .method_not_allowed_fallback(wrong_method)
 }
 
 const ROUTES: &[&str] = &[
@@ -55,13 +60,23 @@ const ROUTES: &[&str] = &[
     "POST /_emulator/new_day",
 ];
 
-pub(crate) async fn index(State(shared): State<Arc<Shared>>) -> Json<Value> {
+async fn index(State(shared): State<Arc<Shared>>) -> Json<Value> {
     let endpoints: Vec<Value> = shared
         .endpoints
         .iter()
         .map(|e| json!({"name": e.name, "method": e.method.as_str(), "path": e.path}))
         .collect();
     Json(json!({"endpoints": endpoints, "control": ROUTES}))
+}
+
+async fn wrong_method(method: Method, uri: Uri) -> ControlError {
+    ControlError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        message: format!(
+            "{method} is not allowed on {}; GET /_emulator/ lists the routes",
+            uri.path()
+        ),
+    }
 }
 
 async fn messages(State(shared): State<Arc<Shared>>) -> Response {
@@ -81,24 +96,22 @@ async fn faults(State(shared): State<Arc<Shared>>) -> Response {
     Json(shared.lock().faults.clone()).into_response()
 }
 
-async fn set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    match parse::<Faults>(&body) {
-        Ok(faults) => {
-            shared.lock().faults = faults;
-            done()
-        }
-        Err(response) => *response,
-    }
+async fn set_faults(
+    State(shared): State<Arc<Shared>>,
+    Extension(Buffered(body)): Extension<Buffered>,
+) -> Result<Response, ControlError> {
+    let faults = parse::<Faults>(&body)?;
+    shared.lock().faults = faults;
+    Ok(done())
 }
 
-async fn known(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    match parse::<Registration>(&body) {
-        Ok(known) => match shared.register(&known) {
-            Ok(()) => done(),
-            Err(message) => bad_request(message),
-        },
-        Err(response) => *response,
-    }
+async fn known(
+    State(shared): State<Arc<Shared>>,
+    Extension(Buffered(body)): Extension<Buffered>,
+) -> Result<Response, ControlError> {
+    let known = parse::<Registration>(&body)?;
+    shared.register(&known).map_err(ControlError::bad_request)?;
+    Ok(done())
 }
 
 async fn expire_tokens(State(shared): State<Arc<Shared>>) -> Response {
@@ -112,18 +125,19 @@ struct Advance {
     secs: f64,
 }
 
-async fn advance_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let advance = match parse::<Advance>(&body) {
-        Ok(advance) => advance,
-        Err(response) => return *response,
-    };
-    match std::time::Duration::try_from_secs_f64(advance.secs) {
-        Ok(by) => {
-            shared.advance_clock(by);
-            done()
-        }
-        Err(e) => bad_request(format!("secs: {e}")),
-    }
+/// `{"secs": N}`: N from 0 to [`crate::MAX_DURATION`], and the clock no
+/// further ahead than that in total.
+async fn advance_clock(
+    State(shared): State<Arc<Shared>>,
+    Extension(Buffered(body)): Extension<Buffered>,
+) -> Result<Response, ControlError> {
+    let advance = parse::<Advance>(&body)?;
+    let by =
+        check_secs(advance.secs).map_err(|e| ControlError::bad_request(format!("secs: {e}")))?;
+    shared
+        .try_advance_clock(by)
+        .map_err(|e| ControlError::bad_request(format!("secs: {e}")))?;
+    Ok(done())
 }
 
 async fn new_day(State(shared): State<Arc<Shared>>) -> Response {
@@ -131,18 +145,10 @@ async fn new_day(State(shared): State<Arc<Shared>>) -> Response {
     done()
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
-    serde_json::from_slice(body).map_err(|e| Box::new(bad_request(e.to_string())))
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ControlError> {
+    serde_json::from_slice(body).map_err(|e| ControlError::bad_request(e.to_string()))
 }
 
 fn done() -> Response {
     Json(json!({"ok": true})).into_response()
-}
-
-fn bad_request(message: String) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({"ok": false, "error": message})),
-    )
-        .into_response()
 }

@@ -1,18 +1,10 @@
 //! Faults on demand: system busy, latency, gateway errors, truncated answers
-//! and reset connections.
+//! and reset connections. This is what is pending and how one call takes its
+//! share; the calls middleware applies it.
 
-use std::io;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, Listener};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
 
 /// The faults to inject into the next calls.
 ///
@@ -114,103 +106,6 @@ fn take_one(counter: &mut u32) -> bool {
         true
     } else {
         false
-    }
-}
-
-/// A TCP listener whose connections a handler can reset.
-pub(crate) struct ResettableListener(pub TcpListener);
-
-impl Listener for ResettableListener {
-    type Io = ResettableStream;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (stream, addr) = Listener::accept(&mut self.0).await;
-        let _ = stream.set_nodelay(true);
-        let stream = ResettableStream {
-            inner: stream,
-            kill: Arc::new(AtomicBool::new(false)),
-        };
-        (stream, addr)
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
-}
-
-/// A connection that fails with a reset once its kill switch is set.
-pub(crate) struct ResettableStream {
-    inner: TcpStream,
-    kill: Arc<AtomicBool>,
-}
-
-impl ResettableStream {
-    fn killed(&self) -> Option<io::Error> {
-        if self.kill.load(Ordering::Acquire) {
-            // A zero linger makes the close that follows send RST, not FIN.
-            let _ = self.inner.set_zero_linger();
-            Some(io::Error::from(io::ErrorKind::ConnectionReset))
-        } else {
-            None
-        }
-    }
-}
-
-impl AsyncRead for ResettableStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if let Some(err) = self.killed() {
-            return Poll::Ready(Err(err));
-        }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for ResettableStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        if let Some(err) = self.killed() {
-            return Poll::Ready(Err(err));
-        }
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if let Some(err) = self.killed() {
-            return Poll::Ready(Err(err));
-        }
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if let Some(err) = self.killed() {
-            return Poll::Ready(Err(err));
-        }
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-/// The kill switch of the connection a request came on, for handlers.
-#[derive(Clone, Debug)]
-pub(crate) struct ConnectionKill(Arc<AtomicBool>);
-
-impl ConnectionKill {
-    /// Resets the connection at its next read or write.
-    pub fn reset(&self) {
-        self.0.store(true, Ordering::Release);
-    }
-}
-
-impl Connected<IncomingStream<'_, ResettableListener>> for ConnectionKill {
-    fn connect_info(stream: IncomingStream<'_, ResettableListener>) -> Self {
-        ConnectionKill(stream.io().kill.clone())
     }
 }
 

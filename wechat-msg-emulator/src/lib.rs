@@ -36,7 +36,7 @@
 //! | 41001 / 40001 / 42001 | access_token missing / unknown or replaced / expired |
 //! | 40002, 41002, 41004, 40013, 40125 | token requests: bad grant_type, appid or secret missing, wrong appid, wrong secret |
 //! | 44002 | empty body |
-//! | 47001 | a body the spec rejects; errmsg names the field (`link.thumb_url: missing`) |
+//! | 47001 | a body the spec rejects; errmsg names the field (`link.thumb_url: missing`); a body over [`Config::max_body_bytes`] |
 //! | 40003 / 40037 | unknown openid / template id |
 //! | 41028 / 41029 | form_id unknown or expired / already used |
 //! | 40007 | unknown or expired media_id |
@@ -46,6 +46,9 @@
 //! | -604100 | a cloud call whose event names no `namespace.method` (the relay's own refusal) |
 //! | -604101 | a cloud call of an API the spec does not have |
 //! | -501000 | a cloud invocation without env or function name, or one the configuration does not know |
+//! | 40066 | a path the spec does not have (HTTP 404) |
+//! | 43001 / 43002 | a token or cloud route asked with the wrong method (HTTP 405) |
+//! | -1 with HTTP 408 | a request body that did not arrive within [`Config::body_read_timeout`] (counted under 408) |
 //!
 //! # Control
 //!
@@ -61,18 +64,52 @@
 //! | `POST /_emulator/clock/advance` | `{"secs": N}`: [`Emulator::advance_clock`] |
 //! | `POST /_emulator/new_day` | [`Emulator::new_day`] |
 //!
+//! A control request the emulator refuses is answered `{"ok": false,
+//! "error": "..."}` with a 4xx status (400 for a bad body, 405 for a wrong
+//! method, 408 for a body that did not arrive in time).
+//!
+//! # Hostile clients
+//!
+//! A request head must arrive within [`Config::header_read_timeout`] (10 s
+//! by default) and a body within [`Config::body_read_timeout`] (30 s): then
+//! the connection is closed (the body's with a 408 answer). At shutdown,
+//! requests in progress get [`Config::shutdown_grace`] (5 s), then every
+//! connection still open is dropped. Durations from outside (lifetimes,
+//! timeouts, clock advances) are at most [`MAX_DURATION`], 100 years.
+//!
+//! # Layout
+//!
+//! Modules import only modules listed before them:
+//!
+//! 1. `clock`, `media`, `tokens`, `faults`, `error`, `conn`, [`inspect`]:
+//!    leaves (deadlines, base64, token records, pending faults, error
+//!    answers, resettable connections, the public inspection types).
+//! 2. [`config`], then `state`: what the emulator knows, behind one lock,
+//!    with the checks and commits of a call.
+//! 3. `body`, `reply`: requests read into validated bodies, answers written.
+//! 4. `layers`: the middleware (counting, body deadline and limit, faults).
+//! 5. `http`, `cloud`, `control`: the handlers.
+//! 6. `router`, then `server`, then the crate root ([`Emulator`]).
+//!
 //! The crate's `README.md` shows the emulator run from the command line and
 //! from tests.
 #![deny(missing_docs)]
 
 mod body;
+mod clock;
 mod cloud;
 pub mod config;
+mod conn;
 mod control;
+mod error;
 mod faults;
 mod http;
+pub mod inspect;
+mod layers;
 mod media;
 mod reply;
+mod router;
+mod server;
 mod state;
 mod tokens;
 
@@ -86,11 +123,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use wechat_msg::EndpointInfo;
 
+pub use clock::MAX_DURATION;
 pub use config::{App, Config, ConfigError, EndpointQuota};
 pub use faults::Faults;
-pub use state::{Counters, Message, RegisteredMedia, Registration, Via};
+pub use inspect::{Counters, Message, RegisteredMedia, Registration, Via};
 
-use crate::faults::{ConnectionKill, ResettableListener};
+use crate::server::Limits;
 use crate::state::Shared;
 
 /// A running emulator. Dropping it stops the server.
@@ -155,19 +193,14 @@ impl Emulator {
             .await
             .map_err(StartError::Bind)?;
         let addr = listener.local_addr().map_err(StartError::Bind)?;
+        let limits = Limits {
+            header_read_timeout: config.header_read_timeout,
+            shutdown_grace: config.shutdown_grace,
+        };
         let shared = Shared::new(config, endpoints);
-        let app =
-            http::router(shared.clone()).into_make_service_with_connect_info::<ConnectionKill>();
+        let app = router::router(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
-        let server =
-            axum::serve(ResettableListener(listener), app).with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
-        let task = tokio::spawn(async move {
-            if let Err(e) = server.await {
-                tracing::error!(error = %e, "the emulator stopped");
-            }
-        });
+        let task = tokio::spawn(server::serve(listener, app, limits, stopped));
         tracing::info!(%addr, endpoints = endpoints.len(), "emulator listening");
         Ok(Emulator {
             shared,
@@ -236,7 +269,10 @@ impl Emulator {
     }
 
     /// Moves the emulator's clock forward: tokens, form_ids and media expire
-    /// as if `by` had passed, and Unix times in answers move with it.
+    /// as if `by` had passed, and Unix times in answers move with it. The
+    /// clock goes at most [`MAX_DURATION`] ahead of real time in total; an
+    /// advance past that stops there. (`POST /_emulator/clock/advance`
+    /// refuses such an advance instead.)
     pub fn advance_clock(&self, by: Duration) {
         self.shared.advance_clock(by);
     }
@@ -283,7 +319,9 @@ impl Emulator {
         let _ = self.shared.register(&known);
     }
 
-    /// Stops serving and waits for open connections to finish.
+    /// Stops accepting connections, lets requests in progress finish for
+    /// at most [`Config::shutdown_grace`], then drops every connection still
+    /// open.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

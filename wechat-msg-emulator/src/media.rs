@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::clock::Deadline;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 
@@ -11,13 +13,13 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 pub(crate) struct Media {
     pub content_type: String,
     pub bytes: Arc<[u8]>,
-    /// `None` for configured media, which never expire.
-    pub expires_at: Option<Instant>,
+    /// `Never` for configured media.
+    pub expires_at: Deadline,
 }
 
 impl Media {
     pub fn is_live(&self, now: Instant) -> bool {
-        self.expires_at.is_none_or(|at| now < at)
+        !self.expires_at.passed(now)
     }
 }
 

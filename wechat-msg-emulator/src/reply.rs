@@ -1,60 +1,17 @@
-//! WeChat-shaped answers: `{errcode, errmsg}` with a `rid`, and the cloud
-//! call's `{errCode, errMsg}` inside `resp_data`.
+//! WeChat-shaped answers: successes in the HTTP form, the outer answer of
+//! a cloud invocation with the cloud call's `{errCode, errMsg, ...}` inside
+//! `resp_data`, and a gateway's error pages.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use wechat_msg::EndpointInfo;
 
-use crate::faults::{After, ConnectionKill};
+use crate::error::{Errcode, WECHAT_JSON, WxError};
+use crate::media::encode_base64;
 use crate::state::Success;
 
-/// An error answer: WeChat's errcode and the text of its errmsg (the rid is
-/// appended when it is rendered).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct WxError {
-    pub code: i64,
-    pub msg: String,
-}
-
-impl WxError {
-    pub fn new(code: i64, msg: impl Into<String>) -> Self {
-        WxError {
-            code,
-            msg: msg.into(),
-        }
-    }
-
-    /// The errmsg as WeChat writes it: the text, then ` rid: <id>`.
-    pub fn errmsg(&self) -> String {
-        format!("{} rid: {}", self.msg, new_rid())
-    }
-
-    /// `{"errcode": N, "errmsg": "... rid: ..."}`.
-    pub fn http_body(&self) -> Value {
-        json!({"errcode": self.code, "errmsg": self.errmsg()})
-    }
-
-    /// What a cloud call of `info` returns for this error.
-    pub fn cloud_body(&self, api: &str) -> Value {
-        json!({
-            "errCode": self.code,
-            "errMsg": format!("openapi.{api}:fail {}", self.errmsg()),
-        })
-    }
-}
-
-/// A request id like WeChat's: `6527c1f2-6f2b4a52-1f3c5c3d`.
-pub(crate) fn new_rid() -> String {
-    format!(
-        "{:08x}-{:08x}-{:08x}",
-        fastrand::u32(..),
-        fastrand::u32(..),
-        fastrand::u32(..)
-    )
-}
-
-/// An answer before faults are applied to it.
+/// An answer of any status, type and bytes.
 #[derive(Debug)]
 pub(crate) struct Reply {
     status: StatusCode,
@@ -65,11 +22,7 @@ pub(crate) struct Reply {
 impl Reply {
     /// A JSON answer with status 200, as WeChat sends them (errors included).
     pub fn json(value: &Value) -> Reply {
-        Reply::bytes(
-            StatusCode::OK,
-            "application/json; encoding=utf-8",
-            value.to_string().into_bytes(),
-        )
+        Reply::bytes(StatusCode::OK, WECHAT_JSON, value.to_string().into_bytes())
     }
 
     /// An answer of any status and type.
@@ -80,17 +33,6 @@ impl Reply {
             body,
         }
     }
-
-    /// Sends it, truncated or with the connection reset if a fault says so.
-    pub fn finish(self, after: Option<After>, kill: &ConnectionKill) -> Response {
-        let mut body = self.body;
-        match after {
-            None => {}
-            Some(After::Truncate) => body.truncate(body.len() / 2),
-            Some(After::Reset) => kill.reset(),
-        }
-        Reply { body, ..self }.into_response()
-    }
 }
 
 impl IntoResponse for Reply {
@@ -99,6 +41,69 @@ impl IntoResponse for Reply {
         let value = HeaderValue::from_str(&self.content_type)
             .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
         response.headers_mut().insert(header::CONTENT_TYPE, value);
+        response
+    }
+}
+
+/// What a gateway in front of WeChat answers instead of WeChat: an nginx
+/// error page, or a JSON errcode -1.
+pub(crate) fn gateway_error(status: u16, html: bool) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut response = if html {
+        let reason = status.canonical_reason().unwrap_or("Error");
+        let page = format!(
+            "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n<center><h1>{code} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+            code = status.as_u16()
+        );
+        Reply::bytes(status, "text/html", page.into_bytes()).into_response()
+    } else {
+        let body = json!({"errcode": -1, "errmsg": "system error"});
+        Reply::bytes(status, "application/json", body.to_string().into_bytes()).into_response()
+    };
+    response
+        .extensions_mut()
+        .insert(Errcode(i64::from(status.as_u16())));
+    response
+}
+
+/// The outer answer of a cloud invocation that ran the relay: errcode 0 and
+/// the relay's result, `resp_data`, as a JSON string.
+#[derive(Debug)]
+pub(crate) struct CloudReply {
+    resp_data: Value,
+    /// The errCode inside, when the call failed.
+    errcode: Option<i64>,
+}
+
+impl CloudReply {
+    /// A call that succeeded with `resp_data`.
+    pub fn success(resp_data: Value) -> Self {
+        CloudReply {
+            resp_data,
+            errcode: None,
+        }
+    }
+
+    /// A call of `api` that failed with `err`.
+    pub fn failure(api: &str, err: &WxError) -> Self {
+        CloudReply {
+            resp_data: err.cloud_body(api),
+            errcode: Some(err.code),
+        }
+    }
+}
+
+impl IntoResponse for CloudReply {
+    fn into_response(self) -> Response {
+        let mut response = Reply::json(&json!({
+            "errcode": 0,
+            "errmsg": "ok",
+            "resp_data": self.resp_data.to_string(),
+        }))
+        .into_response();
+        if let Some(code) = self.errcode {
+            response.extensions_mut().insert(Errcode(code));
+        }
         response
     }
 }
@@ -148,10 +153,7 @@ pub(crate) fn cloud_success(info: &EndpointInfo, success: &Success) -> Value {
             bytes,
         } => {
             out.insert("contentType".into(), Value::from(content_type.as_str()));
-            out.insert(
-                "buffer".into(),
-                Value::from(crate::media::encode_base64(bytes)),
-            );
+            out.insert("buffer".into(), Value::from(encode_base64(bytes)));
         }
     }
     Value::Object(out)
@@ -226,20 +228,5 @@ mod tests {
         assert_eq!(camel_key("type"), "type");
         let nested = json!({"aB": [{"cD": 1}]});
         assert_eq!(snake_keys(&nested), json!({"a_b": [{"c_d": 1}]}));
-    }
-
-    #[test]
-    fn errmsg_carries_a_rid() {
-        let err = WxError::new(40003, "invalid openid");
-        let body = err.http_body();
-        let msg = body["errmsg"].as_str().unwrap();
-        assert!(msg.starts_with("invalid openid rid: "), "{msg}");
-        assert!(wechat_msg::answer::rid_of(msg).is_some());
-        let cloud = err.cloud_body("customerServiceMessage.send");
-        let msg = cloud["errMsg"].as_str().unwrap();
-        assert!(
-            msg.starts_with("openapi.customerServiceMessage.send:fail invalid openid rid: "),
-            "{msg}"
-        );
     }
 }

@@ -1,76 +1,30 @@
 //! What the emulator remembers, behind one lock: tokens, known ids, media,
-//! quotas, accepted messages, counters and faults.
+//! quotas, accepted messages, counters and faults; and the checks and
+//! commits made against it.
 //!
 //! A call is checked and committed under the lock in one step, so concurrent
 //! calls never both use one form_id, never overrun a quota, and every
 //! accepted message is recorded exactly once.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use wechat_msg::{AnswerKind, EndpointInfo, Method, Role};
 
+use crate::clock::{Deadline, MAX_DURATION, MAX_SECS, check_secs};
 use crate::config::Config;
-use crate::faults::Faults;
-use crate::media::{Media, decode_base64, encode_base64};
-use crate::reply::WxError;
-use crate::tokens::TokenStore;
-
-/// How a call reached the emulator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Via {
-    /// The HTTPS API.
-    Http,
-    /// `POST /tcb/invokecloudfunction` through the relay function.
-    Cloud,
-}
-
-/// A call the emulator accepted.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Message {
-    /// Its position among accepted calls, from 1.
-    pub seq: u64,
-    /// The endpoint's cloud-call name.
-    pub endpoint: String,
-    /// How it came.
-    pub via: Via,
-    /// The request body in the HTTP form (query fields included; files as
-    /// `{content_type, value: base64}`).
-    pub body: Value,
-    /// The emulator's Unix time when it was accepted.
-    pub unix_time: u64,
-}
-
-/// What the emulator has seen since it started or was last reset.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Counters {
-    /// Requests to `GET /cgi-bin/token`.
-    pub token_fetches: u64,
-    /// Requests to `POST /cgi-bin/stable_token`.
-    pub stable_token_fetches: u64,
-    /// API calls: endpoint requests and cloud-function invocations.
-    pub calls: u64,
-    /// API calls by endpoint name (cloud calls under the API they named).
-    pub calls_by_endpoint: BTreeMap<String, u64>,
-    /// Calls accepted (recorded in the messages).
-    pub accepted: u64,
-    /// Error answers by errcode, token endpoints included. Gateway errors
-    /// (HTTP 5xx) count under their status.
-    pub errors: BTreeMap<i64, u64>,
-    /// Calls a fault was injected into.
-    pub faults: u64,
-}
+use crate::error::WxError;
+use crate::faults::{Faults, Plan};
+use crate::inspect::{Counters, Message, Registration, Via};
+use crate::media::{Media, decode_base64};
+use crate::tokens::{Issued, TokenProblem, TokenStore};
 
 /// A form_id's life.
 #[derive(Clone, Copy, Debug)]
 enum FormId {
-    Fresh { expires_at: Instant },
+    Fresh { expires_at: Deadline },
     Used,
 }
 
@@ -155,12 +109,16 @@ impl Shared {
     /// The emulator's clock: real time plus any offset set by
     /// [`crate::Emulator::advance_clock`].
     pub fn now(&self, state: &State) -> Instant {
-        Instant::now() + state.clock_offset
+        let real = Instant::now();
+        // The offset is at most MAX_DURATION, which every platform's Instant
+        // represents; were it not, the clock would stand at real time.
+        real.checked_add(state.clock_offset).unwrap_or(real)
     }
 
     /// The emulator's Unix time.
     pub fn unix_now(&self, state: &State) -> u64 {
-        self.epoch_unix + (self.now(state) - self.epoch).as_secs()
+        let since = self.now(state).saturating_duration_since(self.epoch);
+        self.epoch_unix.saturating_add(since.as_secs())
     }
 
     /// Back to the configured state, keeping tokens so clients keep working.
@@ -172,6 +130,88 @@ impl Shared {
         *state = State::new(&self.config, now);
         state.tokens = tokens;
         state.clock_offset = offset;
+    }
+
+    /// Counts a token request (`stable`: `POST /cgi-bin/stable_token`).
+    pub fn count_token_fetch(&self, stable: bool) {
+        let mut state = self.lock();
+        let counter = if stable {
+            &mut state.counters.stable_token_fetches
+        } else {
+            &mut state.counters.token_fetches
+        };
+        *counter = counter.saturating_add(1);
+    }
+
+    /// Starts a call: counts it (an API call of `endpoint` unless
+    /// `token_fetch`) and takes its share of the pending faults.
+    pub fn begin_call(&self, token_fetch: bool, endpoint: Option<&str>) -> Plan {
+        let mut state = self.lock();
+        if !token_fetch {
+            let counters = &mut state.counters;
+            counters.calls = counters.calls.saturating_add(1);
+            if let Some(name) = endpoint {
+                let count = counters
+                    .calls_by_endpoint
+                    .entry(name.to_owned())
+                    .or_insert(0);
+                *count = count.saturating_add(1);
+            }
+        }
+        let plan = state.faults.take(token_fetch);
+        if plan.before.is_some() || plan.after.is_some() {
+            state.counters.faults = state.counters.faults.saturating_add(1);
+        }
+        plan
+    }
+
+    /// Counts an error answer.
+    pub fn count_error(&self, code: i64) {
+        let mut state = self.lock();
+        let count = state.counters.errors.entry(code).or_insert(0);
+        *count = count.saturating_add(1);
+    }
+
+    /// Checks the `access_token` of a call.
+    pub fn check_token(&self, query: &[(String, String)]) -> Result<(), WxError> {
+        let token = query
+            .iter()
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v.as_str())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| WxError::new(41001, "access_token missing"))?;
+        let state = self.lock();
+        let now = self.now(&state);
+        state
+            .tokens
+            .check(token, now)
+            .map_err(|problem| match problem {
+                TokenProblem::Invalid => WxError::new(
+                    40001,
+                    "invalid credential, access_token is invalid or not latest",
+                ),
+                TokenProblem::Expired => WxError::new(42001, "access_token expired"),
+            })
+    }
+
+    /// A classic token: a new one every time.
+    pub fn issue_classic(&self) -> Issued {
+        let mut state = self.lock();
+        let now = self.now(&state);
+        let tokens = &self.config.tokens;
+        state
+            .tokens
+            .fetch_classic(now, tokens.lifetime, tokens.grace)
+    }
+
+    /// The stable token, a new one when forced or expired.
+    pub fn issue_stable(&self, force_refresh: bool) -> Issued {
+        let mut state = self.lock();
+        let now = self.now(&state);
+        let tokens = &self.config.tokens;
+        state
+            .tokens
+            .fetch_stable(now, tokens.lifetime, tokens.grace, force_refresh)
     }
 
     /// 45103 for a retired endpoint when the configuration says so; checked
@@ -230,9 +270,11 @@ impl Shared {
         for form_id in form_ids {
             state.form_ids.insert(form_id, FormId::Used);
         }
-        *state.daily.entry(info.name).or_insert(0) += 1;
+        let daily = state.daily.entry(info.name).or_insert(0);
+        *daily = daily.saturating_add(1);
         if let Some(key) = per_user {
-            *state.per_user.entry(key).or_insert(0) += 1;
+            let count = state.per_user.entry(key).or_insert(0);
+            *count = count.saturating_add(1);
         }
         let unix_time = self.unix_now(&state);
         let answer = match info.answer {
@@ -246,7 +288,7 @@ impl Shared {
             AnswerKind::Json => Success::Json(self.synthesize(&mut state, info, &body, now)),
             _ => Success::Json(Map::new()),
         };
-        state.counters.accepted += 1;
+        state.counters.accepted = state.counters.accepted.saturating_add(1);
         let seq = state.messages.len() as u64 + 1;
         state.messages.push(Message {
             seq,
@@ -277,7 +319,8 @@ impl Shared {
                         .iter()
                         .filter(|f| f.file)
                         .find_map(|f| body.get(f.http));
-                    let id = state.store_upload(file, now + self.config.known.media_lifetime);
+                    let expires_at = Deadline::after(now, self.config.known.media_lifetime);
+                    let id = state.store_upload(file, expires_at);
                     Value::String(id)
                 }
                 Some(Role::Timestamp) => Value::from(self.unix_now(state)),
@@ -291,13 +334,19 @@ impl Shared {
         out
     }
 
-    /// Adds ids and media to what the emulator knows.
+    /// Adds ids and media to what the emulator knows; nothing when a medium
+    /// is not valid (base64, lifetime).
     pub fn register(&self, known: &Registration) -> Result<(), String> {
         let mut decoded = Vec::new();
         for m in &known.media {
             let bytes = decode_base64(&m.base64)
                 .ok_or_else(|| format!("media `{}`: base64 is not valid", m.id))?;
-            decoded.push((m, bytes));
+            let lifetime = m
+                .lifetime_secs
+                .map(check_secs)
+                .transpose()
+                .map_err(|e| format!("media `{}`: lifetime_secs: {e}", m.id))?;
+            decoded.push((m, bytes, lifetime));
         }
         let mut state = self.lock();
         let now = self.now(&state);
@@ -305,17 +354,14 @@ impl Shared {
         state
             .template_ids
             .extend(known.template_ids.iter().cloned());
-        let expires_at = now + self.config.known.form_id_lifetime;
+        let expires_at = Deadline::after(now, self.config.known.form_id_lifetime);
         for id in &known.form_ids {
             state
                 .form_ids
                 .insert(id.clone(), FormId::Fresh { expires_at });
         }
-        for (m, bytes) in decoded {
-            let expires_at = m
-                .lifetime_secs
-                .and_then(|s| Duration::try_from_secs_f64(s).ok())
-                .map(|d| now + d);
+        for (m, bytes, lifetime) in decoded {
+            let expires_at = lifetime.map_or(Deadline::Never, |d| Deadline::after(now, d));
             state.media.insert(
                 m.id.clone(),
                 Media {
@@ -340,10 +386,29 @@ impl Shared {
         state.per_user.clear();
     }
 
-    /// Moves the emulator's clock forward.
+    /// Moves the emulator's clock forward, at most to [`MAX_DURATION`]
+    /// ahead of real time.
     pub fn advance_clock(&self, by: Duration) {
         let mut state = self.lock();
-        state.clock_offset += by;
+        state.clock_offset = state.clock_offset.saturating_add(by).min(MAX_DURATION);
+    }
+
+    /// Moves the emulator's clock forward by `by`, or says why not: the
+    /// clock would end up more than [`MAX_DURATION`] ahead of real time.
+    pub fn try_advance_clock(&self, by: Duration) -> Result<(), String> {
+        let mut state = self.lock();
+        let ahead = state.clock_offset;
+        match ahead.checked_add(by) {
+            Some(total) if total <= MAX_DURATION => {
+                state.clock_offset = total;
+                Ok(())
+            }
+            _ => Err(format!(
+                "{} s more would move the clock past its limit of {MAX_SECS} s (100 years) ahead of real time; it is {} s ahead now",
+                by.as_secs_f64(),
+                ahead.as_secs_f64()
+            )),
+        }
     }
 
     /// Makes every token issued so far expire now.
@@ -354,53 +419,10 @@ impl Shared {
     }
 }
 
-/// Ids and media to add at run time (`POST /_emulator/known`).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
-pub struct Registration {
-    /// OpenIDs.
-    pub openids: Vec<String>,
-    /// Template IDs.
-    pub template_ids: Vec<String>,
-    /// form_ids, each usable once.
-    pub form_ids: Vec<String>,
-    /// Media.
-    pub media: Vec<RegisteredMedia>,
-}
-
-/// A medium added at run time.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct RegisteredMedia {
-    /// Its media_id.
-    pub id: String,
-    /// Its content type.
-    pub content_type: String,
-    /// Its bytes, as base64.
-    pub base64: String,
-    /// Seconds until it expires; never when absent.
-    #[serde(default)]
-    pub lifetime_secs: Option<f64>,
-}
-
-impl RegisteredMedia {
-    /// A medium that never expires.
-    pub fn new(id: impl Into<String>, content_type: impl Into<String>, bytes: &[u8]) -> Self {
-        RegisteredMedia {
-            id: id.into(),
-            content_type: content_type.into(),
-            base64: encode_base64(bytes),
-            lifetime_secs: None,
-        }
-    }
-}
-
 impl State {
     fn new(config: &Config, now: Instant) -> State {
         let known = &config.known;
-        let form_expiry = now + known.form_id_lifetime;
+        let form_expiry = Deadline::after(now, known.form_id_lifetime);
         let media = known
             .media
             .iter()
@@ -411,7 +433,7 @@ impl State {
                     Media {
                         content_type: m.content_type.clone(),
                         bytes: bytes.into(),
-                        expires_at: None,
+                        expires_at: Deadline::Never,
                     },
                 ))
             })
@@ -451,7 +473,7 @@ impl State {
                 Err(WxError::new(40037, format!("invalid template_id ({path})")))
             }
             Role::FormId => match self.form_ids.get(value) {
-                Some(FormId::Fresh { expires_at }) if now < *expires_at => Ok(()),
+                Some(FormId::Fresh { expires_at }) if !expires_at.passed(now) => Ok(()),
                 Some(FormId::Used) => Err(WxError::new(
                     41029,
                     format!("form id used count reach limit ({path})"),
@@ -468,7 +490,7 @@ impl State {
 
     /// Stores an uploaded file (`{content_type, value}` in the HTTP form)
     /// under a new media_id.
-    fn store_upload(&mut self, file: Option<&Value>, expires_at: Instant) -> String {
+    fn store_upload(&mut self, file: Option<&Value>, expires_at: Deadline) -> String {
         let content_type = file
             .and_then(|f| f.get("content_type"))
             .and_then(Value::as_str)
@@ -490,7 +512,7 @@ impl State {
             Media {
                 content_type,
                 bytes: bytes.into(),
-                expires_at: Some(expires_at),
+                expires_at,
             },
         );
         id

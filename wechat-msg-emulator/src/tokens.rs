@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::clock::Deadline;
+
 /// Why a token is refused, as WeChat's errcode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TokenProblem {
@@ -15,13 +17,13 @@ pub(crate) enum TokenProblem {
 
 #[derive(Clone, Copy, Debug)]
 struct Record {
-    expires_at: Instant,
+    expires_at: Deadline,
     /// Set when a newer token replaced this one: the end of its grace period.
-    revoked_at: Option<Instant>,
+    revoked_at: Option<Deadline>,
 }
 
 impl Record {
-    fn dead_at(&self) -> Instant {
+    fn dead_at(&self) -> Deadline {
         self.revoked_at
             .map_or(self.expires_at, |r| r.min(self.expires_at))
     }
@@ -50,10 +52,10 @@ impl TokenStore {
     /// Whether `token` may be used at `now`.
     pub fn check(&self, token: &str, now: Instant) -> Result<(), TokenProblem> {
         let record = self.records.get(token).ok_or(TokenProblem::Invalid)?;
-        if record.revoked_at.is_some_and(|r| r <= now) {
+        if record.revoked_at.is_some_and(|r| r.passed(now)) {
             return Err(TokenProblem::Invalid);
         }
-        if record.expires_at <= now {
+        if record.expires_at.passed(now) {
             return Err(TokenProblem::Expired);
         }
         Ok(())
@@ -64,7 +66,7 @@ impl TokenStore {
     pub fn fetch_classic(&mut self, now: Instant, lifetime: Duration, grace: Duration) -> Issued {
         let token = self.issue(now, lifetime);
         if let Some(old) = self.classic.replace(token.clone()) {
-            self.revoke(&old, now + grace);
+            self.revoke(&old, Deadline::after(now, grace));
         }
         Issued {
             token,
@@ -85,7 +87,11 @@ impl TokenStore {
             && let Some(current) = &self.stable
             && self.check(current, now).is_ok()
         {
-            let left = self.records[current].expires_at - now;
+            let left = self
+                .records
+                .get(current)
+                .and_then(|r| r.expires_at.left(now))
+                .unwrap_or(lifetime);
             return Issued {
                 token: current.clone(),
                 expires_in: whole_secs(left),
@@ -93,7 +99,7 @@ impl TokenStore {
         }
         let token = self.issue(now, lifetime);
         if let Some(old) = self.stable.replace(token.clone()) {
-            self.revoke(&old, now + grace);
+            self.revoke(&old, Deadline::after(now, grace));
         }
         Issued {
             token,
@@ -104,24 +110,25 @@ impl TokenStore {
     /// Makes every token issued so far expire at `now` (42001 from then on).
     pub fn expire_all(&mut self, now: Instant) {
         for record in self.records.values_mut() {
-            record.expires_at = record.expires_at.min(now);
+            record.expires_at = record.expires_at.min(Deadline::At(now));
         }
     }
 
     fn issue(&mut self, now: Instant, lifetime: Duration) -> String {
-        self.records.retain(|_, r| r.dead_at() + MEMORY > now);
+        self.records
+            .retain(|_, r| !r.dead_at().plus(MEMORY).passed(now));
         let token = new_token();
         self.records.insert(
             token.clone(),
             Record {
-                expires_at: now + lifetime,
+                expires_at: Deadline::after(now, lifetime),
                 revoked_at: None,
             },
         );
         token
     }
 
-    fn revoke(&mut self, token: &str, at: Instant) {
+    fn revoke(&mut self, token: &str, at: Deadline) {
         if let Some(record) = self.records.get_mut(token) {
             record.revoked_at = Some(record.revoked_at.map_or(at, |r| r.min(at)));
         }
@@ -130,7 +137,7 @@ impl TokenStore {
 
 /// Seconds, rounded up so that a short test lifetime never reads as 0.
 fn whole_secs(d: Duration) -> u64 {
-    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+    d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0))
 }
 
 /// A token shaped like WeChat's: URL-safe characters, long.
@@ -186,6 +193,26 @@ mod tests {
         store.fetch_classic(t0, LIFE, GRACE);
         store.fetch_classic(t0, LIFE, GRACE);
         assert_eq!(store.check(&stable, t0 + GRACE * 2), Ok(()));
+    }
+
+    #[test]
+    fn lifetimes_beyond_the_clock_never_end() {
+        let mut store = TokenStore::default();
+        let t0 = Instant::now();
+        let first = store.fetch_classic(t0, Duration::MAX, Duration::MAX);
+        assert_eq!(first.expires_in, u64::MAX);
+        let second = store.fetch_classic(t0, Duration::MAX, Duration::MAX);
+        let later = t0 + Duration::from_secs(1 << 32);
+        assert_eq!(store.check(&first.token, later), Ok(()));
+        assert_eq!(store.check(&second.token, later), Ok(()));
+        let stable = store.fetch_stable(t0, Duration::MAX, Duration::MAX, false);
+        let again = store.fetch_stable(later, Duration::MAX, Duration::MAX, false);
+        assert_eq!(again.token, stable.token);
+        store.expire_all(later);
+        assert_eq!(
+            store.check(&second.token, later),
+            Err(TokenProblem::Expired)
+        );
     }
 
     #[test]

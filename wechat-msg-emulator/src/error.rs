@@ -1,0 +1,148 @@
+//! Error answers: WeChat's `{errcode, errmsg}` (and its cloud form inside
+//! `resp_data`), and the control API's `{ok: false, error}`.
+//!
+//! Every answer that carries an errcode says so in an [`Errcode`] response
+//! extension, which the counting middleware reads.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// The content type of WeChat's JSON answers.
+pub(crate) const WECHAT_JSON: &str = "application/json; encoding=utf-8";
+
+/// An error answer: WeChat's errcode and the text of its errmsg (the rid is
+/// appended when it is rendered). As a response it is the HTTP form,
+/// `{"errcode": N, "errmsg": "... rid: ..."}` with status 200, as WeChat
+/// sends errors; [`WxError::cloud_body`] is the form a cloud call returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct WxError {
+    pub code: i64,
+    pub msg: String,
+}
+
+impl WxError {
+    pub fn new(code: i64, msg: impl Into<String>) -> Self {
+        WxError {
+            code,
+            msg: msg.into(),
+        }
+    }
+
+    /// The errmsg as WeChat writes it: the text, then ` rid: <id>`.
+    pub fn errmsg(&self) -> String {
+        format!("{} rid: {}", self.msg, new_rid())
+    }
+
+    /// `{"errcode": N, "errmsg": "... rid: ..."}`.
+    pub fn http_body(&self) -> Value {
+        json!({"errcode": self.code, "errmsg": self.errmsg()})
+    }
+
+    /// What a cloud call of `api` returns for this error.
+    pub fn cloud_body(&self, api: &str) -> Value {
+        json!({
+            "errCode": self.code,
+            "errMsg": format!("openapi.{api}:fail {}", self.errmsg()),
+        })
+    }
+
+    /// This error with another HTTP status.
+    pub fn with_status(self, status: StatusCode) -> Response {
+        let mut response = self.into_response();
+        *response.status_mut() = status;
+        response
+    }
+}
+
+impl IntoResponse for WxError {
+    fn into_response(self) -> Response {
+        let mut response = json_response(StatusCode::OK, WECHAT_JSON, &self.http_body());
+        response.extensions_mut().insert(Errcode(self.code));
+        response
+    }
+}
+
+/// The errcode an answer carries, for the counters. Gateway errors and
+/// timeouts carry their HTTP status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Errcode(pub i64);
+
+/// A refusal of the control API: `{"ok": false, "error": "..."}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ControlError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ControlError {
+    /// 400 with `message`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ControlError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ControlError {
+    fn into_response(self) -> Response {
+        json_response(
+            self.status,
+            "application/json",
+            &json!({"ok": false, "error": self.message}),
+        )
+    }
+}
+
+fn json_response(status: StatusCode, content_type: &'static str, body: &Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// A request id like WeChat's: `6527c1f2-6f2b4a52-1f3c5c3d`.
+pub(crate) fn new_rid() -> String {
+    format!(
+        "{:08x}-{:08x}-{:08x}",
+        fastrand::u32(..),
+        fastrand::u32(..),
+        fastrand::u32(..)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errmsg_carries_a_rid() {
+        let err = WxError::new(40003, "invalid openid");
+        let body = err.http_body();
+        let msg = body["errmsg"].as_str().unwrap();
+        assert!(msg.starts_with("invalid openid rid: "), "{msg}");
+        assert!(wechat_msg::answer::rid_of(msg).is_some());
+        let cloud = err.cloud_body("customerServiceMessage.send");
+        let msg = cloud["errMsg"].as_str().unwrap();
+        assert!(
+            msg.starts_with("openapi.customerServiceMessage.send:fail invalid openid rid: "),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn an_error_answer_says_its_errcode() {
+        let response = WxError::new(40003, "invalid openid").into_response();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], WECHAT_JSON);
+        assert_eq!(
+            response.extensions().get::<Errcode>(),
+            Some(&Errcode(40003))
+        );
+        let refused = ControlError::bad_request("no").into_response();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(refused.extensions().get::<Errcode>(), None);
+    }
+}
