@@ -260,3 +260,20 @@ fn hostile_input_keys_and_names_stay_on_one_escaped_line() {
         );
     }
 }
+
+#[test]
+fn a_key_given_twice_is_rejected_not_last_one_wins() {
+    for body in [
+        r#"{"touser":"OPENID","touser":"ATTACKER","msgtype":"text","text":{"content":"hi"}}"#,
+        r#"{"touser":"OPENID","msgtype":"image","msgtype":"text","text":{"content":"hi"}}"#,
+        r#"{"touser":"OPENID","msgtype":"text","text":{"content":"a","content":"b"}}"#,
+    ] {
+        for command in ["render", "send"] {
+            let (code, stdout, stderr) = render(&[command, "customerServiceMessage.send"], body);
+            let shown = String::from_utf8_lossy(&stderr);
+            assert_eq!(code, 2, "{command} {body}: {shown}");
+            assert!(stdout.is_empty(), "{command} {body}");
+            assert!(shown.contains("duplicate key"), "{command} {body}: {shown}");
+        }
+    }
+}
