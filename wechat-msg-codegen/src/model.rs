@@ -114,6 +114,9 @@ pub struct Object {
     pub fields: Vec<Field>,
     /// The tagged union, written after the fields.
     pub union: Option<Union>,
+    /// The endpoint whose request this type is (index into
+    /// [`Model::endpoints`]); `None` for payloads, answers and shared types.
+    pub endpoint: Option<usize>,
 }
 
 /// A field.

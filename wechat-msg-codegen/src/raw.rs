@@ -52,7 +52,6 @@ pub struct RawEndpoint {
 /// `[endpoint.deprecated]`
 #[derive(Debug)]
 pub struct RawDeprecated {
-    pub pos: Pos,
     pub since: Option<Sp<String>>,
     pub successor: Option<Sp<String>>,
     pub note: Option<Sp<String>>,
@@ -127,7 +126,6 @@ pub struct RawEnum {
 /// `[[enum.value]]`
 #[derive(Debug)]
 pub struct RawEnumValue {
-    pub pos: Pos,
     pub wire: Option<Sp<String>>,
     pub rust: Option<Sp<String>>,
     pub doc: Option<Sp<String>>,
@@ -189,7 +187,6 @@ fn endpoint(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawEndpoint {
         deprecated: t
             .table(cx, "deprecated", &["since", "successor", "note"])
             .map(|mut d| RawDeprecated {
-                pos: d.pos.clone(),
                 since: d.string(cx, "since"),
                 successor: d.string(cx, "successor"),
                 note: d.req_string(cx, "note"),
@@ -294,7 +291,6 @@ fn enumeration(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawEnum {
             .tables(cx, "value")
             .into_iter()
             .map(|mut v| RawEnumValue {
-                pos: v.pos.clone(),
                 wire: v.req_string(cx, "wire"),
                 rust: v.string(cx, "rust"),
                 doc: v.req_string(cx, "doc"),
