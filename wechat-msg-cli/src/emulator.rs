@@ -6,12 +6,14 @@ use std::net::SocketAddr;
 use wechat_msg_emulator::{Config, Emulator};
 
 use crate::Failure;
+use crate::output::Foreign;
 
 /// Runs the emulator until Ctrl-C or SIGTERM. The first lines of standard
 /// output say where it listens and which app credentials it accepts.
 pub async fn run(listen: Option<SocketAddr>, config: Option<&str>) -> Result<(), Failure> {
     let mut config = match config {
-        Some(path) => Config::from_file(path).map_err(|e| Failure::invalid(e.to_string()))?,
+        Some(path) => Config::from_file(path)
+            .map_err(|e| Failure::invalid(Foreign(&e.to_string()).to_string()))?,
         None => Config::default(),
     };
     if let Some(listen) = listen {

@@ -7,6 +7,7 @@ mod emulator;
 mod endpoints;
 mod input;
 mod listen;
+mod output;
 mod push;
 mod render;
 mod send;
@@ -142,36 +143,33 @@ fn parse_form(s: &str) -> Result<Form, String> {
     s.parse()
 }
 
-/// A failure and the exit code it maps to; printed on standard error.
+/// A failure and the exit code it maps to; printed on standard error, the
+/// first line after `error: `, the others indented, each escaped.
 #[derive(Debug)]
 pub struct Failure {
     code: u8,
-    message: String,
+    lines: Vec<String>,
 }
 
 impl Failure {
     /// The other side answered with an error: exit 1.
     pub fn answered(message: impl Into<String>) -> Self {
-        Failure {
-            code: 1,
-            message: message.into(),
-        }
+        Failure::new(1, vec![message.into()])
     }
 
     /// Nothing was sent, or nothing answered: exit 3.
     pub fn not_sent(message: impl Into<String>) -> Self {
-        Failure {
-            code: 3,
-            message: message.into(),
-        }
+        Failure::new(3, vec![message.into()])
+    }
+
+    /// A failure of one or more lines.
+    pub fn new(code: u8, lines: Vec<String>) -> Self {
+        Failure { code, lines }
     }
 
     /// Invalid input: exit 2.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Failure {
-            code: 2,
-            message: message.into(),
-        }
+        Failure::new(2, vec![message.into()])
     }
 }
 
@@ -186,7 +184,8 @@ fn init_logs() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_writer(|| output::LogWriter)
         .try_init();
 }
 
@@ -198,10 +197,7 @@ fn block_on<F: std::future::Future<Output = Result<(), Failure>>>(
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Failure {
-            code: 3,
-            message: format!("cannot start the async runtime: {e}"),
-        })?;
+        .map_err(|e| Failure::new(3, vec![format!("cannot start the async runtime: {e}")]))?;
     runtime.block_on(future)
 }
 
@@ -270,7 +266,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {}", failure.message);
+            output::print_failure(&failure.lines);
             ExitCode::from(failure.code)
         }
     }

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
 use wechat_msg::Form;
 use wechat_msg::client::{
     Client, CloudFunction, Delivery, ErrorKind, TokenSource, Via as ClientVia,
 };
 use wechat_msg_emulator::{Config, Emulator};
 
+use crate::output::{self, Foreign, Redactions};
 use crate::{Failure, input};
 
 /// How `send` was asked to send.
@@ -43,8 +43,10 @@ pub async fn run(args: SendArgs) -> Result<(), Failure> {
     let body = input::read_json(args.file.as_deref())?;
     (info.convert)(&body, args.from, args.from).map_err(|e| {
         Failure::invalid(format!(
-            "invalid {} request ({} form): {e}",
-            args.api, args.from
+            "invalid {} request ({} form): {}",
+            args.api,
+            args.from,
+            Foreign(&e.to_string())
         ))
     })?;
 
@@ -72,7 +74,10 @@ pub async fn run(args: SendArgs) -> Result<(), Failure> {
         ),
         (None, _, _) => {
             let emulator = Emulator::start(Config::default()).await.map_err(|e| {
-                Failure::invalid(format!("cannot start the embedded emulator: {e}"))
+                Failure::invalid(format!(
+                    "cannot start the embedded emulator: {}",
+                    Foreign(&e.to_string())
+                ))
             })?;
             eprintln!(
                 "no credentials (WECHAT_APPID, WECHAT_SECRET) and no --base-url: \
@@ -105,56 +110,78 @@ pub async fn run(args: SendArgs) -> Result<(), Failure> {
             ClientVia::Cloud(CloudFunction::new(env, args.cloud_function))
         }
     };
+    let mut redactions = Redactions::default();
+    redactions.add(&secret);
     let client = Client::builder()
         .base_url(base_url)
         .token_source(TokenSource::stable(appid, secret))
         .timeout(Duration::from_secs(30))
         .via(via.clone())
         .build()
-        .map_err(|e| Failure::invalid(format!("cannot build the client: {e}")))?;
+        .map_err(|e| {
+            Failure::invalid(format!(
+                "cannot build the client: {}",
+                Foreign(&redactions.text(&e.to_string()))
+            ))
+        })?;
 
     let result = client.send_value(info, &body, args.from, &via).await;
+    drop(body);
+    let result = match result {
+        Ok(mut answer) => {
+            // A success may echo the token the call used: it is cached now,
+            // so asking for it costs no request.
+            if let Ok(Some(token)) = client.access_token().await {
+                redactions.add(token.expose());
+            }
+            redactions.json(&mut answer);
+            Ok(answer)
+        }
+        Err(err) => Err(failure_of(&err, &redactions)),
+    };
     if let Some(emulator) = embedded {
         emulator.shutdown().await;
     }
-    match result {
-        Ok(answer) => {
-            print_json(&answer);
-            Ok(())
-        }
-        Err(err) => Err(failure_of(&err)),
-    }
-}
-
-fn print_json(value: &Value) {
-    match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
-        Err(_) => println!("{value}"),
-    }
+    output::write_json(&result?)
+        .map_err(|e| Failure::invalid(format!("cannot write to standard output: {e}")))
 }
 
 /// The exit code and message of a failed send: 1 when WeChat answered an
 /// errcode, 2 for a request the spec rejects, 3 when the message was not
 /// sent or its delivery is unknown.
-fn failure_of(err: &wechat_msg::client::Error) -> Failure {
+///
+/// WeChat's texts are shown once each, escaped, cut and scrubbed of the
+/// secrets in `redactions`.
+fn failure_of(err: &wechat_msg::client::Error, redactions: &Redactions) -> Failure {
+    let shown = redactions.text(&err.to_string());
+    let shown = Foreign(&shown).to_string();
     if let Some(rejection) = err.rejection() {
-        return Failure {
-            code: 1,
-            message: format!(
-                "errcode {}: {}\n{err}",
-                rejection.errcode.code(),
-                rejection.errmsg
-            ),
-        };
+        let errmsg = redactions.text(&rejection.errmsg);
+        let mut detail = format!(
+            "{} (via {}): WeChat answered {}",
+            err.endpoint(),
+            err.via(),
+            rejection.errcode
+        );
+        if err.attempts() > 1 {
+            detail.push_str(&format!(" (after {} attempts)", err.attempts()));
+        }
+        return Failure::new(
+            1,
+            vec![
+                format!("errcode {}: {}", rejection.errcode.code(), Foreign(&errmsg)),
+                detail,
+            ],
+        );
     }
     match err.kind() {
-        ErrorKind::InvalidRequest(_) => Failure::invalid(err.to_string()),
+        ErrorKind::InvalidRequest(_) => Failure::invalid(shown),
         ErrorKind::Token(token) if token.errcode().is_some() => {
             let code = token.errcode().map_or(0, wechat_msg::Errcode::code);
-            Failure {
-                code: 1,
-                message: format!("errcode {code} (token endpoint): not sent\n{err}"),
-            }
+            Failure::new(
+                1,
+                vec![format!("errcode {code} (token endpoint): not sent"), shown],
+            )
         }
         _ => {
             let which = match err.delivery() {
@@ -164,10 +191,7 @@ fn failure_of(err: &wechat_msg::client::Error) -> Failure {
                 Delivery::NotSent => "not sent",
                 _ => "answered, but the answer could not be read",
             };
-            Failure {
-                code: 3,
-                message: format!("{which}\n{err}"),
-            }
+            Failure::new(3, vec![which.to_owned(), shown])
         }
     }
 }

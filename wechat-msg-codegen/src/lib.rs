@@ -11,9 +11,8 @@
 pub mod error;
 mod generate;
 pub mod model;
-pub mod push;
-pub mod raw;
-pub mod validate;
+mod raw;
+mod validate;
 
 use std::path::{Path, PathBuf};
 

@@ -11,7 +11,7 @@ pub struct Model {
     /// String enums, in file order.
     pub enums: Vec<StrEnum>,
     /// Message pushes: what WeChat sends to the developer's server.
-    pub push: crate::push::PushModel,
+    pub push: PushModel,
     /// The files read, as absolute paths (for rebuild tracking).
     pub files: Vec<std::path::PathBuf>,
 }
@@ -116,6 +116,9 @@ pub struct Object {
     pub fields: Vec<Field>,
     /// The tagged union, written after the fields.
     pub union: Option<Union>,
+    /// The endpoint whose request this type is (index into
+    /// [`Model::endpoints`]); `None` for payloads, answers and shared types.
+    pub endpoint: Option<usize>,
 }
 
 /// A field.
@@ -281,4 +284,100 @@ pub struct EnumValue {
     pub rust: String,
     /// Description.
     pub doc: String,
+}
+
+// Message pushes: `[[push_common]]`, `[[push]]` and `[[push_item]]`. A push
+// is read by its `MsgType` (and, for events, its `Event`); each of its
+// elements has one name, the JSON key and the XML element alike.
+
+/// Every push of the spec.
+#[derive(Debug, Clone, Default)]
+pub struct PushModel {
+    /// The elements every push carries (`ToUserName`, `FromUserName`, ...).
+    pub common: Vec<PushElement>,
+    /// One kind of push each.
+    pub messages: Vec<PushMessage>,
+    /// The items of push lists.
+    pub items: Vec<PushItem>,
+}
+
+/// `[[push]]`: one kind of message or event.
+#[derive(Debug, Clone)]
+pub struct PushMessage {
+    /// The Rust struct.
+    pub name: String,
+    /// The variant of the `Push` enum.
+    pub variant: String,
+    /// `MsgType`.
+    pub msg_type: String,
+    /// `Event`, for events.
+    pub event: Option<String>,
+    /// Its description.
+    pub doc: String,
+    /// Its own elements (the common ones come first in the struct).
+    pub elements: Vec<PushElement>,
+}
+
+impl PushMessage {
+    /// Whether it has a `msg_id` element (deduplicated by it).
+    pub fn msg_id(&self) -> Option<&PushElement> {
+        self.elements
+            .iter()
+            .find(|e| e.role == Some(PushRole::MsgId))
+    }
+}
+
+/// `[[push_item]]`: an item of a push list.
+#[derive(Debug, Clone)]
+pub struct PushItem {
+    /// The Rust struct.
+    pub name: String,
+    /// Its description.
+    pub doc: String,
+    /// Its elements.
+    pub elements: Vec<PushElement>,
+}
+
+/// One element of a push: a JSON key and an XML element of the same name.
+#[derive(Debug, Clone)]
+pub struct PushElement {
+    /// The name on the wire.
+    pub name: String,
+    /// The Rust field.
+    pub rust: String,
+    /// Its type.
+    pub ty: PushElementType,
+    /// Whether a push without it is malformed.
+    pub required: bool,
+    /// What the runtime uses it for.
+    pub role: Option<PushRole>,
+    /// The XML element a list is wrapped in.
+    pub xml_wrapper: Option<String>,
+    /// Its description.
+    pub doc: String,
+}
+
+/// The type of a push element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushElementType {
+    /// Text.
+    String,
+    /// An integer, sent as a number or as a string of digits.
+    Integer,
+    /// A list of items (index into [`PushModel::items`]): one object or an
+    /// array of them.
+    List(usize),
+}
+
+/// What the runtime reads an element for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushRole {
+    /// The Mini Program's gh_ id (common).
+    Recipient,
+    /// The user's openid (common).
+    Sender,
+    /// The push's unix time (common).
+    Time,
+    /// The message id, the key for deduplication.
+    MsgId,
 }

@@ -54,7 +54,6 @@ pub struct RawPush {
 /// `[[push_item]]`
 #[derive(Debug)]
 pub struct RawPushItem {
-    pub pos: Pos,
     pub name: Option<Sp<String>>,
     pub doc: Option<Sp<String>>,
     pub elements: Vec<RawElement>,
@@ -64,7 +63,6 @@ pub struct RawPushItem {
 /// of a push, named alike in JSON and XML.
 #[derive(Debug)]
 pub struct RawElement {
-    pub pos: Pos,
     pub name: Option<Sp<String>>,
     pub rust: Option<Sp<String>>,
     pub ty: Option<Sp<String>>,
@@ -93,7 +91,6 @@ pub struct RawEndpoint {
 /// `[endpoint.deprecated]`
 #[derive(Debug)]
 pub struct RawDeprecated {
-    pub pos: Pos,
     pub since: Option<Sp<String>>,
     pub successor: Option<Sp<String>>,
     pub note: Option<Sp<String>>,
@@ -168,7 +165,6 @@ pub struct RawEnum {
 /// `[[enum.value]]`
 #[derive(Debug)]
 pub struct RawEnumValue {
-    pub pos: Pos,
     pub wire: Option<Sp<String>>,
     pub rust: Option<Sp<String>>,
     pub doc: Option<Sp<String>>,
@@ -243,7 +239,6 @@ pub fn read_file(index: &LineIndex, text: &str, errors: &mut SpecErrors) -> RawF
             .tables(&mut cx, "push_item")
             .into_iter()
             .map(|mut t| RawPushItem {
-                pos: t.pos.clone(),
                 name: t.req_string(&mut cx, "name"),
                 doc: t.req_string(&mut cx, "doc"),
                 elements: elements(&mut cx, &mut t),
@@ -261,7 +256,6 @@ fn elements(cx: &mut Cx<'_>, t: &mut Table<'_, '_>) -> Vec<RawElement> {
 
 fn element(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawElement {
     RawElement {
-        pos: t.pos.clone(),
         name: t.req_string(cx, "name"),
         rust: t.string(cx, "rust"),
         ty: t.req_string(cx, "type"),
@@ -286,7 +280,6 @@ fn endpoint(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawEndpoint {
         deprecated: t
             .table(cx, "deprecated", &["since", "successor", "note"])
             .map(|mut d| RawDeprecated {
-                pos: d.pos.clone(),
                 since: d.string(cx, "since"),
                 successor: d.string(cx, "successor"),
                 note: d.req_string(cx, "note"),
@@ -402,7 +395,6 @@ fn enumeration(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawEnum {
             .tables(cx, "value")
             .into_iter()
             .map(|mut v| RawEnumValue {
-                pos: v.pos.clone(),
                 wire: v.req_string(cx, "wire"),
                 rust: v.string(cx, "rust"),
                 doc: v.req_string(cx, "doc"),

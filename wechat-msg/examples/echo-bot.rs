@@ -36,7 +36,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let Push::Text(text) = push else { return };
             let reply = CustomerServiceMessage::builder()
                 .touser(text.from_user_name)
-                .body(Text::builder().content(format!("echo: {}", text.content)).build())
+                .body(
+                    Text::builder()
+                        .content(format!("echo: {}", text.content))
+                        .build(),
+                )
                 .build();
             if let Err(err) = client.send(&reply).await {
                 eprintln!("reply failed: {err}");
@@ -47,7 +51,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = axum::Router::new().nest_service("/wechat/push", pushes.router());
     let addr = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    eprintln!("echo-bot: pushes at http://{}/wechat/push", listener.local_addr()?);
+    eprintln!(
+        "echo-bot: pushes at http://{}/wechat/push",
+        listener.local_addr()?
+    );
     axum::serve(listener, app).await?;
     Ok(())
 }

@@ -222,7 +222,10 @@ impl<'de> serde::de::Visitor<'de> for Strict<'_> {
             });
             match next {
                 Ok(Some(item)) => items.push(item),
-                Ok(None) => return Ok(Value::Array(items)),
+                Ok(None) => {
+                    items.shrink_to_fit();
+                    return Ok(Value::Array(items));
+                }
                 Err(err) => {
                     if let Some((path, _)) = self.failure.as_mut() {
                         path.push(Segment::Index(items.len()));
@@ -234,18 +237,15 @@ impl<'de> serde::de::Visitor<'de> for Strict<'_> {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut object = Map::new();
+        // Entries are collected first so that the object is allocated at its
+        // exact size: a growing map keeps room for several entries, and in a
+        // body of many small objects (template data) that room dominates.
+        let mut entries: Vec<(String, Value)> = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                *self.failure = Some((vec![Segment::Key(key)], WireErrorKind::Duplicate));
-                return Err(serde::de::Error::custom("duplicate field"));
-            }
             match map.next_value_seed(Strict {
                 failure: &mut *self.failure,
             }) {
-                Ok(value) => {
-                    object.insert(key, value);
-                }
+                Ok(value) => entries.push((key, value)),
                 Err(err) => {
                     if let Some((path, _)) = self.failure.as_mut() {
                         path.push(Segment::Key(key));
@@ -253,6 +253,14 @@ impl<'de> serde::de::Visitor<'de> for Strict<'_> {
                     return Err(err);
                 }
             }
+        }
+        let mut object = Map::with_capacity(entries.len());
+        for (key, value) in entries {
+            if object.contains_key(&key) {
+                *self.failure = Some((vec![Segment::Key(key)], WireErrorKind::Duplicate));
+                return Err(serde::de::Error::custom("duplicate field"));
+            }
+            object.insert(key, value);
         }
         Ok(Value::Object(object))
     }

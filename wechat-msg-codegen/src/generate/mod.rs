@@ -52,10 +52,7 @@ pub fn generate(model: &Model) -> TokenStream {
 
 /// The `#[deprecated]` note of an object that is the request of a retired endpoint.
 fn deprecation_of_object(model: &Model, o: &crate::model::Object) -> Option<String> {
-    let endpoint = model
-        .endpoints
-        .iter()
-        .find(|e| std::ptr::eq(&model.objects[e.request], o))?;
+    let endpoint = &model.endpoints[o.endpoint?];
     endpoint
         .deprecated
         .as_ref()

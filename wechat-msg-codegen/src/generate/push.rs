@@ -6,8 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::{docs, ident, rt};
-use crate::model::Model;
-use crate::push::{Element, ElementType, PushModel, Role};
+use crate::model::{Model, PushElement, PushElementType, PushModel, PushRole};
 
 /// Every push item, push struct and the `Push` enum; nothing without pushes.
 pub fn pushes(model: &Model) -> TokenStream {
@@ -40,13 +39,13 @@ pub fn pushes(model: &Model) -> TokenStream {
     quote!(#(#items)* #(#messages)* #the_enum)
 }
 
-fn field_type(push: &PushModel, e: &Element) -> TokenStream {
+fn field_type(push: &PushModel, e: &PushElement) -> TokenStream {
     match (e.ty, e.required) {
-        (ElementType::String, true) => quote!(::std::string::String),
-        (ElementType::String, false) => quote!(::core::option::Option<::std::string::String>),
-        (ElementType::Integer, true) => quote!(i64),
-        (ElementType::Integer, false) => quote!(::core::option::Option<i64>),
-        (ElementType::List(i), _) => {
+        (PushElementType::String, true) => quote!(::std::string::String),
+        (PushElementType::String, false) => quote!(::core::option::Option<::std::string::String>),
+        (PushElementType::Integer, true) => quote!(i64),
+        (PushElementType::Integer, false) => quote!(::core::option::Option<i64>),
+        (PushElementType::List(i), _) => {
             let item = ident(&push.items[i].name);
             quote!(::std::vec::Vec<#item>)
         }
@@ -59,13 +58,13 @@ fn strukt(
     push: &PushModel,
     name: &proc_macro2::Ident,
     doc: &str,
-    common: &[Element],
-    own: &[Element],
+    common: &[PushElement],
+    own: &[PushElement],
     dispatch: Option<(&str, Option<&str>)>,
 ) -> TokenStream {
     let rt = rt();
     let doc = docs(doc);
-    let all: Vec<&Element> = common.iter().chain(own).collect();
+    let all: Vec<&PushElement> = common.iter().chain(own).collect();
     let fields = all.iter().map(|e| {
         let f = ident(&e.rust);
         let ty = field_type(push, e);
@@ -77,41 +76,43 @@ fn strukt(
         let key = &e.name;
         let required = e.required;
         match (e.ty, e.required) {
-            (ElementType::String, true) => {
+            (PushElementType::String, true) => {
                 quote!(#f: #rt::read_string(map, #key, true, prefix)?.unwrap_or_default(),)
             }
-            (ElementType::String, false) => {
+            (PushElementType::String, false) => {
                 quote!(#f: #rt::read_string(map, #key, false, prefix)?,)
             }
-            (ElementType::Integer, true) => {
+            (PushElementType::Integer, true) => {
                 quote!(#f: #rt::read_integer(map, #key, true, prefix)?.unwrap_or_default(),)
             }
-            (ElementType::Integer, false) => {
+            (PushElementType::Integer, false) => {
                 quote!(#f: #rt::read_integer(map, #key, false, prefix)?,)
             }
-            (ElementType::List(i), _) => {
+            (PushElementType::List(i), _) => {
                 let item = ident(&push.items[i].name);
                 quote!(#f: #rt::read_items(map, #key, #required, prefix, #item::__read_push)?,)
             }
         }
     });
-    let write = |e: &Element| {
+    let write = |e: &PushElement| {
         let f = ident(&e.rust);
         let key = &e.name;
         match (e.ty, e.required) {
-            (ElementType::String, true) => quote!(#rt::write_string(&mut map, #key, &self.#f);),
-            (ElementType::String, false) => quote!(
+            (PushElementType::String, true) => quote!(#rt::write_string(&mut map, #key, &self.#f);),
+            (PushElementType::String, false) => quote!(
                 if let ::core::option::Option::Some(value) = &self.#f {
                     #rt::write_string(&mut map, #key, value);
                 }
             ),
-            (ElementType::Integer, true) => quote!(#rt::write_integer(&mut map, #key, self.#f);),
-            (ElementType::Integer, false) => quote!(
+            (PushElementType::Integer, true) => {
+                quote!(#rt::write_integer(&mut map, #key, self.#f);)
+            }
+            (PushElementType::Integer, false) => quote!(
                 if let ::core::option::Option::Some(value) = self.#f {
                     #rt::write_integer(&mut map, #key, value);
                 }
             ),
-            (ElementType::List(_), _) => quote!(
+            (PushElementType::List(_), _) => quote!(
                 #rt::write_items(&mut map, #key, self.#f.iter().map(|item| item.__write_push()).collect());
             ),
         }
@@ -191,10 +192,10 @@ fn push_enum(push: &PushModel) -> TokenStream {
         .iter()
         .map(|(wrapper, key)| quote!((#wrapper, #key)));
 
-    let common_by_role = |role: Role| push.common.iter().find(|e| e.role == Some(role));
+    let common_by_role = |role: PushRole| push.common.iter().find(|e| e.role == Some(role));
     // Both are checked to exist whenever there are pushes.
-    let sender = common_by_role(Role::Sender).expect("validated: a sender element");
-    let time = common_by_role(Role::Time).expect("validated: a time element");
+    let sender = common_by_role(PushRole::Sender).expect("validated: a sender element");
+    let time = common_by_role(PushRole::Time).expect("validated: a time element");
     let (sender_f, sender_key) = (ident(&sender.rust), &sender.name);
     let (time_f, time_key) = (ident(&time.rust), &time.name);
     let sender_of = if sender.required {
@@ -228,7 +229,7 @@ fn push_enum(push: &PushModel) -> TokenStream {
         .messages
         .iter()
         .map(|m| m.event.is_some() || m.msg_type == "event");
-    let (recipient_of, recipient_unknown) = match common_by_role(Role::Recipient) {
+    let (recipient_of, recipient_unknown) = match common_by_role(PushRole::Recipient) {
         Some(e) => {
             let f = ident(&e.rust);
             let key = &e.name;

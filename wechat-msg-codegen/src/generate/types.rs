@@ -10,11 +10,7 @@ use crate::model::{Model, Object, StrEnum, Ty};
 pub fn object(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenStream {
     let name = ident(&o.name);
     let mut doc = o.doc.clone();
-    if let Some(endpoint) = model
-        .endpoints
-        .iter()
-        .find(|e| model.objects[e.request].name == o.name)
-    {
+    if let Some(endpoint) = o.endpoint.map(|i| &model.endpoints[i]) {
         let method = match endpoint.method {
             crate::model::Method::Get => "GET",
             crate::model::Method::Post => "POST",

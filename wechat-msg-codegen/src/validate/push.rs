@@ -1,106 +1,15 @@
-//! Message pushes in the spec: `[[push_common]]`, `[[push]]` and
-//! `[[push_item]]` tables, validated into a [`PushModel`].
-//!
-//! A push is read by its `MsgType` (and, for events, its `Event`); each of
-//! its elements has one name, the JSON key and the XML element alike.
+//! Message pushes: `[[push_common]]`, `[[push]]` and `[[push_item]]` tables
+//! into the model's [`PushModel`]: names, element types and roles, one push
+//! per `MsgType` (and `Event`).
 
 use std::collections::{HashMap, HashSet};
 
 use heck::ToSnakeCase;
 
+use super::names::{is_field_ident, is_type_ident};
 use crate::error::{Pos, SpecErrors};
+use crate::model::{PushElement, PushElementType, PushItem, PushMessage, PushModel, PushRole};
 use crate::raw::{RawElement, RawFile, Sp};
-use crate::validate::{is_field_ident, is_type_ident};
-
-/// Every push of the spec.
-#[derive(Debug, Clone, Default)]
-pub struct PushModel {
-    /// The elements every push carries (`ToUserName`, `FromUserName`, ...).
-    pub common: Vec<Element>,
-    /// One kind of push each.
-    pub messages: Vec<PushMessage>,
-    /// The items of push lists.
-    pub items: Vec<PushItem>,
-}
-
-/// `[[push]]`: one kind of message or event.
-#[derive(Debug, Clone)]
-pub struct PushMessage {
-    /// The Rust struct.
-    pub name: String,
-    /// The variant of the `Push` enum.
-    pub variant: String,
-    /// `MsgType`.
-    pub msg_type: String,
-    /// `Event`, for events.
-    pub event: Option<String>,
-    /// Its description.
-    pub doc: String,
-    /// Its own elements (the common ones come first in the struct).
-    pub elements: Vec<Element>,
-}
-
-impl PushMessage {
-    /// Whether it has a `msg_id` element (deduplicated by it).
-    pub fn msg_id(&self) -> Option<&Element> {
-        self.elements.iter().find(|e| e.role == Some(Role::MsgId))
-    }
-}
-
-/// `[[push_item]]`: an item of a push list.
-#[derive(Debug, Clone)]
-pub struct PushItem {
-    /// The Rust struct.
-    pub name: String,
-    /// Its description.
-    pub doc: String,
-    /// Its elements.
-    pub elements: Vec<Element>,
-}
-
-/// One element of a push: a JSON key and an XML element of the same name.
-#[derive(Debug, Clone)]
-pub struct Element {
-    /// The name on the wire.
-    pub name: String,
-    /// The Rust field.
-    pub rust: String,
-    /// Its type.
-    pub ty: ElementType,
-    /// Whether a push without it is malformed.
-    pub required: bool,
-    /// What the runtime uses it for.
-    pub role: Option<Role>,
-    /// The XML element a list is wrapped in.
-    pub xml_wrapper: Option<String>,
-    /// Its description.
-    pub doc: String,
-}
-
-/// The type of a push element.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ElementType {
-    /// Text.
-    String,
-    /// An integer, sent as a number or as a string of digits.
-    Integer,
-    /// A list of items (index into [`PushModel::items`]): one object or an
-    /// array of them.
-    List(usize),
-}
-
-/// What the runtime reads an element for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// The Mini Program's gh_ id (common).
-    Recipient,
-    /// The user's openid (common).
-    Sender,
-    /// The push's unix time (common).
-    Time,
-    /// The message id, the key for deduplication.
-    MsgId,
-}
 
 /// Validates the push tables of every file. Struct names are claimed in
 /// `names` with the rest of the spec's types.
@@ -155,7 +64,7 @@ pub(crate) fn validate(
 
     let raw_pushes: Vec<_> = files.iter().flat_map(|f| &f.pushes).collect();
     if let Some(first) = raw_pushes.first() {
-        for role in [Role::Sender, Role::Time] {
+        for role in [PushRole::Sender, PushRole::Time] {
             if !common.iter().any(|e| e.role == Some(role)) {
                 errors.push(
                     &first.pos,
@@ -244,9 +153,9 @@ fn elements(
     errors: &mut SpecErrors,
     raw: &[RawElement],
     items: &HashMap<String, usize>,
-    common: &[Element],
+    common: &[PushElement],
     place: Place,
-) -> Vec<Element> {
+) -> Vec<PushElement> {
     let refs: Vec<&RawElement> = raw.iter().collect();
     elements_of(errors, &refs, items, common, place)
 }
@@ -255,9 +164,9 @@ fn elements_of(
     errors: &mut SpecErrors,
     raw: &[&RawElement],
     items: &HashMap<String, usize>,
-    common: &[Element],
+    common: &[PushElement],
     place: Place,
-) -> Vec<Element> {
+) -> Vec<PushElement> {
     let mut wire: HashSet<String> = common.iter().map(|e| e.name.clone()).collect();
     let mut rust: HashSet<String> = common.iter().map(|e| e.rust.clone()).collect();
     let mut out = Vec::new();
@@ -310,14 +219,14 @@ fn elements_of(
             continue;
         }
         let parsed = match ty.value.as_str() {
-            "string" => Some(ElementType::String),
-            "integer" => Some(ElementType::Integer),
+            "string" => Some(PushElementType::String),
+            "integer" => Some(PushElementType::Integer),
             other => match other
                 .strip_prefix("list<")
                 .and_then(|rest| rest.strip_suffix('>'))
             {
                 Some(inner) => match items.get(inner) {
-                    Some(&i) if place != Place::Item => Some(ElementType::List(i)),
+                    Some(&i) if place != Place::Item => Some(PushElementType::List(i)),
                     Some(_) => {
                         errors.push(&ty.pos, "push items cannot hold lists".to_owned());
                         None
@@ -343,7 +252,7 @@ fn elements_of(
         };
         let Some(parsed) = parsed else { continue };
         if let Some(wrapper) = &e.xml_wrapper
-            && !matches!(parsed, ElementType::List(_))
+            && !matches!(parsed, PushElementType::List(_))
         {
             errors.push(
                 &wrapper.pos,
@@ -352,10 +261,10 @@ fn elements_of(
         }
         let role = e.role.as_ref().and_then(|r| {
             let role = match (r.value.as_str(), place) {
-                ("recipient", Place::Common) => Role::Recipient,
-                ("sender", Place::Common) => Role::Sender,
-                ("time", Place::Common) => Role::Time,
-                ("msg_id", Place::Push) => Role::MsgId,
+                ("recipient", Place::Common) => PushRole::Recipient,
+                ("sender", Place::Common) => PushRole::Sender,
+                ("time", Place::Common) => PushRole::Time,
+                ("msg_id", Place::Push) => PushRole::MsgId,
                 (other, _) => {
                     errors.push(
                         &r.pos,
@@ -367,19 +276,19 @@ fn elements_of(
                 }
             };
             let fits = match role {
-                Role::Time | Role::MsgId => parsed == ElementType::Integer,
-                Role::Recipient | Role::Sender => parsed == ElementType::String,
+                PushRole::Time | PushRole::MsgId => parsed == PushElementType::Integer,
+                PushRole::Recipient | PushRole::Sender => parsed == PushElementType::String,
             };
             if !fits {
                 errors.push(&r.pos, format!("role `{}` needs a {} element", r.value, match role {
-                    Role::Time | Role::MsgId => "integer",
+                    PushRole::Time | PushRole::MsgId => "integer",
                     _ => "string",
                 }));
                 return None;
             }
             Some(role)
         });
-        out.push(Element {
+        out.push(PushElement {
             name: name.value.clone(),
             rust: rust_name.value,
             ty: parsed,
@@ -392,12 +301,12 @@ fn elements_of(
     out
 }
 
-fn role_name(role: Role) -> &'static str {
+fn role_name(role: PushRole) -> &'static str {
     match role {
-        Role::Recipient => "recipient",
-        Role::Sender => "sender",
-        Role::Time => "time",
-        Role::MsgId => "msg_id",
+        PushRole::Recipient => "recipient",
+        PushRole::Sender => "sender",
+        PushRole::Time => "time",
+        PushRole::MsgId => "msg_id",
     }
 }
 

@@ -1,0 +1,214 @@
+//! Raw spec -> model. Every check the spec needs happens here, and every
+//! mistake is reported, not only the first. One module a concern:
+//!
+//! - [`names`]: identifiers, wire names and their duplicates;
+//! - [`cloud`]: wx-server-sdk's rule from cloud names to HTTP names;
+//! - [`types`]: object types, fields, unions, enums, references, recursion;
+//! - [`errcodes`]: the shared table and each endpoint's entries;
+//! - [`endpoints`]: endpoints and their request types;
+//! - [`placement`]: where request fields may travel (query, files, GET);
+//! - [`graph`]: the one walk over the object graph the checks share.
+
+mod cloud;
+mod endpoints;
+mod errcodes;
+mod graph;
+mod names;
+mod placement;
+mod push;
+mod types;
+
+use std::collections::HashMap;
+
+pub use cloud::sdk_snake_case;
+
+use crate::error::{Pos, SpecErrors};
+use crate::model::*;
+use crate::raw::*;
+
+/// Validates the raw files into a model, or reports every mistake.
+pub(crate) fn validate(files: &[RawFile], errors: &mut SpecErrors) -> Option<Model> {
+    let mut v = Validator {
+        errors,
+        names: HashMap::new(),
+        objects: HashMap::new(),
+        enums: HashMap::new(),
+    };
+    let raw_types: Vec<&RawType> = files.iter().flat_map(|f| &f.types).collect();
+    let raw_enums: Vec<&RawEnum> = files.iter().flat_map(|f| &f.enums).collect();
+    let raw_endpoints: Vec<&RawEndpoint> = files.iter().flat_map(|f| &f.endpoints).collect();
+
+    // Pass 1: names, so references can point forward and across files.
+    for (i, t) in raw_types.iter().enumerate() {
+        if let Some(name) = v.type_name(&t.name) {
+            v.objects.insert(name, i);
+        }
+    }
+    for (i, e) in raw_enums.iter().enumerate() {
+        if let Some(name) = v.type_name(&e.name) {
+            v.enums.insert(name, i);
+        }
+    }
+
+    let mut objects: Vec<Object> = raw_types.iter().map(|t| v.object(t)).collect();
+    let enums: Vec<StrEnum> = raw_enums.iter().map(|e| v.enumeration(e)).collect();
+    v.check_recursion(&raw_types, &objects);
+    let shared = v.shared_errcodes(files);
+    let endpoints = v.endpoints(&raw_endpoints, &objects, &shared);
+    // Each request type is the request of one endpoint (checked above).
+    for (i, e) in endpoints.iter().enumerate() {
+        objects[e.request].endpoint = Some(i);
+    }
+
+    let push = push::validate(files, v.errors, &mut v.names);
+
+    v.errors.is_empty().then_some(Model {
+        endpoints,
+        objects,
+        enums,
+        push,
+        files: Vec::new(),
+    })
+}
+
+/// The state of a validation: the mistakes so far and the names defined.
+struct Validator<'e> {
+    errors: &'e mut SpecErrors,
+    /// Every generated Rust type name, and where it was first defined.
+    names: HashMap<String, Pos>,
+    /// Object types by name, as indexes into the model's objects.
+    objects: HashMap<String, usize>,
+    /// String enums by name, as indexes into the model's enums.
+    enums: HashMap<String, usize>,
+}
+
+/// The text of an optional value, empty when absent.
+fn text(sp: &Option<Sp<String>>) -> String {
+    sp.as_ref().map(|s| s.value.clone()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate;
+    use crate::error::{LineIndex, SpecErrors};
+    use crate::model::Model;
+    use crate::raw::read_file;
+
+    /// Validates one spec file's text.
+    fn check(text: &str) -> Result<Model, Vec<String>> {
+        let mut errors = SpecErrors::default();
+        let index = LineIndex::new("spec.toml".to_owned(), text);
+        let raw = read_file(&index, text, &mut errors);
+        let model = validate(&[raw], &mut errors);
+        match model {
+            Some(model) if errors.is_empty() => Ok(model),
+            _ => Err(errors
+                .into_sorted()
+                .iter()
+                .map(ToString::to_string)
+                .collect()),
+        }
+    }
+
+    const ENDPOINT: &str = r#"
+[[endpoint]]
+name = "thing.send"
+method = "POST"
+path = "/cgi-bin/thing/send"
+request = "Request"
+doc = "Sends a thing."
+"#;
+
+    /// A `[[type]]` with the given fields, each `(name, type)` or
+    /// `(name, type, extra TOML line)`.
+    fn object(name: &str, fields: &[(&str, &str, &str)]) -> String {
+        let mut out = format!("\n[[type]]\nname = \"{name}\"\ndoc = \"{name}.\"\n");
+        for (field, ty, extra) in fields {
+            out.push_str(&format!(
+                "\n[[type.field]]\nhttp = \"{field}\"\ncloud = \"{field}\"\ntype = \"{ty}\"\ndoc = \"{field}.\"\n{extra}\n"
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn each_request_type_knows_its_endpoint() {
+        let spec = format!(
+            "{ENDPOINT}{}{}",
+            object("Request", &[("item", "Item", "")]),
+            object("Item", &[("name", "string", "")])
+        );
+        let model = check(&spec).unwrap();
+        let by_name = |n: &str| model.objects.iter().find(|o| o.name == n).unwrap();
+        assert_eq!(by_name("Request").endpoint, Some(0));
+        assert_eq!(by_name("Item").endpoint, None);
+    }
+
+    #[test]
+    fn types_that_contain_themselves_inline_are_named_each() {
+        let spec = format!(
+            "{ENDPOINT}{}{}{}",
+            object("Request", &[("a", "A", "")]),
+            object("A", &[("b", "B", "")]),
+            object("B", &[("a", "A", ""), ("list", "list<B>", "")])
+        );
+        let errors = check(&spec).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(
+            errors[0].ends_with(
+                "type `A` contains itself; wrap the recursion in `list<...>` or `map<...>`"
+            ),
+            "{errors:#?}"
+        );
+        assert!(
+            errors[1].contains("type `B` contains itself"),
+            "{errors:#?}"
+        );
+        // Through a list, recursion is fine.
+        let spec = format!(
+            "{ENDPOINT}{}{}",
+            object("Request", &[("node", "Node", "")]),
+            object(
+                "Node",
+                &[("children", "list<Node>", ""), ("tags", "map<Node>", "")]
+            )
+        );
+        check(&spec).unwrap();
+    }
+
+    #[test]
+    fn a_nested_file_is_reported_once_even_inside_a_cycle() {
+        let spec = format!(
+            "{ENDPOINT}{}{}",
+            object("Request", &[("items", "list<Item>", "")]),
+            object(
+                "Item",
+                &[("next", "list<Item>", ""), ("picture", "file", "")]
+            )
+        );
+        let errors = check(&spec).unwrap_err();
+        assert_eq!(
+            errors,
+            [
+                "spec.toml:6:11: field `picture` of `Item`: query fields and files are allowed only at the top of a request"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_query_field_in_a_nested_union_payload_is_reported() {
+        let spec = format!(
+            "{ENDPOINT}{}{}\n[type.union]\nrust = \"body\"\nenum = \"Body\"\ntag = \"kind\"\ndoc = \"The kind.\"\n\n[[type.union.variant]]\nvalue = \"deep\"\npayload = \"Deep\"\ndoc = \"Deep.\"\n{}",
+            object("Request", &[("inner", "Inner", "")]),
+            object("Inner", &[]),
+            object("Deep", &[("page", "string", "in = \"query\"")])
+        );
+        let errors = check(&spec).unwrap_err();
+        assert_eq!(
+            errors,
+            [
+                "spec.toml:6:11: field `page` of `Deep`: query fields and files are allowed only at the top of a request"
+            ]
+        );
+    }
+}
