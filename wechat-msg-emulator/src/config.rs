@@ -34,7 +34,22 @@
 //! daily = 1000000         # per endpoint, unless the endpoint says otherwise
 //!
 //! [quotas.endpoints."customerServiceMessage.send"]
-//! per_user = 20           # 45047 past this many messages to one user
+//! per_user = 100          # optional: 45047 past this many messages to one user a day
+//!
+//! [conversation]          # the reply window, as WeChat runs it
+//! message_window_secs = 172800   # a user's message opens 48 h ...
+//! message_window_count = 5       # ... for 5 replies (45015 closed, 45047 used up)
+//! enter_window_secs = 60         # entering the conversation opens 1 minute ...
+//! enter_window_count = 2         # ... for 2 replies
+//! typing_interaction_secs = 30   # typing needs an interaction this recent (45080)
+//! typing_secs = 15               # typing lasts this long (45081 while on)
+//! open = ["OPENID"]              # users whose window is open at the start
+//!
+//! [push]                  # optional: the developer's push endpoint
+//! url = "http://127.0.0.1:3000/wechat/push"
+//! token = "TOKEN"
+//! # aes_key = "..."      # 43 characters: safe mode; plaintext without it
+//! encoding = "json"       # or "xml"
 //!
 //! [cloud]
 //! envs = []               # empty: any env is accepted
@@ -72,6 +87,12 @@ pub struct Config {
     pub quotas: Quotas,
     /// What the cloud-function endpoint accepts.
     pub cloud: Cloud,
+    /// The customer-service conversation: reply windows and typing.
+    pub conversation: Conversation,
+    /// The developer's push endpoint, where users' messages and events are
+    /// pushed; none by default (users still act, and the pushes are recorded
+    /// as undelivered).
+    pub push: Option<PushTarget>,
     /// Faults active from the start (usually none).
     pub faults: Faults,
     /// Answer 45103 ("This API has been unsupported") for endpoints the spec
@@ -105,6 +126,8 @@ impl Default for Config {
             known: Known::default(),
             quotas: Quotas::default(),
             cloud: Cloud::default(),
+            conversation: Conversation::default(),
+            push: None,
             faults: Faults::default(),
             retired_unsupported: false,
             max_body_bytes: 16 << 20,
@@ -165,6 +188,11 @@ impl Config {
                 problems.push(format!("known.media `{}`: base64 is not valid", media.id));
             }
         }
+        if let Some(push) = &self.push
+            && let Err(e) = push.signer(&self.app.appid)
+        {
+            problems.push(format!("push: {e}"));
+        }
         if self.tokens.lifetime.is_zero() {
             problems.push("tokens.lifetime_secs must be positive".to_owned());
         }
@@ -184,6 +212,22 @@ impl Config {
             ("header_read_timeout_secs", self.header_read_timeout, true),
             ("body_read_timeout_secs", self.body_read_timeout, true),
             ("shutdown_grace_secs", self.shutdown_grace, false),
+            (
+                "conversation.message_window_secs",
+                self.conversation.message_window,
+                true,
+            ),
+            (
+                "conversation.enter_window_secs",
+                self.conversation.enter_window,
+                true,
+            ),
+            (
+                "conversation.typing_interaction_secs",
+                self.conversation.typing_interaction,
+                false,
+            ),
+            ("conversation.typing_secs", self.conversation.typing, false),
         ];
         for (name, value, positive) in durations {
             if value > MAX_DURATION {
@@ -237,11 +281,16 @@ pub struct App {
     pub appid: String,
     /// The AppSecret.
     pub secret: String,
+    /// The Mini Program's original ID (`gh_...`): the `ToUserName` of its
+    /// pushes.
+    pub original_id: String,
 }
 
 impl App {
     /// The default app's AppID.
     pub const DEFAULT_APPID: &'static str = "wx5e1c0a7d3f2b4c68";
+    /// The default app's original ID.
+    pub const DEFAULT_ORIGINAL_ID: &'static str = "gh_5e1c0a7d3f2b";
     /// The default app's AppSecret. It is public: the emulator prints it.
     pub const DEFAULT_SECRET: &'static str = "0d1b2c3e4f5a69788796a5f4e3d2c1b0";
 }
@@ -251,6 +300,7 @@ impl Default for App {
         App {
             appid: App::DEFAULT_APPID.to_owned(),
             secret: App::DEFAULT_SECRET.to_owned(),
+            original_id: App::DEFAULT_ORIGINAL_ID.to_owned(),
         }
     }
 }
@@ -260,6 +310,7 @@ impl fmt::Debug for App {
         f.debug_struct("App")
             .field("appid", &"<redacted>")
             .field("secret", &"<redacted>")
+            .field("original_id", &self.original_id)
             .finish()
     }
 }
@@ -370,6 +421,117 @@ pub const TINY_PNG: &[u8] = &[
     0xae, 0x42, 0x60, 0x82,
 ];
 
+/// The customer-service conversation, as WeChat runs it for Mini Programs:
+/// a user who writes opens a reply window of `message_window_count` messages
+/// within `message_window_secs`; a user who enters the conversation
+/// (`user_enter_tempsession`) opens one of `enter_window_count` within
+/// `enter_window_secs`. Each action resets the allowance (windows do not
+/// add up). A reply with no open window answers 45015, one past the count
+/// 45047. Typing needs an interaction within `typing_interaction_secs`
+/// (45080), lasts `typing_secs` and cannot be set again while on (45081).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Conversation {
+    /// Window after a message from the user: 48 hours.
+    #[serde(rename = "message_window_secs", deserialize_with = "secs")]
+    pub message_window: Duration,
+    /// Messages allowed in that window: 5.
+    pub message_window_count: u32,
+    /// Window after the user enters the conversation: 1 minute.
+    #[serde(rename = "enter_window_secs", deserialize_with = "secs")]
+    pub enter_window: Duration,
+    /// Messages allowed in that window: 2.
+    pub enter_window_count: u32,
+    /// Typing needs an interaction this recent: 30 s.
+    #[serde(rename = "typing_interaction_secs", deserialize_with = "secs")]
+    pub typing_interaction: Duration,
+    /// How long typing stays on: 15 s.
+    #[serde(rename = "typing_secs", deserialize_with = "secs")]
+    pub typing: Duration,
+    /// Users whose message window is open at the start, as if they had just
+    /// written: `["OPENID"]`, so the documentation's examples can be sent to
+    /// a fresh emulator.
+    pub open: Vec<String>,
+    /// The endpoints that reply in the conversation (window-checked):
+    /// `customerServiceMessage.send`. Names the served spec does not have
+    /// are ignored.
+    pub reply_endpoints: Vec<String>,
+    /// The endpoint that sets typing: `customerServiceMessage.setTyping`.
+    pub typing_endpoint: Option<String>,
+}
+
+impl Default for Conversation {
+    fn default() -> Self {
+        Conversation {
+            message_window: Duration::from_secs(48 * 3600),
+            message_window_count: 5,
+            enter_window: Duration::from_secs(60),
+            enter_window_count: 2,
+            typing_interaction: Duration::from_secs(30),
+            typing: Duration::from_secs(15),
+            open: vec!["OPENID".to_owned()],
+            reply_endpoints: vec!["customerServiceMessage.send".to_owned()],
+            typing_endpoint: Some("customerServiceMessage.setTyping".to_owned()),
+        }
+    }
+}
+
+/// The developer's push endpoint (`PUT /_emulator/push` or `[push]`). No
+/// `aes_key` means plaintext mode; with one, pushes are sealed (safe mode)
+/// for the app's appid. Debug output redacts the token and the key.
+#[derive(Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PushTarget {
+    /// Where to POST pushes.
+    pub url: String,
+    /// The push Token.
+    pub token: String,
+    /// The EncodingAESKey (43 characters), for safe mode.
+    #[serde(default)]
+    pub aes_key: Option<String>,
+    /// `json` or `xml`.
+    #[serde(default = "json_encoding")]
+    pub encoding: String,
+}
+
+fn json_encoding() -> String {
+    "json".to_owned()
+}
+
+impl fmt::Debug for PushTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PushTarget")
+            .field("url", &self.url)
+            .field("encoding", &self.encoding)
+            .field("encrypted", &self.aes_key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PushTarget {
+    /// The signer of this target's pushes (sealed for `appid`), and their
+    /// encoding; an error naming what is wrong (never the token or the key).
+    pub fn signer(
+        &self,
+        appid: &str,
+    ) -> Result<
+        (
+            wechat_msg::push::PushSigner,
+            wechat_msg::push::body::Encoding,
+        ),
+        String,
+    > {
+        let encoding = self.encoding.parse()?;
+        let mut signer =
+            wechat_msg::push::PushSigner::new(&self.token).map_err(|e| e.to_string())?;
+        if let Some(key) = &self.aes_key {
+            signer = signer.encrypted(key, appid).map_err(|e| e.to_string())?;
+        }
+        Ok((signer, encoding))
+    }
+}
+
 /// Daily and per-user limits.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -384,17 +546,11 @@ pub struct Quotas {
 
 impl Default for Quotas {
     fn default() -> Self {
-        let mut endpoints = BTreeMap::new();
-        endpoints.insert(
-            "customerServiceMessage.send".to_owned(),
-            EndpointQuota {
-                daily: None,
-                per_user: Some(20),
-            },
-        );
+        // No per-user limit by default: customer-service messages are
+        // limited by the conversation's reply window, as WeChat limits them.
         Quotas {
             daily: Some(1_000_000),
-            endpoints,
+            endpoints: BTreeMap::new(),
         }
     }
 }
@@ -446,10 +602,9 @@ mod tests {
         assert_eq!(config.app, App::default());
         assert_eq!(config.known.openids, ["OPENID"]);
         assert_eq!(config.daily_quota("templateMessage.send"), Some(1_000_000));
-        assert_eq!(
-            config.per_user_quota("customerServiceMessage.send"),
-            Some(20)
-        );
+        assert_eq!(config.per_user_quota("customerServiceMessage.send"), None);
+        assert_eq!(config.conversation.open, ["OPENID"]);
+        assert!(config.push.is_none());
     }
 
     #[test]

@@ -12,11 +12,15 @@
 //! | `POST /_emulator/tokens/expire` | every token issued so far expires |
 //! | `POST /_emulator/clock/advance` | `{"secs": N}`: moves the clock forward |
 //! | `POST /_emulator/new_day` | quota counts start again |
+//! | `PUT` / `GET` / `DELETE /_emulator/push` | the developer's push endpoint (a [`crate::PushTarget`]) |
+//! | `POST /_emulator/users/{openid}/messages` | the user acts (a push body); pushed to the endpoint |
+//! | `GET /_emulator/users/{openid}` | the user's reply window |
+//! | `GET /_emulator/pushes` | every push and its delivery ([`crate::PushDelivery`]) |
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,9 +30,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::clock::check_secs;
+use crate::config::PushTarget;
+use crate::deliver::deliver;
 use crate::error::ControlError;
 use crate::faults::Faults;
-use crate::inspect::Registration;
+use crate::inspect::{PushDelivery, Registration};
 use crate::layers::Buffered;
 use crate::state::Shared;
 
@@ -45,6 +51,15 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_emulator/tokens/expire", post(expire_tokens))
         .route("/_emulator/clock/advance", post(advance_clock))
         .route("/_emulator/new_day", post(new_day))
+        .route(
+            "/_emulator/push",
+            get(push_target)
+                .put(set_push_target)
+                .delete(remove_push_target),
+        )
+        .route("/_emulator/pushes", get(pushes))
+        .route("/_emulator/users/{openid}", get(user))
+        .route("/_emulator/users/{openid}/messages", post(user_acts))
         .method_not_allowed_fallback(wrong_method)
 }
 
@@ -58,6 +73,12 @@ const ROUTES: &[&str] = &[
     "POST /_emulator/tokens/expire",
     "POST /_emulator/clock/advance",
     "POST /_emulator/new_day",
+    "PUT /_emulator/push",
+    "GET /_emulator/push",
+    "DELETE /_emulator/push",
+    "GET /_emulator/pushes",
+    "GET /_emulator/users/{openid}",
+    "POST /_emulator/users/{openid}/messages",
 ];
 
 async fn index(State(shared): State<Arc<Shared>>) -> Json<Value> {
@@ -138,6 +159,79 @@ async fn advance_clock(
         .try_advance_clock(by)
         .map_err(|e| ControlError::bad_request(format!("secs: {e}")))?;
     Ok(done())
+}
+
+/// The push endpoint, without its token or key.
+async fn push_target(State(shared): State<Arc<Shared>>) -> Response {
+    let target = shared
+        .push_target()
+        .map(|t| json!({"url": t.url, "encoding": t.encoding, "encrypted": t.aes_key.is_some()}));
+    Json(json!({"push": target})).into_response()
+}
+
+async fn set_push_target(
+    State(shared): State<Arc<Shared>>,
+    Extension(Buffered(body)): Extension<Buffered>,
+) -> Result<Response, ControlError> {
+    let target = parse::<PushTarget>(&body)?;
+    shared
+        .set_push_target(Some(target))
+        .map_err(ControlError::bad_request)?;
+    Ok(done())
+}
+
+async fn remove_push_target(State(shared): State<Arc<Shared>>) -> Response {
+    let _ = shared.set_push_target(None);
+    done()
+}
+
+async fn pushes(State(shared): State<Arc<Shared>>) -> Response {
+    Json(shared.pushes()).into_response()
+}
+
+async fn user(State(shared): State<Arc<Shared>>, Path(openid): Path<String>) -> Response {
+    Json(json!({"openid": openid, "window": shared.window(&openid)})).into_response()
+}
+
+/// The user acts: the push is filled in, the window opens, and the push is
+/// delivered (or recorded as undelivered) before this answers.
+async fn user_acts(
+    State(shared): State<Arc<Shared>>,
+    Path(openid): Path<String>,
+    Extension(Buffered(body)): Extension<Buffered>,
+) -> Result<Response, ControlError> {
+    let Value::Object(push) = wechat_msg::wire::parse_json(&body)
+        .map_err(|e| ControlError::bad_request(e.to_string()))?
+    else {
+        return Err(ControlError::bad_request(
+            "a push body is a JSON object, such as {\"MsgType\":\"text\",\"Content\":\"hi\"}",
+        ));
+    };
+    let delivery = act(&shared, &openid, push)
+        .await
+        .map_err(ControlError::bad_request)?;
+    Ok(Json(json!({
+        "ok": true,
+        "delivery": delivery,
+        "window": shared.window(&openid),
+    }))
+    .into_response())
+}
+
+/// [`Shared::user_acts`], then the delivery.
+pub(crate) async fn act(
+    shared: &Shared,
+    openid: &str,
+    push: serde_json::Map<String, Value>,
+) -> Result<PushDelivery, String> {
+    let acted = shared.user_acts(openid, push)?;
+    let (attempts, delivered) = match &acted.target {
+        Some(target) => deliver(&shared.http, target, &shared.config.app.appid, &acted.push).await,
+        None => (Vec::new(), false),
+    };
+    shared
+        .delivered(acted.index, attempts, delivered)
+        .ok_or_else(|| "the push record is gone (the emulator was reset)".to_owned())
 }
 
 async fn new_day(State(shared): State<Arc<Shared>>) -> Response {

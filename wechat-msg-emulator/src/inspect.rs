@@ -104,3 +104,34 @@ impl RegisteredMedia {
         }
     }
 }
+
+/// A push to the developer's server: a user acted, and the emulator pushed
+/// it as WeChat does (`GET /_emulator/pushes`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PushDelivery {
+    /// Its position among pushes, from 1.
+    pub seq: u64,
+    /// The user who acted.
+    pub openid: String,
+    /// The push, in WeChat's JSON push form (before signing and sealing).
+    pub push: Value,
+    /// Each attempt to deliver it; none when no push endpoint is set.
+    pub attempts: Vec<PushAttempt>,
+    /// Whether an attempt was answered `success`, empty, or with a passive
+    /// reply, within the time limit.
+    pub delivered: bool,
+}
+
+/// One attempt to deliver a push.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PushAttempt {
+    /// The HTTP status, when an answer came.
+    pub status: Option<u16>,
+    /// The answer's body (its first KiB), when one came.
+    pub answer: Option<String>,
+    /// What went wrong, when nothing usable came (a timeout, a refused
+    /// connection, an error status).
+    pub error: Option<String>,
+}

@@ -25,7 +25,13 @@
 //!
 //! The default [`Config`] makes the examples of WeChat's documentation
 //! succeed as written: it knows openid `OPENID`, template `TEMPLATE_ID`,
-//! form_id `FORMID` (usable once) and media `MEDIA_ID` and `thumb_media_id`.
+//! form_id `FORMID` (usable once) and media `MEDIA_ID` and `thumb_media_id`,
+//! and `OPENID`'s reply window is open, as if the user had just written.
+//!
+//! It plays the user too: [`Emulator::user_acts`] (or `POST
+//! /_emulator/users/{openid}/messages`) makes a user write or enter the
+//! conversation, which opens their reply window and is pushed to the
+//! developer's push endpoint ([`Emulator::set_push`]) as WeChat pushes it.
 //! See [`config`] for the TOML format and [Control](crate#control) for the
 //! HTTP control API.
 //!
@@ -40,7 +46,9 @@
 //! | 40003 / 40037 | unknown openid / template id |
 //! | 41028 / 41029 | form_id unknown or expired / already used |
 //! | 40007 | unknown or expired media_id |
-//! | 45009 / 45047 | daily quota / per-user limit reached |
+//! | 45015 | a reply to a user whose reply window is closed (see [`Conversation`]) |
+//! | 45009 / 45047 | daily quota / the window's replies (or a configured per-user limit) used up |
+//! | 45080 / 45081 / 45072 | typing without a recent interaction / already typing / bad command |
 //! | 45103 | a retired endpoint, when `retired_unsupported` is set |
 //! | -1 | a `system_busy` fault |
 //! | -604100 | a cloud call whose event names no `namespace.method` (the relay's own refusal) |
@@ -63,6 +71,10 @@
 //! | `POST /_emulator/tokens/expire` | [`Emulator::expire_tokens`] |
 //! | `POST /_emulator/clock/advance` | `{"secs": N}`: [`Emulator::advance_clock`] |
 //! | `POST /_emulator/new_day` | [`Emulator::new_day`] |
+//! | `PUT` / `GET` / `DELETE /_emulator/push` | [`Emulator::set_push`] ([`PushTarget`] as JSON: `{"url", "token", "aes_key"?, "encoding": "json"\|"xml"}`) |
+//! | `POST /_emulator/users/{openid}/messages` | [`Emulator::user_acts`] (a push body); answers the [`PushDelivery`] and the user's window |
+//! | `GET /_emulator/users/{openid}` | [`Emulator::window`] |
+//! | `GET /_emulator/pushes` | [`Emulator::pushes`] |
 //!
 //! A control request the emulator refuses is answered `{"ok": false,
 //! "error": "..."}` with a 4xx status (400 for a bad body, 405 for a wrong
@@ -84,9 +96,11 @@
 //! 1. `clock`, `media`, `tokens`, `faults`, `error`, `conn`, [`inspect`]:
 //!    leaves (deadlines, base64, token records, pending faults, error
 //!    answers, resettable connections, the public inspection types).
-//! 2. [`config`], then `state`: what the emulator knows, behind one lock,
-//!    with the checks and commits of a call.
-//! 3. `body`, `reply`: requests read into validated bodies, answers written.
+//! 2. [`config`], `conversation` (each user's reply window and typing), then
+//!    `state`: what the emulator knows, behind one lock, with the checks and
+//!    commits of a call.
+//! 3. `body`, `reply`: requests read into validated bodies, answers written;
+//!    `deliver`: pushes to the developer's server, signed and sealed.
 //! 4. `layers`: the middleware (counting, body deadline and limit, faults).
 //! 5. `http`, `cloud`, `control`: the handlers.
 //! 6. `router`, then `server`, then the crate root ([`Emulator`]).
@@ -101,6 +115,8 @@ mod cloud;
 pub mod config;
 mod conn;
 mod control;
+mod conversation;
+mod deliver;
 mod error;
 mod faults;
 mod http;
@@ -124,9 +140,12 @@ use tokio::task::JoinHandle;
 use wechat_msg::EndpointInfo;
 
 pub use clock::MAX_DURATION;
-pub use config::{App, Config, ConfigError, EndpointQuota};
+pub use config::{App, Config, ConfigError, Conversation, EndpointQuota, PushTarget};
+pub use conversation::WindowState;
 pub use faults::Faults;
-pub use inspect::{Counters, Message, RegisteredMedia, Registration, Via};
+pub use inspect::{
+    Counters, Message, PushAttempt, PushDelivery, RegisteredMedia, Registration, Via,
+};
 
 use crate::server::Limits;
 use crate::state::Shared;
@@ -275,6 +294,41 @@ impl Emulator {
     /// refuses such an advance instead.)
     pub fn advance_clock(&self, by: Duration) {
         self.shared.advance_clock(by);
+    }
+
+    /// Sets (or, with `None`, removes) the developer's push endpoint, where
+    /// users' messages and events are pushed.
+    pub fn set_push(&self, target: Option<PushTarget>) -> Result<(), String> {
+        self.shared.set_push_target(target)
+    }
+
+    /// The user `openid` acts with `push`, a push body in WeChat's JSON push
+    /// form (`{"MsgType": "text", "Content": "hi"}`, `{"MsgType": "event",
+    /// "Event": "user_enter_tempsession"}`): the emulator fills in
+    /// `ToUserName`, `FromUserName`, `CreateTime` and `MsgId`, opens the
+    /// user's reply window, and pushes it to the push endpoint as WeChat
+    /// does (signed, sealed in safe mode, retried up to three times). The
+    /// delivery is recorded either way; an error names what is wrong with
+    /// `push`.
+    pub async fn user_acts(
+        &self,
+        openid: &str,
+        push: serde_json::Value,
+    ) -> Result<PushDelivery, String> {
+        let serde_json::Value::Object(push) = push else {
+            return Err("a push body is a JSON object".to_owned());
+        };
+        control::act(&self.shared, openid, push).await
+    }
+
+    /// Every push so far, with its delivery.
+    pub fn pushes(&self) -> Vec<PushDelivery> {
+        self.shared.pushes()
+    }
+
+    /// The reply window of `openid`, when one is open.
+    pub fn window(&self, openid: &str) -> Option<WindowState> {
+        self.shared.window(openid)
     }
 
     /// Adds openids, template ids, form_ids and media.

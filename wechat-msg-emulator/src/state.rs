@@ -14,10 +14,11 @@ use serde_json::{Map, Value};
 use wechat_msg::{AnswerKind, EndpointInfo, Method, Role};
 
 use crate::clock::{Deadline, MAX_DURATION, MAX_SECS, check_secs};
-use crate::config::Config;
+use crate::config::{Config, PushTarget};
+use crate::conversation::{Action, Conversations, Typing, WindowState};
 use crate::error::WxError;
 use crate::faults::{Faults, Plan};
-use crate::inspect::{Counters, Message, Registration, Via};
+use crate::inspect::{Counters, Message, PushAttempt, PushDelivery, Registration, Via};
 use crate::media::{Media, decode_base64};
 use crate::tokens::{Issued, TokenProblem, TokenStore};
 
@@ -39,9 +40,28 @@ pub(crate) struct State {
     daily: HashMap<&'static str, u64>,
     per_user: HashMap<(&'static str, String), u64>,
     messages: Vec<Message>,
+    conversations: Conversations,
+    push_target: Option<PushTarget>,
+    pushes: Vec<PushDelivery>,
+    next_msg_id: i64,
     pub counters: Counters,
     pub faults: Faults,
     clock_offset: Duration,
+}
+
+/// The first MsgId the emulator gives a user's message: past 2^53, as
+/// WeChat's are, so a receiver that reads them as f64 shows it.
+const FIRST_MSG_ID: i64 = (1 << 53) + 1;
+
+/// A user's action, filled in and recorded, and where to push it.
+#[derive(Debug)]
+pub(crate) struct Acted {
+    /// Its index among the recorded pushes.
+    pub index: usize,
+    /// The push in the JSON push form.
+    pub push: Map<String, Value>,
+    /// Where to push it, if anywhere.
+    pub target: Option<PushTarget>,
 }
 
 /// The state and what does not change, shared by every handler.
@@ -55,6 +75,8 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     epoch: Instant,
     epoch_unix: u64,
+    /// The client that pushes to the developer's server.
+    pub http: reqwest::Client,
 }
 
 /// A successful answer, in the HTTP form.
@@ -86,6 +108,10 @@ impl Shared {
             state: Mutex::new(state),
             epoch: Instant::now(),
             epoch_unix,
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .unwrap_or_default(),
         })
     }
 
@@ -255,7 +281,27 @@ impl Shared {
                 _ => {}
             }
         }
-        let per_user = match (self.config.per_user_quota(info.name), user) {
+        let conversation = &self.config.conversation;
+        let reply = conversation.reply_endpoints.iter().any(|e| e == info.name);
+        let typing = match &conversation.typing_endpoint {
+            Some(name) if name == info.name => match body.get("command").and_then(Value::as_str) {
+                Some("CancelTyping") => Some(Typing::Off),
+                Some("Typing") => Some(Typing::On),
+                _ => return Err(WxError::new(45072, "command invalid")),
+            },
+            _ => None,
+        };
+        if let Some(user) = &user {
+            if reply {
+                state.conversations.check_reply(user, now)?;
+            }
+            if let Some(typing) = typing {
+                state
+                    .conversations
+                    .check_typing(conversation, user, typing, now)?;
+            }
+        }
+        let per_user = match (self.config.per_user_quota(info.name), user.clone()) {
             (Some(limit), Some(user)) => {
                 let key = (info.name, user);
                 if state.per_user.get(&key).copied().unwrap_or(0) >= limit {
@@ -267,6 +313,16 @@ impl Shared {
         };
 
         // Everything checked: commit.
+        if let Some(user) = &user {
+            if reply {
+                state.conversations.commit_reply(user);
+            }
+            if let Some(typing) = typing {
+                state
+                    .conversations
+                    .commit_typing(conversation, user, typing, now);
+            }
+        }
         for form_id in form_ids {
             state.form_ids.insert(form_id, FormId::Used);
         }
@@ -379,6 +435,98 @@ impl Shared {
         self.lock().messages.clone()
     }
 
+    /// Sets (or, with `None`, removes) the developer's push endpoint.
+    pub fn set_push_target(&self, target: Option<PushTarget>) -> Result<(), String> {
+        if let Some(target) = &target {
+            target.signer(&self.config.app.appid)?;
+        }
+        self.lock().push_target = target;
+        Ok(())
+    }
+
+    /// The developer's push endpoint.
+    pub fn push_target(&self) -> Option<PushTarget> {
+        self.lock().push_target.clone()
+    }
+
+    /// The user `openid` acts with `push` (a push body such as
+    /// `{"MsgType": "text", "Content": "hi"}`): the emulator fills in
+    /// `ToUserName`, `FromUserName`, `CreateTime` and, for messages, `MsgId`,
+    /// checks it against the spec's pushes, opens the user's window, and
+    /// records the push as not yet delivered.
+    pub fn user_acts(&self, openid: &str, mut push: Map<String, Value>) -> Result<Acted, String> {
+        use wechat_msg::push::PushMessage as _;
+        if openid.is_empty() || openid.chars().any(char::is_control) {
+            return Err("the openid must be non-empty text".to_owned());
+        }
+        let mut state = self.lock();
+        let now = self.now(&state);
+        let unix = self.unix_now(&state);
+        // The user's own keys win over nothing: the framing is WeChat's.
+        push.insert(
+            "ToUserName".into(),
+            self.config.app.original_id.clone().into(),
+        );
+        push.insert("FromUserName".into(), openid.into());
+        push.insert("CreateTime".into(), unix.into());
+        let is_event = push.get("MsgType").and_then(Value::as_str) == Some("event");
+        if !is_event && !push.contains_key("MsgId") {
+            push.insert("MsgId".into(), state.next_msg_id.into());
+            state.next_msg_id = state.next_msg_id.saturating_add(1);
+        }
+        let typed = wechat_msg::Push::from_push_form(push.clone())
+            .map_err(|e| format!("invalid push: {e}"))?;
+        let action = match typed {
+            wechat_msg::Push::UserEnterTempsession(_) => Action::Enter,
+            wechat_msg::Push::Unknown(_) => Action::Other,
+            ref other if !other.is_event() => Action::Message,
+            _ => Action::Other,
+        };
+        state.openids.insert(openid.to_owned());
+        state
+            .conversations
+            .act(&self.config.conversation, openid, action, now);
+        let seq = state.pushes.len() as u64 + 1;
+        state.pushes.push(PushDelivery {
+            seq,
+            openid: openid.to_owned(),
+            push: Value::Object(typed.to_push_form()),
+            attempts: Vec::new(),
+            delivered: false,
+        });
+        Ok(Acted {
+            index: state.pushes.len() - 1,
+            push: typed.to_push_form(),
+            target: state.push_target.clone(),
+        })
+    }
+
+    /// Records how a push's delivery went; the record as it now stands.
+    pub fn delivered(
+        &self,
+        index: usize,
+        attempts: Vec<PushAttempt>,
+        delivered: bool,
+    ) -> Option<PushDelivery> {
+        let mut state = self.lock();
+        let record = state.pushes.get_mut(index)?;
+        record.attempts = attempts;
+        record.delivered = delivered;
+        Some(record.clone())
+    }
+
+    /// Every push so far.
+    pub fn pushes(&self) -> Vec<PushDelivery> {
+        self.lock().pushes.clone()
+    }
+
+    /// The open window of `openid`, if any.
+    pub fn window(&self, openid: &str) -> Option<WindowState> {
+        let state = self.lock();
+        let now = self.now(&state);
+        state.conversations.window(openid, now)
+    }
+
     /// Starts a new quota day.
     pub fn new_day(&self) {
         let mut state = self.lock();
@@ -458,6 +606,10 @@ impl State {
             daily: HashMap::new(),
             per_user: HashMap::new(),
             messages: Vec::new(),
+            conversations: Conversations::new(&config.conversation, now),
+            push_target: config.push.clone(),
+            pushes: Vec::new(),
+            next_msg_id: FIRST_MSG_ID,
             counters: Counters::default(),
             faults: config.faults.clone(),
             clock_offset: Duration::ZERO,

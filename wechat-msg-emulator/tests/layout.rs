@@ -6,8 +6,26 @@ use std::path::Path;
 
 /// Bottom to top.
 const ORDER: &[&str] = &[
-    "clock", "media", "tokens", "faults", "error", "conn", "inspect", "config", "state", "body",
-    "reply", "layers", "http", "cloud", "control", "router", "server", "lib",
+    "clock",
+    "media",
+    "tokens",
+    "faults",
+    "error",
+    "conn",
+    "inspect",
+    "config",
+    "conversation",
+    "state",
+    "body",
+    "reply",
+    "deliver",
+    "layers",
+    "http",
+    "cloud",
+    "control",
+    "router",
+    "server",
+    "lib",
 ];
 
 /// The modules `source` names as `crate::name` or `crate::{name, ...}`.

@@ -69,8 +69,11 @@ async fn send_one(h: &Harness, token: &str, via: Via, body: &Value) -> Seen {
 async fn thousands_of_concurrent_messages_are_each_recorded_once() {
     let mut config = Config::default();
     config.known.openids = (0..SENDERS).map(|i| format!("USER_{i}")).collect();
-    // No per-user limit: this test is about losing nothing.
+    // No per-user limit and every user's window wide open: this test is
+    // about losing nothing, not about the conversation's rules.
     config.quotas.endpoints.clear();
+    config.conversation.open = config.known.openids.clone();
+    config.conversation.message_window_count = u32::MAX;
     config.faults = Faults {
         system_busy: 40,
         truncate: 20,
@@ -168,6 +171,8 @@ async fn racing_senders_never_overrun_a_limit_or_reuse_a_form_id() {
         "customerServiceMessage.send".into(),
         EndpointQuota::new(None, Some(100)),
     );
+    // The quota, not the reply window, is what the senders race for.
+    config.conversation.message_window_count = u32::MAX;
     let h = Arc::new(Harness::with(config).await);
     let token = h.token().await;
     let run = async {

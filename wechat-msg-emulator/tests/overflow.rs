@@ -30,6 +30,11 @@ async fn control(h: &Harness, path: &str, body: &Value) -> (u16, Value) {
 /// A token fetch, a send, a reset and a cloud call all still work.
 async fn still_serving(h: &Harness) {
     let token = h.token().await;
+    // The clock moved past the reply window: the user writes again first.
+    h.emu
+        .user_acts("OPENID", json!({"MsgType": "text", "Content": "again"}))
+        .await
+        .expect("the user writes");
     let answer = h
         .send_with(&token, "customerServiceMessage.send", &text())
         .await;

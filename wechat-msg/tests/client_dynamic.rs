@@ -137,7 +137,7 @@ async fn the_dynamic_send_retries_and_refreshes_like_the_typed_one() {
         )
         .await
         .unwrap();
-    assert_eq!(fake.count("/cgi-bin/message/custom/typing"), 3);
+    assert_eq!(fake.count("/cgi-bin/message/custom/business/typing"), 3);
     assert_eq!(tokens.issued(), 2);
 }
 

@@ -1,0 +1,151 @@
+//! Pushing a user's action to the developer's server as WeChat does: signed
+//! with the push Token and, in safe mode, sealed with the EncodingAESKey, in
+//! the configured encoding; retried up to three times when the answer is not
+//! `success` (or empty, or a passive reply) within five seconds.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+use wechat_msg::push::PushMessage as _;
+use wechat_msg::push::body::Encoding;
+
+use crate::config::PushTarget;
+use crate::inspect::PushAttempt;
+
+/// WeChat waits this long for an answer.
+const ANSWER_WITHIN: Duration = Duration::from_secs(5);
+/// And tries this many times more.
+const RETRIES: usize = 3;
+/// Between tries (WeChat waits longer; a test should not).
+const RETRY_AFTER: Duration = Duration::from_millis(200);
+/// How much of an answer is kept.
+const ANSWER_KEPT: usize = 1024;
+
+/// Delivers `push` to `target` for `appid`: every attempt, and whether one
+/// was accepted.
+pub(crate) async fn deliver(
+    http: &reqwest::Client,
+    target: &PushTarget,
+    appid: &str,
+    push: &Map<String, Value>,
+) -> (Vec<PushAttempt>, bool) {
+    let (signer, encoding) = match target.signer(appid) {
+        Ok(signer) => signer,
+        Err(e) => {
+            return (
+                vec![PushAttempt {
+                    status: None,
+                    answer: None,
+                    error: Some(format!("push endpoint not usable: {e}")),
+                }],
+                false,
+            );
+        }
+    };
+    let wrappers = wechat_msg::Push::from_push_form(push.clone())
+        .map(|p| p.xml_wrappers())
+        .unwrap_or(&[]);
+    let content_type = match encoding {
+        Encoding::Json => "application/json",
+        Encoding::Xml => "text/xml",
+    };
+    let mut attempts = Vec::new();
+    for attempt in 0..=RETRIES {
+        if attempt > 0 {
+            tokio::time::sleep(RETRY_AFTER).await;
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let nonce = fastrand::u32(..).to_string();
+        let signed = signer.sign(push, encoding, wrappers, now, &nonce);
+        let separator = if target.url.contains('?') { '&' } else { '?' };
+        let url = format!("{}{separator}{}", target.url, signed.query);
+        let sent = http
+            .post(&url)
+            .header("content-type", content_type)
+            .timeout(ANSWER_WITHIN)
+            .body(signed.body)
+            .send()
+            .await;
+        let (record, accepted) = match sent {
+            Err(e) => (
+                PushAttempt {
+                    status: None,
+                    answer: None,
+                    error: Some(describe(&e)),
+                },
+                false,
+            ),
+            Ok(answer) => {
+                let status = answer.status();
+                match answer.bytes().await {
+                    Err(e) => (
+                        PushAttempt {
+                            status: Some(status.as_u16()),
+                            answer: None,
+                            error: Some(describe(&e)),
+                        },
+                        false,
+                    ),
+                    Ok(body) => {
+                        let accepted = status.is_success() && acceptable(&body);
+                        let error = (!accepted).then(|| {
+                            if status.is_success() {
+                                "the answer is not `success`, empty, or a passive reply".to_owned()
+                            } else {
+                                format!("HTTP {status}")
+                            }
+                        });
+                        (
+                            PushAttempt {
+                                status: Some(status.as_u16()),
+                                answer: Some(kept(&body)),
+                                error,
+                            },
+                            accepted,
+                        )
+                    }
+                }
+            }
+        };
+        attempts.push(record);
+        if accepted {
+            return (attempts, true);
+        }
+    }
+    (attempts, false)
+}
+
+/// `success`, an empty body, or a passive reply (a JSON or XML object).
+fn acceptable(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    text.is_empty()
+        || text == "success"
+        || Encoding::sniff(body)
+            .is_some_and(|encoding| wechat_msg::push::body::read(body, encoding, &[]).is_ok())
+}
+
+fn kept(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    match text.char_indices().nth(ANSWER_KEPT) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], body.len()),
+        None => text.into_owned(),
+    }
+}
+
+/// A transport failure, without the URL (its query carries signatures).
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        format!("no answer within {} s", ANSWER_WITHIN.as_secs())
+    } else if e.is_connect() {
+        "connection refused or unreachable".to_owned()
+    } else {
+        let mut text = e.to_string();
+        if let Some(url) = e.url() {
+            text = text.replace(url.as_str(), "<push url>");
+        }
+        text
+    }
+}
