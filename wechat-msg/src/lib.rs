@@ -32,7 +32,7 @@ pub use answer::{MalformedAnswer, Rejection};
 #[cfg(feature = "client")]
 pub use client::{Client, Via};
 pub use endpoint::{
-    Ack, Answer, AnswerKind, BodyKind, Deprecation, Endpoint, EndpointInfo, Errcode, ErrcodeInfo,
+    Ack, Answer, AnswerKind, AnyErrcode, BodyKind, Deprecation, Endpoint, EndpointInfo, Errcode, ErrcodeInfo,
     ErrorClass, FieldInfo, Location, MediaBytes, Method, Role, RoleInfo,
 };
 pub use link::{LinkText, MiniProgramLink};
