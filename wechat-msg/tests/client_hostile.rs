@@ -160,7 +160,11 @@ async fn a_token_answer_cut_off_after_the_token_shows_no_byte_of_it() {
     for bytes in [
         until_close("200 OK", cut.as_bytes()),
         // Shorter than its Content-Length.
-        [head("200 OK", "application/json", 400), cut.clone().into_bytes()].concat(),
+        [
+            head("200 OK", "application/json", 400),
+            cut.clone().into_bytes(),
+        ]
+        .concat(),
         chunked("200 OK", cut.as_bytes()),
         // A gateway's status with the token in the body.
         until_close(
@@ -192,7 +196,10 @@ async fn a_token_answer_with_a_string_errcode_shows_no_byte_of_it() {
         bad.problem(),
         &AnswerProblem::Malformed(MalformedAnswer::ErrcodeNotInteger)
     );
-    assert!(err.to_string().contains("errcode is not an integer"), "{err}");
+    assert!(
+        err.to_string().contains("errcode is not an integer"),
+        "{err}"
+    );
     let mut seen = texts(&err);
     seen.push(log);
     assert_hides("a token answer with a string errcode", LIVE, &seen);
@@ -401,7 +408,10 @@ async fn control_characters_in_an_errmsg_are_escaped() {
         assert_no_control("a rejection", &lines(&err));
         assert_no_control(
             "a rejection",
-            &[err.rejection().unwrap().to_string(), format!("{}", err.errcode().unwrap())],
+            &[
+                err.rejection().unwrap().to_string(),
+                format!("{}", err.errcode().unwrap()),
+            ],
         );
 
         let send = wechat_msg::endpoint("customerServiceMessage.send").unwrap();
@@ -437,7 +447,10 @@ async fn control_characters_in_an_input_key_are_escaped() {
         .send_value(send, &body, Form::Http, &Via::Http)
         .await
         .unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::InvalidRequest(_)), "{err:?}");
+    assert!(
+        matches!(err.kind(), ErrorKind::InvalidRequest(_)),
+        "{err:?}"
+    );
     // The client's error and its kind; the wire error's own text is the
     // wire module's.
     assert_no_control(

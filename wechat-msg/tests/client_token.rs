@@ -13,8 +13,8 @@ use client_support::*;
 use serde_json::json;
 use wechat_msg::CustomerServiceMessageSendErrcode as Code;
 use wechat_msg::client::{
-    AccessToken, AnswerProblem, BoxError, BoxFuture, ErrorKind, FreshToken, TokenErrcode, TokenErrorKind,
-    TokenProvider, TokenSource,
+    AccessToken, AnswerProblem, BoxError, BoxFuture, ErrorKind, FreshToken, TokenErrcode,
+    TokenErrorKind, TokenProvider, TokenSource,
 };
 
 const SEND: &str = "/cgi-bin/message/custom/send";

@@ -194,7 +194,10 @@ impl Caller {
             rid: rid_of(&full),
             errmsg: bounded(&full, ERRMSG_KEPT),
         });
-        let class = match info.errcode(code).map_or(ErrorClass::Permanent, |row| row.class) {
+        let class = match info
+            .errcode(code)
+            .map_or(ErrorClass::Permanent, |row| row.class)
+        {
             // An errcode inside a cloud call's resp_data is the relay's:
             // a token error there is about the relay's own credentials,
             // which a new token of ours cannot fix.
@@ -202,9 +205,7 @@ impl Caller {
             class => class,
         };
         match (class, lease) {
-            (ErrorClass::RefreshToken, Some(lease))
-                if !*refreshed && self.tokens.refreshable() =>
-            {
+            (ErrorClass::RefreshToken, Some(lease)) if !*refreshed && self.tokens.refreshable() => {
                 tracing::debug!(errcode = code, "token refused; refreshing once");
                 *refreshed = true;
                 self.tokens.invalidate(lease.generation);

@@ -239,7 +239,11 @@ impl<C: Errcode> fmt::Display for Error<C> {
         // Everything goes through the escaper: no part of the message can
         // break the line or reach a terminal as a control sequence.
         let mut out = EscapeControl(f);
-        write!(out, "{} (via {}): {}", inner.endpoint, inner.via, inner.kind)?;
+        write!(
+            out,
+            "{} (via {}): {}",
+            inner.endpoint, inner.via, inner.kind
+        )?;
         if let Some(deadline) = inner.deadline {
             write!(
                 out,

@@ -3,7 +3,6 @@
 //! the transport, the token layer and the public error all build on them.
 
 use std::fmt;
-use std::sync::Arc;
 
 use crate::answer::{Escaped, MalformedAnswer};
 use crate::wire::WireError;
@@ -15,14 +14,14 @@ use super::secrets::Scrub;
 ///
 /// Its [`source`](std::error::Error::source) is the underlying
 /// [`reqwest::Error`], its URL removed, when there is one.
-#[derive(Clone, Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct TransportError {
     /// The cause chain as one line: scrubbed, control characters escaped.
     message: String,
     timeout: bool,
     #[source]
-    cause: Option<Arc<reqwest::Error>>,
+    cause: Option<reqwest::Error>,
 }
 
 impl TransportError {
@@ -44,7 +43,7 @@ impl TransportError {
         TransportError {
             message: Escaped(scrub.apply(&message)).to_string(),
             timeout,
-            cause: Some(Arc::new(err)),
+            cause: Some(err),
         }
     }
 
@@ -237,11 +236,7 @@ impl fmt::Display for Body<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let head = self.0;
         if head.withheld {
-            write!(
-                f,
-                "; body of {} bytes not shown (a token answer)",
-                head.len
-            )
+            write!(f, "; body of {} bytes not shown (a token answer)", head.len)
         } else if !head.excerpt.is_empty() {
             write!(f, "; body: {:?}", head.excerpt)
         } else {

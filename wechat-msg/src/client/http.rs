@@ -115,4 +115,3 @@ fn is_json_like(received: &Received) -> bool {
     let first = received.body.iter().find(|b| !b.is_ascii_whitespace());
     first == Some(&b'{') && serde_json::from_slice::<Value>(&received.body).is_ok()
 }
-

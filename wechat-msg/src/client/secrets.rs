@@ -133,9 +133,9 @@ impl<'a> Scrub<'a> {
         let mut end = text.len();
         for secret in self.secrets() {
             let longest = (secret.len() - 1).min(end);
-            let cut = (1..=longest).rev().find(|&n| {
-                secret.is_char_boundary(n) && text[..end].ends_with(&secret[..n])
-            });
+            let cut = (1..=longest)
+                .rev()
+                .find(|&n| secret.is_char_boundary(n) && text[..end].ends_with(&secret[..n]));
             if let Some(n) = cut {
                 end -= n;
             }

@@ -155,7 +155,8 @@ impl Client {
             .call(info, via, value)
             .await
             .map_err(|failed| {
-                Error::failed(info.name, form, failed).with_errcode(|code, _| AnyErrcode::new(info, code))
+                Error::failed(info.name, form, failed)
+                    .with_errcode(|code, _| AnyErrcode::new(info, code))
             })?;
         Ok(answer_value(info, done.reply, from))
     }
@@ -163,7 +164,13 @@ impl Client {
     /// The access token the client would use now, fetching one if needed;
     /// `None` with [`TokenSource::None`].
     pub async fn access_token(&self) -> Result<Option<AccessToken>, TokenError> {
-        Ok(self.inner.caller.tokens.get().await?.map(|lease| lease.token))
+        Ok(self
+            .inner
+            .caller
+            .tokens
+            .get()
+            .await?
+            .map(|lease| lease.token))
     }
 
     /// The token source the client was built with.

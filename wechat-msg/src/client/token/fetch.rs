@@ -203,7 +203,12 @@ mod tests {
     fn lifetimes_are_clamped_never_overflowing() {
         let n = |text: &str| serde_json::from_str::<serde_json::Number>(text).unwrap();
         assert_eq!(lifetime(&n("7200")), Some(Duration::from_secs(7200)));
-        for huge in ["18446744073709551615", "9223372036854775808", "1e300", "1e19"] {
+        for huge in [
+            "18446744073709551615",
+            "9223372036854775808",
+            "1e300",
+            "1e19",
+        ] {
             assert_eq!(lifetime(&n(huge)), Some(LONGEST_LIFETIME), "{huge}");
         }
         for bad in ["0", "-1", "-9223372036854775808", "0.5", "-1e300"] {
