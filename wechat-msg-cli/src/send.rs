@@ -142,7 +142,7 @@ fn failure_of(err: &wechat_msg::client::Error) -> Failure {
             code: 1,
             message: format!(
                 "errcode {}: {}\n{err}",
-                rejection.errcode.code(),
+                wechat_msg::Errcode::code(&rejection.errcode),
                 rejection.errmsg
             ),
         };
