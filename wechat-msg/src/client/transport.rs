@@ -2,6 +2,7 @@
 //! `cloud`), reading the answer under a size cap, and sorting failures by
 //! what they say about delivery.
 
+use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -46,12 +47,22 @@ pub(crate) enum OutPart {
     File { name: String, file: MediaFile },
 }
 
-/// A complete answer: status, content type, body.
-#[derive(Debug)]
+/// A complete answer: status, content type, body. Its `Debug` shows the
+/// body's length only: a token answer's bytes are secret.
 pub(crate) struct Received {
     pub(crate) status: u16,
     pub(crate) content_type: Option<String>,
     pub(crate) body: Vec<u8>,
+}
+
+impl fmt::Debug for Received {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Received")
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl Received {
