@@ -169,7 +169,11 @@ fn failure_of(err: &wechat_msg::client::Error, redactions: &Redactions) -> Failu
         return Failure::new(
             1,
             vec![
-                format!("errcode {}: {}", rejection.errcode.code(), Foreign(&errmsg)),
+                format!(
+                    "errcode {}: {}",
+                    wechat_msg::Errcode::code(&rejection.errcode),
+                    Foreign(&errmsg)
+                ),
                 detail,
             ],
         );

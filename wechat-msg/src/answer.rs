@@ -1,7 +1,11 @@
 //! Reading WeChat's answers: `{errcode, errmsg}` over HTTP and
 //! `{errCode, errMsg}` from a cloud call, into `Ok` or the endpoint's errcode.
+//!
+//! An answer is foreign text: errmsgs are kept to a bounded length and
+//! shown with control characters escaped, so a hostile answer can neither
+//! flood a log nor forge a line or a terminal escape sequence.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde_json::Value;
 
@@ -14,90 +18,149 @@ use crate::wire::{Form, WireError};
 pub struct Rejection<C> {
     /// The endpoint's errcode.
     pub errcode: C,
-    /// WeChat's errmsg, as given.
+    /// WeChat's errmsg, as given up to [`ERRMSG_KEPT`] bytes (a longer one
+    /// is cut and ends with a note of how many bytes were cut).
     pub errmsg: String,
     /// The `rid` WeChat appends to errmsg, for its support.
     pub rid: Option<String>,
 }
 
-impl<C: Errcode> fmt::Display for Rejection<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "errcode {} ({}): {}",
-            self.errcode.code(),
-            self.errcode,
-            self.errmsg
-        )
-    }
+/// How many bytes of an errmsg are kept; WeChat's are a line long.
+pub const ERRMSG_KEPT: usize = 1024;
+
+/// The errcode enum of `code`. An unlisted code keeps the errmsg with its
+/// control characters escaped: the enum is shown on its own, and its text
+/// must stay one line.
+pub(crate) fn errcode_of<C: Errcode>(code: i64, errmsg: &str) -> C {
+    C::from_code(code, &Escaped(errmsg).to_string())
 }
 
-/// An answer that is not what WeChat's answers look like.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MalformedAnswer {
-    /// The body is not JSON (an HTML page, an empty or truncated body).
-    NotJson,
-    /// JSON, but not an object.
-    NotObject,
-    /// The errcode field is not an integer (a string, say).
-    ErrcodeNotInteger,
-    /// A success whose fields do not match the spec.
-    Fields(WireError),
-}
-
-impl fmt::Display for MalformedAnswer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MalformedAnswer::NotJson => f.write_str("the answer is not JSON"),
-            MalformedAnswer::NotObject => f.write_str("the answer is not a JSON object"),
-            MalformedAnswer::ErrcodeNotInteger => {
-                f.write_str("the answer's errcode is not an integer")
-            }
-            MalformedAnswer::Fields(err) => write!(f, "the answer does not match the spec: {err}"),
+impl<C: Errcode> Rejection<C> {
+    /// The rejection of `code` with `errmsg`: the errmsg bounded to
+    /// [`ERRMSG_KEPT`] bytes, the rid read from the whole errmsg.
+    pub(crate) fn new(code: i64, errmsg: &str) -> Self {
+        let rid = rid_of(errmsg);
+        let errmsg = bounded(errmsg, ERRMSG_KEPT);
+        Rejection {
+            errcode: errcode_of(code, &errmsg),
+            errmsg,
+            rid,
         }
     }
 }
 
-impl std::error::Error for MalformedAnswer {}
+impl<C: Errcode> fmt::Display for Rejection<C> {
+    /// `InvalidOpenid (40003): <description> (errmsg: "...")`, the errmsg
+    /// quoted with its control characters escaped.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.errcode.info() {
+            Some(info) => write!(f, "{} ({}): {}", info.name, info.code, info.description)?,
+            None => write!(f, "unknown errcode {}", self.errcode.code())?,
+        }
+        write!(f, " (errmsg: {:?})", self.errmsg)
+    }
+}
+
+impl<C: Errcode> std::error::Error for Rejection<C> {}
+
+/// An answer that is not what WeChat's answers look like.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MalformedAnswer {
+    /// The body is not JSON (an HTML page, an empty or truncated body).
+    #[error("the answer is not JSON")]
+    NotJson,
+    /// JSON, but not an object.
+    #[error("the answer is not a JSON object")]
+    NotObject,
+    /// The errcode field is not an integer (a string, say).
+    #[error("the answer's errcode is not an integer")]
+    ErrcodeNotInteger,
+    /// A success whose fields do not match the spec.
+    #[error("the answer does not match the spec: {0}")]
+    Fields(#[source] WireError),
+    /// A success whose text is not UTF-8. (A refusal whose errmsg is not
+    /// UTF-8 is still read as a refusal, the errmsg decoded lossily.)
+    #[error("the answer is not UTF-8")]
+    NotUtf8,
+}
+
+/// Parses a JSON answer body of endpoint `E` in `form`: `Ok(Ok(answer))` on
+/// errcode 0 (or none), `Ok(Err(rejection))` on another errcode.
+///
+/// This is what the client does with an answer; use it on answers that
+/// reached you another way (a relay of your own, a recorded answer).
+///
+/// ```
+/// use wechat_msg::answer::read_answer;
+/// use wechat_msg::{CustomerServiceMessage, CustomerServiceMessageSendErrcode, Form};
+///
+/// let body = br#"{"errcode":45015,"errmsg":"response out of time limit rid: 6527-c1f2"}"#;
+/// let rejection = read_answer::<CustomerServiceMessage>(body, Form::Http)
+///     .expect("a WeChat answer")
+///     .expect_err("a refusal");
+/// assert_eq!(rejection.errcode, CustomerServiceMessageSendErrcode::ReplyWindowClosed);
+/// assert_eq!(rejection.rid.as_deref(), Some("6527-c1f2"));
+///
+/// let ok = read_answer::<CustomerServiceMessage>(br#"{"errcode":0,"errmsg":"ok"}"#, Form::Http);
+/// assert!(matches!(ok, Ok(Ok(_))));
+/// ```
+pub fn read_answer<E: Endpoint>(
+    body: &[u8],
+    form: Form,
+) -> Result<Result<E::Answer, Rejection<E::Errcode>>, MalformedAnswer> {
+    let parsed = parse(body)?;
+    match read_status(&parsed.value, form)? {
+        Some(refusal) => Ok(Err(Rejection::new(refusal.code, &refusal.errmsg))),
+        None if parsed.lossy => Err(MalformedAnswer::NotUtf8),
+        None => E::Answer::from_json(&parsed.value, form)
+            .map(Ok)
+            .map_err(MalformedAnswer::Fields),
+    }
+}
+
+/// A parsed answer body.
+pub(crate) struct Parsed {
+    pub(crate) value: Value,
+    /// The body was not UTF-8 and was decoded lossily: good enough to read
+    /// a refusal, never a success.
+    pub(crate) lossy: bool,
+}
+
+/// Parses an answer body as JSON; a body that is JSON once its invalid
+/// UTF-8 is replaced (an errmsg in another encoding) is read lossily.
+pub(crate) fn parse(body: &[u8]) -> Result<Parsed, MalformedAnswer> {
+    match serde_json::from_slice(body) {
+        Ok(value) => Ok(Parsed {
+            value,
+            lossy: false,
+        }),
+        Err(_) if std::str::from_utf8(body).is_err() => {
+            serde_json::from_str(&String::from_utf8_lossy(body))
+                .map(|value| Parsed { value, lossy: true })
+                .map_err(|_| MalformedAnswer::NotJson)
+        }
+        Err(_) => Err(MalformedAnswer::NotJson),
+    }
+}
+
+/// The errcode and the whole errmsg of a refusal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub(crate) code: i64,
+    pub(crate) errmsg: String,
+}
 
 /// The errcode and errmsg keys of an answer in `form`.
-pub fn status_keys(form: Form) -> (&'static str, &'static str) {
+pub(crate) fn status_keys(form: Form) -> (&'static str, &'static str) {
     match form {
         Form::Http => ("errcode", "errmsg"),
         Form::Cloud => ("errCode", "errMsg"),
     }
 }
 
-/// Parses a JSON answer body of endpoint `E` in `form`: `Ok(Ok(answer))` on
-/// errcode 0 (or none), `Ok(Err(rejection))` on another errcode.
-pub fn read_answer<E: Endpoint>(
-    body: &[u8],
-    form: Form,
-) -> Result<Result<E::Answer, Rejection<E::Errcode>>, MalformedAnswer> {
-    let value: Value = serde_json::from_slice(body).map_err(|_| MalformedAnswer::NotJson)?;
-    read_answer_value::<E>(&value, form)
-}
-
-/// [`read_answer`] on a parsed value.
-pub fn read_answer_value<E: Endpoint>(
-    value: &Value,
-    form: Form,
-) -> Result<Result<E::Answer, Rejection<E::Errcode>>, MalformedAnswer> {
-    match read_status(value, form)? {
-        Some((code, errmsg)) => Ok(Err(Rejection {
-            errcode: E::Errcode::from_code(code, &errmsg),
-            rid: rid_of(&errmsg),
-            errmsg,
-        })),
-        None => E::Answer::from_json(value, form)
-            .map(Ok)
-            .map_err(MalformedAnswer::Fields),
-    }
-}
-
-/// The errcode and errmsg of an answer, `None` when it is a success.
-pub fn read_status(value: &Value, form: Form) -> Result<Option<(i64, String)>, MalformedAnswer> {
+/// The refusal an answer holds, `None` when it is a success.
+pub(crate) fn read_status(value: &Value, form: Form) -> Result<Option<Refusal>, MalformedAnswer> {
     let object = value.as_object().ok_or(MalformedAnswer::NotObject)?;
     let (code_key, msg_key) = status_keys(form);
     let code = match object.get(code_key) {
@@ -113,10 +176,18 @@ pub fn read_status(value: &Value, form: Form) -> Result<Option<(i64, String)>, M
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    Ok(Some((code, errmsg)))
+    Ok(Some(Refusal { code, errmsg }))
 }
 
 /// The request id WeChat appends to errmsg (`... rid: 6527c1f2-...`).
+///
+/// ```
+/// assert_eq!(
+///     wechat_msg::answer::rid_of("invalid openid rid: 6527c1f2-1a2b").as_deref(),
+///     Some("6527c1f2-1a2b")
+/// );
+/// assert_eq!(wechat_msg::answer::rid_of("invalid openid"), None);
+/// ```
 pub fn rid_of(errmsg: &str) -> Option<String> {
     let (_, rest) = errmsg.rsplit_once("rid:")?;
     let rid: String = rest
@@ -125,4 +196,80 @@ pub fn rid_of(errmsg: &str) -> Option<String> {
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect();
     (!rid.is_empty()).then_some(rid)
+}
+
+/// `text` cut to at most `max` bytes (on a character boundary), with a note
+/// of how many bytes were cut.
+pub(crate) fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes cut)", &text[..end], text.len() - end)
+}
+
+/// Whether `c` must not reach a terminal or a log raw: control characters
+/// (line breaks, ESC, C1 controls) and the characters that reorder or
+/// break lines on display.
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// A writer that passes text through with unsafe characters escaped
+/// (`\n`, `\u{1b}`).
+pub(crate) struct EscapeControl<'a, W: ?Sized>(pub(crate) &'a mut W);
+
+impl<W: fmt::Write + ?Sized> fmt::Write for EscapeControl<'_, W> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let mut start = 0;
+        for (i, c) in text.char_indices().filter(|&(_, c)| is_unsafe(c)) {
+            self.0.write_str(&text[start..i])?;
+            write!(self.0, "{}", c.escape_default())?;
+            start = i + c.len_utf8();
+        }
+        self.0.write_str(&text[start..])
+    }
+}
+
+/// Shows `T` with unsafe characters escaped.
+pub(crate) struct Escaped<T>(pub(crate) T);
+
+impl<T: fmt::Display> fmt::Display for Escaped<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(EscapeControl(f), "{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_what_could_forge_a_line_or_drive_a_terminal() {
+        let shown = Escaped("a\nerror: b\u{1b}[2J\u{9b}\u{202e}é\t").to_string();
+        assert_eq!(shown, r"a\nerror: b\u{1b}[2J\u{9b}\u{202e}é\t");
+    }
+
+    #[test]
+    fn bounds_on_a_character_boundary() {
+        assert_eq!(bounded("short", 10), "short");
+        let cut = bounded("ééééé", 3);
+        assert_eq!(cut, "é… (8 bytes cut)");
+    }
+
+    #[test]
+    fn reads_a_refusal_whose_errmsg_is_not_utf8() {
+        let parsed = parse(b"{\"errcode\":40003,\"errmsg\":\"x\xff\"}").unwrap();
+        assert!(parsed.lossy);
+        let refusal = read_status(&parsed.value, Form::Http).unwrap().unwrap();
+        assert_eq!(refusal.errmsg, "x\u{fffd}");
+    }
 }

@@ -233,6 +233,73 @@ pub trait Errcode: fmt::Debug + fmt::Display + Clone + Send + Sync + 'static {
     }
 }
 
+/// An errcode of an endpoint known only at run time, from its
+/// [`EndpointInfo::errcodes`] table: what
+/// [`Client::send_value`](crate::client::Client::send_value) reports, and
+/// what any endpoint's errcode becomes when an error is erased
+/// ([`client::Error::erase`](crate::client::Error::erase)).
+///
+/// ```
+/// use wechat_msg::{AnyErrcode, CustomerServiceMessageSendErrcode, Errcode, ErrorClass};
+///
+/// let code = AnyErrcode::of(&CustomerServiceMessageSendErrcode::SystemBusy);
+/// assert_eq!(code.code(), -1);
+/// assert_eq!(code.name(), Some("SystemBusy"));
+/// assert_eq!(code.class(), ErrorClass::Retry);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnyErrcode {
+    code: i64,
+    info: Option<&'static ErrcodeInfo>,
+}
+
+impl AnyErrcode {
+    /// The errcode `code` of `endpoint`.
+    pub fn new(endpoint: &EndpointInfo, code: i64) -> Self {
+        AnyErrcode {
+            code,
+            info: endpoint.errcode(code),
+        }
+    }
+
+    /// The same errcode as `errcode`, erased: its code and table row.
+    pub fn of<C: Errcode>(errcode: &C) -> Self {
+        AnyErrcode {
+            code: errcode.code(),
+            info: errcode.info(),
+        }
+    }
+
+    /// The Rust variant name in the spec (`InvalidOpenid`), if listed.
+    pub fn name(&self) -> Option<&'static str> {
+        self.info.map(|i| i.name)
+    }
+}
+
+impl Errcode for AnyErrcode {
+    /// A code without its endpoint: no table row.
+    fn from_code(code: i64, _errmsg: &str) -> Self {
+        AnyErrcode { code, info: None }
+    }
+
+    fn code(&self) -> i64 {
+        self.code
+    }
+
+    fn info(&self) -> Option<&'static ErrcodeInfo> {
+        self.info
+    }
+}
+
+impl fmt::Display for AnyErrcode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.info {
+            Some(info) => write!(f, "{} ({}): {}", info.name, info.code, info.description),
+            None => write!(f, "unknown errcode {}", self.code),
+        }
+    }
+}
+
 /// What a successful call answers, parsed.
 pub trait Answer: Sized + Send + 'static {
     /// Reads a successful JSON answer (the errcode fields already checked).

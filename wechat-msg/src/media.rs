@@ -115,6 +115,7 @@ pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
 }
 
 /// Encodes bytes as standard base64.
-pub fn encode_base64(bytes: &[u8]) -> String {
+#[cfg(feature = "client")]
+pub(crate) fn encode_base64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
 }

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use client_support::*;
 use serde_json::json;
-use wechat_msg::client::{AnyErrcode, Delivery, ErrorKind, Via};
-use wechat_msg::{ErrorClass, Form};
+use wechat_msg::client::{Delivery, ErrorKind, Via};
+use wechat_msg::{AnyErrcode, Errcode, ErrorClass, Form};
 
 const SEND: &str = "/cgi-bin/message/custom/send";
 

@@ -227,3 +227,62 @@ async fn a_connection_closed_before_any_answer_is_delivery_unknown() {
     assert!(err.is_delivery_unknown(), "{err:?}");
     assert_eq!(requests.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn a_slow_busy_answer_stops_at_the_calls_deadline() {
+    // Each answer takes 600 ms: with a 1 s deadline, a third attempt would
+    // start past it (a second one only if the first came back in time).
+    let fake = serve(|_| async {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        errcode(-1, "system error")
+    })
+    .await;
+    let client = builder(&fake.base_url())
+        .token_source(TokenSource::fixed("FIXED"))
+        .retry(
+            RetryPolicy::new(10, Duration::from_millis(1), Duration::from_millis(2))
+                .with_deadline(Duration::from_secs(1)),
+        )
+        .build()
+        .unwrap();
+    let err = client.send(&text_message("OPENID")).await.unwrap_err();
+    assert_eq!(err.errcode(), Some(&Code::SystemBusy), "{err:?}");
+    assert_eq!(err.delivery(), Delivery::Answered);
+    assert_eq!(err.deadline_reached(), Some(Duration::from_secs(1)));
+    assert!((1..=2).contains(&err.attempts()), "{err:?}");
+    assert_eq!(fake.count(SEND), err.attempts() as usize);
+    assert!(
+        err.to_string()
+            .contains("the call's 1 s deadline was reached"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_deadline_also_bounds_connection_retries() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let client = builder(&format!("http://127.0.0.1:{port}"))
+        .token_source(TokenSource::fixed("FIXED"))
+        .retry(
+            RetryPolicy::new(50, Duration::from_millis(1), Duration::from_millis(1))
+                .with_deadline(Duration::ZERO),
+        )
+        .build()
+        .unwrap();
+    let err = client.send(&text_message("OPENID")).await.unwrap_err();
+    assert!(err.is_not_sent(), "{err:?}");
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(err.deadline_reached(), Some(Duration::ZERO));
+}
+
+#[test]
+fn the_default_deadline_is_thirty_seconds() {
+    assert_eq!(RetryPolicy::default().deadline(), Duration::from_secs(30));
+    assert_eq!(
+        RetryPolicy::new(1, Duration::ZERO, Duration::ZERO).deadline(),
+        Duration::from_secs(30)
+    );
+}

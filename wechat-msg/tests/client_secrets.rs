@@ -15,9 +15,16 @@ use wechat_msg::client::{Client, ErrorKind, RetryPolicy, TokenSource, Via};
 
 const TOKEN: &str = "ACCESS-TOKEN-6f1ed002ab5595859014ebf0951522d9";
 
-/// Every error text of `err`, both ways.
-fn texts<E: std::fmt::Display + std::fmt::Debug>(err: &E) -> [String; 3] {
-    [format!("{err}"), format!("{err:?}"), format!("{err:#?}")]
+/// Every error text of `err`, both ways, and those of every error in its
+/// `source()` chain.
+fn texts(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut next = Some(err);
+    while let Some(err) = next {
+        out.extend([format!("{err}"), format!("{err:?}"), format!("{err:#?}")]);
+        next = err.source();
+    }
+    out
 }
 
 fn assert_clean(what: &str, texts: &[String]) {

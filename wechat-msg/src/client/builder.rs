@@ -1,13 +1,14 @@
-//! Configuring a [`Client`].
+//! Configuring and building a [`Client`]: the top of the client's layers.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::call::Caller;
 use super::retry::RetryPolicy;
+use super::send::{Client, Inner};
 use super::token::{TokenCache, TokenProvider, TokenSource};
 use super::transport::Transport;
-use super::{Client, Inner, Via};
+use super::via::Via;
 
 /// WeChat's API host.
 pub const DEFAULT_BASE_URL: &str = "https://api.weixin.qq.com";
@@ -39,6 +40,20 @@ impl Default for ClientBuilder {
             refresh_margin: Duration::from_secs(300),
             via: Via::Http,
         }
+    }
+}
+
+impl Client {
+    /// A builder with the defaults: WeChat's base URL, 5 s to connect, 30 s a
+    /// request, answers up to 16 MiB, [`RetryPolicy::default`], tokens
+    /// refreshed 300 s early, sent over HTTP. A token source must be set.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client for `appid` with the stable token and every default.
+    pub fn new(appid: impl Into<String>, secret: impl Into<String>) -> Result<Self, BuildError> {
+        Client::builder().credentials(appid, secret).build()
     }
 }
 
@@ -93,7 +108,8 @@ impl ClientBuilder {
         self
     }
 
-    /// How transient failures are retried (default: [`RetryPolicy::default`]).
+    /// How transient failures are retried, and the total deadline of a call
+    /// (default: [`RetryPolicy::default`], 3 retries within 30 s).
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
@@ -150,42 +166,30 @@ impl ClientBuilder {
         );
         Ok(Client {
             inner: Arc::new(Inner {
-                transport,
-                tokens,
-                retry: self.retry,
+                caller: Caller {
+                    transport,
+                    tokens,
+                    retry: self.retry,
+                    secret,
+                },
                 via: self.via,
-                secret,
             }),
         })
     }
 }
 
 /// A client configuration that cannot work.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
     /// The base URL is not an `http` or `https` URL without a query.
+    #[error("invalid base URL {0:?}: expected an http or https URL without a query")]
     BaseUrl(String),
     /// No token source was set: call `credentials`, or `token_source`
     /// (with [`TokenSource::None`] in WeChat Cloud Hosting).
+    #[error("no token source: set credentials(appid, secret) or token_source(..)")]
     NoTokenSource,
     /// The HTTP stack could not be set up.
+    #[error("cannot set up HTTP: {0}")]
     Http(String),
 }
-
-impl fmt::Display for BuildError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BuildError::BaseUrl(url) => write!(
-                f,
-                "invalid base URL {url:?}: expected an http or https URL without a query"
-            ),
-            BuildError::NoTokenSource => {
-                f.write_str("no token source: set credentials(appid, secret) or token_source(..)")
-            }
-            BuildError::Http(e) => write!(f, "cannot set up HTTP: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for BuildError {}

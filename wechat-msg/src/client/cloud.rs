@@ -13,8 +13,9 @@ use crate::answer::read_status;
 use crate::endpoint::{EndpointInfo, Method};
 use crate::wire::Form;
 
-use super::error::{AnswerProblem, Scrub};
-use super::transport::{Failure, OutBody, Outgoing, Payload, Received, Reply, read_json};
+use super::failure::{AnswerProblem, Failure};
+use super::secrets::Scrub;
+use super::transport::{OutBody, Outgoing, Payload, Received, Reply, read_json};
 
 /// The server API that runs a cloud function.
 const INVOKE_PATH: &str = "/tcb/invokecloudfunction";
@@ -94,7 +95,8 @@ pub(crate) fn outgoing(
 
 /// Reads the invoke answer. An errcode of the invoke call itself (a bad
 /// token, say) is an HTTP-form errcode; otherwise `resp_data` holds the
-/// function's return, a cloud-form answer `{errCode, errMsg, ...}`.
+/// function's return, a cloud-form answer `{errCode, errMsg, ...}` whose
+/// errcode is the relay's, never about the client's own token.
 pub(crate) fn read(received: Received, scrub: &Scrub<'_>) -> Result<Reply, Failure> {
     if !(200..300).contains(&received.status) {
         return Err(received.bad(AnswerProblem::Status, scrub));

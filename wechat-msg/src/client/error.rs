@@ -1,12 +1,15 @@
-//! The one error type of a call, its kinds, and what they say about delivery.
+//! The one error type of a call, and its erased form for app-wide errors.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
+use std::time::Duration;
 
-use crate::answer::{MalformedAnswer, Rejection};
-use crate::endpoint::{EndpointInfo, ErrcodeInfo, ErrorClass};
-use crate::wire::{Form, WireError};
+use crate::answer::{EscapeControl, Rejection};
+use crate::endpoint::{AnyErrcode, Errcode, ErrorClass};
+use crate::wire::Form;
 
-use super::token::TokenError;
+use super::call::Failed;
+use super::failure::{BadAnswer, DeliveryUnknown};
+use super::kind::{Delivery, ErrorKind};
 
 /// A call that did not succeed.
 ///
@@ -17,7 +20,12 @@ use super::token::TokenError;
 ///
 /// Neither `Display` nor `Debug` ever contains the access_token or the app
 /// secret: transport errors carry no URL, and answer excerpts and errmsgs are
-/// scrubbed of both.
+/// scrubbed of both. `Display` is one line: the control characters of a
+/// hostile errmsg are escaped. [`source`](std::error::Error::source) is the
+/// cause the kind holds (the [`Rejection`], a transport error, ...).
+///
+/// Errors of different endpoints become one type with [`Error::erase`], or
+/// with `?` into [`AnyError`].
 pub struct Error<C = AnyErrcode> {
     inner: Box<Inner<C>>,
 }
@@ -27,57 +35,14 @@ struct Inner<C> {
     endpoint: &'static str,
     via: Form,
     attempts: u32,
+    /// The call's deadline, when reaching it stopped a retry.
+    deadline: Option<Duration>,
     kind: ErrorKind<C>,
 }
 
-/// What went wrong.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ErrorKind<C> {
-    /// WeChat answered with an errcode: the endpoint's errcode enum, the
-    /// errmsg and the request id it quoted. Retryable codes were retried first.
-    Rejected(Rejection<C>),
-    /// The request may have reached WeChat, and no usable answer came back.
-    /// Never retried: a send is not idempotent.
-    DeliveryUnknown(DeliveryUnknown),
-    /// Nothing reached WeChat: the connection could not be made.
-    NotSent(TransportError),
-    /// WeChat answered success, but the answer does not match the spec.
-    BadAnswer(BadAnswer),
-    /// No access token could be had; nothing was sent.
-    Token(TokenError),
-    /// The request body does not match the spec ([`Client::send_value`](super::Client::send_value)
-    /// only); nothing was sent.
-    InvalidRequest(WireError),
-}
-
-/// Why the delivery of a request is unknown.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum DeliveryUnknown {
-    /// No complete answer came within the total timeout after the request went out.
-    Timeout(TransportError),
-    /// The connection broke after the request went out (reset mid-answer).
-    Interrupted(TransportError),
-    /// What came back is not a WeChat answer: a gateway error, an HTML page,
-    /// an empty, truncated or oversized body, an errcode that is not a number.
-    BadAnswer(BadAnswer),
-}
-
-/// Whether a failed call's message may have been delivered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Delivery {
-    /// Nothing reached WeChat: sending again is safe.
-    NotSent,
-    /// The request may have reached WeChat: sending again may deliver twice.
-    Unknown,
-    /// WeChat answered: with an errcode (the call did nothing), or with a
-    /// success whose content could not be read (the call succeeded).
-    Answered,
-}
-
 impl<C> Error<C> {
+    /// A failure after `attempts` requests: an invalid request (none), or
+    /// an answer that could not be read.
     pub(crate) fn new(
         endpoint: &'static str,
         via: Form,
@@ -89,6 +54,7 @@ impl<C> Error<C> {
                 endpoint,
                 via,
                 attempts,
+                deadline: None,
                 kind,
             }),
         }
@@ -119,15 +85,15 @@ impl<C> Error<C> {
         self.inner.attempts
     }
 
+    /// The call's total deadline ([`RetryPolicy::deadline`](super::RetryPolicy::deadline)),
+    /// when reaching it is why no further attempt was made.
+    pub fn deadline_reached(&self) -> Option<Duration> {
+        self.inner.deadline
+    }
+
     /// Whether the message may have been delivered.
     pub fn delivery(&self) -> Delivery {
-        match &self.inner.kind {
-            ErrorKind::Rejected(_) | ErrorKind::BadAnswer(_) => Delivery::Answered,
-            ErrorKind::DeliveryUnknown(_) => Delivery::Unknown,
-            ErrorKind::NotSent(_) | ErrorKind::Token(_) | ErrorKind::InvalidRequest(_) => {
-                Delivery::NotSent
-            }
-        }
+        self.inner.kind.delivery()
     }
 
     /// The request may have reached WeChat and no usable answer came back.
@@ -163,6 +129,14 @@ impl<C> Error<C> {
         self.rejection().map(|r| &r.errcode)
     }
 
+    /// WeChat's errmsg, when it answered with an errcode: at most
+    /// [`ERRMSG_KEPT`](crate::answer::ERRMSG_KEPT) bytes, scrubbed of the
+    /// token and the secret, otherwise as given (escape it before printing
+    /// it anywhere else than through this error's `Display`).
+    pub fn errmsg(&self) -> Option<&str> {
+        self.rejection().map(|r| r.errmsg.as_str())
+    }
+
     /// The unreadable answer, wherever it came from: a success that does not
     /// match the spec, an answer that left delivery unknown, or the token
     /// endpoint's.
@@ -177,364 +151,173 @@ impl<C> Error<C> {
     }
 
     /// The same error with the errcode mapped by `f(code, errmsg)`.
-    pub(crate) fn map_errcode<D>(self, f: impl FnOnce(&C, &str) -> D) -> Error<D> {
+    fn map_errcode<D>(self, f: impl FnOnce(&C, &str) -> D) -> Error<D> {
         let Inner {
             endpoint,
             via,
             attempts,
+            deadline,
             kind,
         } = *self.inner;
-        let kind = match kind {
-            ErrorKind::Rejected(r) => ErrorKind::Rejected(Rejection {
-                errcode: f(&r.errcode, &r.errmsg),
-                errmsg: r.errmsg,
-                rid: r.rid,
+        Error {
+            inner: Box::new(Inner {
+                endpoint,
+                via,
+                attempts,
+                deadline,
+                kind: kind.map_errcode(f),
             }),
-            ErrorKind::DeliveryUnknown(d) => ErrorKind::DeliveryUnknown(d),
-            ErrorKind::NotSent(t) => ErrorKind::NotSent(t),
-            ErrorKind::BadAnswer(b) => ErrorKind::BadAnswer(b),
-            ErrorKind::Token(t) => ErrorKind::Token(t),
-            ErrorKind::InvalidRequest(w) => ErrorKind::InvalidRequest(w),
-        };
-        Error::new(endpoint, via, attempts, kind)
+        }
+    }
+}
+
+impl Error<i64> {
+    /// The error of a failed call to `endpoint`, its raw errcode not yet mapped.
+    pub(crate) fn failed(endpoint: &'static str, via: Form, failed: Failed) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                endpoint,
+                via,
+                attempts: failed.attempts,
+                deadline: failed.deadline,
+                kind: failed.kind,
+            }),
+        }
+    }
+
+    /// The same error with the errcode as `C`.
+    pub(crate) fn with_errcode<C: Errcode>(self, f: impl FnOnce(i64, &str) -> C) -> Error<C> {
+        self.map_errcode(|code, errmsg| f(*code, errmsg))
+    }
+}
+
+impl<C: Errcode> Error<C> {
+    /// The same error with its errcode erased to [`AnyErrcode`]: the code,
+    /// its row in the spec (name, class, description), the errmsg, the rid,
+    /// the kind and the delivery verdict are all kept. Errors of every
+    /// endpoint then have one type, the one [`Client::send_value`](super::Client::send_value)
+    /// returns.
+    ///
+    /// ```no_run
+    /// use wechat_msg::client::{Client, Error};
+    /// use wechat_msg::{CustomerServiceMessage, SubscribeMessage};
+    ///
+    /// # async fn run(client: Client, text: CustomerServiceMessage, subscribe: SubscribeMessage) -> Result<(), Error> {
+    /// client.send(&text).await.map_err(Error::erase)?;
+    /// client.send(&subscribe).await.map_err(Error::erase)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn erase(self) -> Error<AnyErrcode> {
+        self.map_errcode(|code, _| AnyErrcode::of(code))
+    }
+
+    /// How the client treats the errcode WeChat answered, if it answered one.
+    pub fn class(&self) -> Option<ErrorClass> {
+        self.errcode().map(Errcode::class)
     }
 }
 
 impl<C: fmt::Debug> fmt::Debug for Error<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Error")
-            .field("endpoint", &self.inner.endpoint)
-            .field("via", &self.inner.via)
-            .field("attempts", &self.inner.attempts)
-            .field("kind", &self.inner.kind)
-            .finish()
+        let inner = &self.inner;
+        let mut debug = f.debug_struct("Error");
+        debug
+            .field("endpoint", &inner.endpoint)
+            .field("via", &inner.via)
+            .field("attempts", &inner.attempts);
+        if let Some(deadline) = &inner.deadline {
+            debug.field("deadline_reached", deadline);
+        }
+        debug.field("kind", &inner.kind).finish()
     }
 }
 
-impl<C: fmt::Display> fmt::Display for Error<C> {
+impl<C: Errcode> fmt::Display for Error<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.inner;
-        write!(f, "{} (via {}): ", inner.endpoint, inner.via)?;
-        match &inner.kind {
-            ErrorKind::Rejected(r) => {
-                write!(f, "WeChat answered {} (errmsg: {:?})", r.errcode, r.errmsg)?
-            }
-            ErrorKind::DeliveryUnknown(d) => write!(
-                f,
-                "delivery unknown (the request may have reached WeChat; not retried): {d}"
-            )?,
-            ErrorKind::NotSent(t) => write!(f, "not sent: could not connect: {t}")?,
-            ErrorKind::BadAnswer(b) => write!(
-                f,
-                "WeChat answered success, but the answer does not match the spec: {b}"
-            )?,
-            ErrorKind::Token(t) => write!(f, "not sent: no access token: {t}")?,
-            ErrorKind::InvalidRequest(w) => write!(f, "not sent: invalid request: {w}")?,
-        }
-        if inner.attempts > 1 {
-            write!(f, " (after {} attempts)", inner.attempts)?;
+        // Everything goes through the escaper: no part of the message can
+        // break the line or reach a terminal as a control sequence.
+        let mut out = EscapeControl(f);
+        write!(
+            out,
+            "{} (via {}): {}",
+            inner.endpoint, inner.via, inner.kind
+        )?;
+        if let Some(deadline) = inner.deadline {
+            write!(
+                out,
+                " (the call's {} s deadline was reached after {} attempts; not tried again)",
+                deadline.as_secs_f64(),
+                inner.attempts
+            )?;
+        } else if inner.attempts > 1 {
+            write!(out, " (after {} attempts)", inner.attempts)?;
         }
         Ok(())
     }
 }
 
-impl<C: fmt::Debug + fmt::Display> std::error::Error for Error<C> {
+impl<C: Errcode> std::error::Error for Error<C> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.inner.kind {
-            ErrorKind::Token(t) => Some(t),
-            ErrorKind::InvalidRequest(w) => Some(w),
-            _ => None,
-        }
+        std::error::Error::source(&self.inner.kind)
     }
 }
 
-impl fmt::Display for DeliveryUnknown {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DeliveryUnknown::Timeout(t) => write!(f, "no answer within the timeout: {t}"),
-            DeliveryUnknown::Interrupted(t) => write!(f, "the connection broke: {t}"),
-            DeliveryUnknown::BadAnswer(b) => write!(f, "not a WeChat answer: {b}"),
-        }
+/// A call's error with its errcode erased: one type for the errors of every
+/// endpoint, for an app-wide error type. `?` turns any [`Error<C>`] into it;
+/// it derefs to the erased [`Error<AnyErrcode>`](Error), which keeps the
+/// errcode, its class and the delivery verdict.
+///
+/// ```no_run
+/// use wechat_msg::client::{AnyError, Client, Delivery};
+/// use wechat_msg::{CustomerServiceMessage, ErrorClass, SubscribeMessage};
+///
+/// async fn notify(
+///     client: &Client,
+///     text: &CustomerServiceMessage,
+///     subscribe: &SubscribeMessage,
+/// ) -> Result<(), AnyError> {
+///     client.send(text).await?;
+///     client.send(subscribe).await?;
+///     Ok(())
+/// }
+///
+/// # async fn run(client: Client, text: CustomerServiceMessage, subscribe: SubscribeMessage) {
+/// if let Err(err) = notify(&client, &text, &subscribe).await {
+///     let busy = err.class() == Some(ErrorClass::Retry);
+///     let maybe_sent = err.delivery() == Delivery::Unknown;
+///     eprintln!("{err} (busy: {busy}, maybe sent: {maybe_sent})");
+/// }
+/// # }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct AnyError(Error<AnyErrcode>);
+
+impl AnyError {
+    /// The erased error.
+    pub fn into_inner(self) -> Error<AnyErrcode> {
+        self.0
     }
 }
 
-/// A failure of the HTTP exchange itself, described without its URL.
-#[derive(Clone, Debug)]
-pub struct TransportError {
-    message: String,
-    timeout: bool,
-}
+impl std::ops::Deref for AnyError {
+    type Target = Error<AnyErrcode>;
 
-impl TransportError {
-    /// From a reqwest error: the URL (and its access_token) is dropped, and the
-    /// chain of causes is kept as text.
-    pub(crate) fn from_reqwest(err: reqwest::Error, scrub: &Scrub<'_>) -> Self {
-        let timeout = err.is_timeout();
-        let err = err.without_url();
-        let mut message = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !message.ends_with(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            source = cause.source();
-        }
-        TransportError {
-            message: scrub.apply(&message),
-            timeout,
-        }
-    }
-
-    pub(crate) fn invalid_url() -> Self {
-        TransportError {
-            message: "the base URL and the path do not make a valid URL".to_owned(),
-            timeout: false,
-        }
-    }
-
-    pub(crate) fn timed_out(what: &str) -> Self {
-        TransportError {
-            message: what.to_owned(),
-            timeout: true,
-        }
-    }
-
-    /// Whether it is a timeout.
-    pub fn is_timeout(&self) -> bool {
-        self.timeout
+    fn deref(&self) -> &Error<AnyErrcode> {
+        &self.0
     }
 }
 
-impl fmt::Display for TransportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+impl<C: Errcode> From<Error<C>> for AnyError {
+    fn from(err: Error<C>) -> Self {
+        AnyError(err.erase())
     }
 }
 
-/// An answer that could not be read: its status, content type, what is
-/// wrong, and the beginning of the body.
-#[derive(Clone)]
-pub struct BadAnswer(Box<AnswerParts>);
-
-#[derive(Clone)]
-struct AnswerParts {
-    status: u16,
-    content_type: Option<String>,
-    problem: AnswerProblem,
-    excerpt: String,
-}
-
-/// What is wrong with an answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AnswerProblem {
-    /// The HTTP status is not a success (a gateway's 502, say).
-    Status,
-    /// The body is longer than the client's cap.
-    TooLarge {
-        /// The cap, in bytes.
-        limit: usize,
-    },
-    /// The body is empty.
-    Empty,
-    /// The body is not what WeChat answers: not JSON, not an object, or an
-    /// errcode that is not an integer.
-    Malformed(MalformedAnswer),
-    /// The cloud call's `resp_data` is missing or is not JSON text.
-    RespData,
-    /// A success whose fields do not match the spec.
-    Fields(WireError),
-    /// Raw bytes where the endpoint answers JSON, or JSON where it answers bytes.
-    UnexpectedShape,
-}
-
-/// How many characters of a body an excerpt keeps.
-const EXCERPT_CHARS: usize = 200;
-
-impl BadAnswer {
-    pub(crate) fn new(
-        status: u16,
-        content_type: Option<&str>,
-        problem: AnswerProblem,
-        body: &[u8],
-        scrub: &Scrub<'_>,
-    ) -> Self {
-        BadAnswer(Box::new(AnswerParts {
-            status,
-            content_type: content_type.map(|c| scrub.apply(&excerpt(c.as_bytes(), 100))),
-            problem,
-            excerpt: scrub.apply(&excerpt(body, EXCERPT_CHARS)),
-        }))
-    }
-
-    /// The HTTP status.
-    pub fn status(&self) -> u16 {
-        self.0.status
-    }
-
-    /// The `Content-Type` of the answer, if it had one.
-    pub fn content_type(&self) -> Option<&str> {
-        self.0.content_type.as_deref()
-    }
-
-    /// What is wrong.
-    pub fn problem(&self) -> &AnswerProblem {
-        &self.0.problem
-    }
-
-    /// The beginning of the body (at most 200 characters, control characters
-    /// escaped, the access_token and secret replaced by `***`).
-    pub fn excerpt(&self) -> &str {
-        &self.0.excerpt
-    }
-}
-
-impl fmt::Debug for BadAnswer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts = &self.0;
-        f.debug_struct("BadAnswer")
-            .field("status", &parts.status)
-            .field("content_type", &parts.content_type)
-            .field("problem", &parts.problem)
-            .field("excerpt", &parts.excerpt)
-            .finish()
-    }
-}
-
-impl fmt::Display for BadAnswer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts = &self.0;
-        write!(f, "HTTP {}", parts.status)?;
-        if let Some(ct) = &parts.content_type {
-            write!(f, " ({ct})")?;
-        }
-        write!(f, ", {}", parts.problem)?;
-        if !parts.excerpt.is_empty() {
-            write!(f, "; body: {:?}", parts.excerpt)?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Display for AnswerProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AnswerProblem::Status => f.write_str("not a success status"),
-            AnswerProblem::TooLarge { limit } => write!(f, "body longer than {limit} bytes"),
-            AnswerProblem::Empty => f.write_str("empty body"),
-            AnswerProblem::Malformed(m) => write!(f, "{m}"),
-            AnswerProblem::RespData => {
-                f.write_str("the cloud call's resp_data is missing or not JSON")
-            }
-            AnswerProblem::Fields(w) => write!(f, "{w}"),
-            AnswerProblem::UnexpectedShape => {
-                f.write_str("not the kind of answer the endpoint gives (JSON or bytes)")
-            }
-        }
-    }
-}
-
-/// The first `max` characters of `body`, lossily decoded, with control
-/// characters escaped so the excerpt stays on one line.
-fn excerpt(body: &[u8], max: usize) -> String {
-    let head = &body[..body.len().min(max * 4)];
-    let text = String::from_utf8_lossy(head);
-    let mut out = String::new();
-    for (count, c) in text.chars().enumerate() {
-        if count == max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Texts that must never appear in an error: the access_token of the call
-/// and the app secret.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Scrub<'a> {
-    pub(crate) token: Option<&'a str>,
-    pub(crate) secret: Option<&'a str>,
-}
-
-impl Scrub<'_> {
-    pub(crate) fn apply(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for secret in [self.token, self.secret].into_iter().flatten() {
-            if !secret.is_empty() && out.contains(secret) {
-                out = out.replace(secret, "***");
-            }
-        }
-        out
-    }
-}
-
-/// An errcode of an endpoint known only at run time, from its
-/// [`EndpointInfo::errcodes`] table: what [`Client::send_value`](super::Client::send_value)
-/// reports.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AnyErrcode {
-    code: i64,
-    info: Option<&'static ErrcodeInfo>,
-}
-
-impl AnyErrcode {
-    /// The errcode `code` of `endpoint`.
-    pub fn new(endpoint: &'static EndpointInfo, code: i64) -> Self {
-        AnyErrcode {
-            code,
-            info: endpoint.errcode(code),
-        }
-    }
-
-    /// The numeric code.
-    pub fn code(&self) -> i64 {
-        self.code
-    }
-
-    /// The spec's table row, `None` for a code the spec does not list.
-    pub fn info(&self) -> Option<&'static ErrcodeInfo> {
-        self.info
-    }
-
-    /// The Rust variant name in the spec (`InvalidOpenid`), if listed.
-    pub fn name(&self) -> Option<&'static str> {
-        self.info.map(|i| i.name)
-    }
-
-    /// How the client treats it; unknown codes are permanent.
-    pub fn class(&self) -> ErrorClass {
-        self.info.map_or(ErrorClass::Permanent, |i| i.class)
-    }
-
-    /// Whether a retry with backoff may succeed.
-    pub fn is_retryable(&self) -> bool {
-        self.class() == ErrorClass::Retry
-    }
-
-    /// Whether the access_token used is no longer valid.
-    pub fn invalidates_token(&self) -> bool {
-        self.class() == ErrorClass::RefreshToken
-    }
-
-    /// The documented meaning, or `""` for an unknown code.
-    pub fn description(&self) -> &'static str {
-        self.info.map_or("", |i| i.description)
-    }
-}
-
-impl fmt::Display for AnyErrcode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.info {
-            Some(info) => write!(f, "{} ({}): {}", info.name, info.code, info.description),
-            None => write!(f, "unknown errcode {}", self.code),
-        }
+impl From<AnyError> for Error<AnyErrcode> {
+    fn from(err: AnyError) -> Self {
+        err.into_inner()
     }
 }

@@ -1,20 +1,21 @@
-//! One HTTP exchange: building the request from a wire value, sending it,
-//! reading the answer under a size cap, and sorting failures by what they
-//! say about delivery.
+//! One HTTP exchange: sending a request made ready by a wire form (`http`,
+//! `cloud`), reading the answer under a size cap, and sorting failures by
+//! what they say about delivery.
 
+use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use reqwest::header::CONTENT_TYPE;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::answer::{MalformedAnswer, read_status};
-use crate::endpoint::{AnswerKind, BodyKind, EndpointInfo, Location, MediaBytes, Method};
+use crate::answer::{self, MalformedAnswer, Refusal, read_status};
+use crate::endpoint::{MediaBytes, Method};
 use crate::media::MediaFile;
-use crate::wire::{Form, Wire};
+use crate::wire::Form;
 
-use super::error::{AnswerProblem, BadAnswer, DeliveryUnknown, Scrub, TransportError};
-use super::token::AccessToken;
+use super::failure::{AnswerProblem, BadAnswer, DeliveryUnknown, Failure, TransportError};
+use super::secrets::{AccessToken, Scrub};
 
 /// The HTTP side of a client: connection pool, base URL and answer cap.
 #[derive(Clone, Debug)]
@@ -46,12 +47,22 @@ pub(crate) enum OutPart {
     File { name: String, file: MediaFile },
 }
 
-/// A complete answer: status, content type, body.
-#[derive(Debug)]
+/// A complete answer: status, content type, body. Its `Debug` shows the
+/// body's length only: a token answer's bytes are secret.
 pub(crate) struct Received {
     pub(crate) status: u16,
     pub(crate) content_type: Option<String>,
     pub(crate) body: Vec<u8>,
+}
+
+impl fmt::Debug for Received {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Received")
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl Received {
@@ -66,22 +77,13 @@ impl Received {
     }
 }
 
-/// A failed exchange, by what it says about delivery.
-#[derive(Debug)]
-pub(crate) enum Failure {
-    /// Nothing reached the server.
-    NotSent(TransportError),
-    /// The request may have reached the server.
-    Unknown(DeliveryUnknown),
-}
-
 /// A WeChat answer, its errcode read.
 #[derive(Debug)]
 pub(crate) struct Reply {
     /// The form of `payload` (and of its status keys).
     pub(crate) form: Form,
-    /// The errcode and errmsg, `None` on success.
-    pub(crate) status: Option<(i64, String)>,
+    /// The refusal, `None` on success.
+    pub(crate) status: Option<Refusal>,
     pub(crate) payload: Payload,
 }
 
@@ -237,121 +239,20 @@ fn multipart(parts: &[OutPart]) -> reqwest::multipart::Form {
     form
 }
 
-/// The HTTP request of an endpoint, from its body in the HTTP form: query
-/// fields to the query string, the rest to a JSON body or multipart parts.
-pub(crate) fn http_outgoing(info: &'static EndpointInfo, value: Value) -> Outgoing {
-    let mut object = match value {
-        Value::Object(object) => object,
-        // Generated types and `convert` always give an object; anything else
-        // is sent as is for WeChat to judge.
-        other => {
-            return Outgoing {
-                method: info.method,
-                path: info.path,
-                query: Vec::new(),
-                body: OutBody::Json(Bytes::from(other.to_string())),
-            };
-        }
-    };
-    let mut query = Vec::new();
-    for field in info.fields.iter().filter(|f| f.location == Location::Query) {
-        if let Some(value) = object.remove(field.http) {
-            query.push((field.http.to_owned(), scalar_text(&value)));
-        }
-    }
-    let body = match info.body {
-        BodyKind::Multipart => OutBody::Multipart(parts(info, object)),
-        _ if info.method == Method::Get && object.is_empty() => OutBody::Empty,
-        _ => OutBody::Json(Bytes::from(Value::Object(object).to_string())),
-    };
-    Outgoing {
-        method: info.method,
-        path: info.path,
-        query,
-        body,
-    }
-}
-
-fn parts(info: &'static EndpointInfo, object: Map<String, Value>) -> Vec<OutPart> {
-    object
-        .into_iter()
-        .map(|(name, value)| {
-            let is_file = info.fields.iter().any(|f| f.http == name && f.file);
-            match is_file
-                .then(|| MediaFile::from_value(&value, Form::Http).ok())
-                .flatten()
-            {
-                Some(file) => OutPart::File { name, file },
-                None => OutPart::Text {
-                    value: scalar_text(&value),
-                    name,
-                },
-            }
-        })
-        .collect()
-}
-
-/// A value as query or form text: strings as they are, anything else as JSON.
-fn scalar_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Reads an answer over HTTP: a JSON errcode answer, or (for binary
-/// endpoints) the bytes of a file.
-pub(crate) fn read_http(
-    received: Received,
-    answer: AnswerKind,
-    scrub: &Scrub<'_>,
-) -> Result<Reply, Failure> {
-    if !(200..300).contains(&received.status) {
-        return Err(received.bad(AnswerProblem::Status, scrub));
-    }
-    if answer == AnswerKind::Binary && !received.body.is_empty() && !is_json_like(&received) {
-        let content_type = received
-            .content_type
-            .unwrap_or_else(|| "application/octet-stream".to_owned());
-        return Ok(Reply {
-            form: Form::Http,
-            status: None,
-            payload: Payload::Binary(MediaBytes {
-                content_type,
-                bytes: received.body,
-            }),
-        });
-    }
-    read_json(&received, Form::Http, scrub).map(|(status, value)| Reply {
-        form: Form::Http,
-        status,
-        payload: Payload::Json(value),
-    })
-}
-
-/// Whether a binary endpoint's answer is JSON (an error) or a page, rather
-/// than a file: WeChat sends errors as JSON, often labelled `text/plain`.
-fn is_json_like(received: &Received) -> bool {
-    let ct = received.content_type.as_deref().unwrap_or("");
-    if ct.starts_with("application/json") || ct.starts_with("text/html") {
-        return true;
-    }
-    let first = received.body.iter().find(|b| !b.is_ascii_whitespace());
-    first == Some(&b'{') && serde_json::from_slice::<Value>(&received.body).is_ok()
-}
-
-/// Parses a JSON answer and its errcode in `form`.
+/// Parses a JSON answer and its errcode in `form`. A body that is not
+/// UTF-8 is read only as far as a refusal: its errmsg decoded lossily.
 pub(crate) fn read_json(
     received: &Received,
     form: Form,
     scrub: &Scrub<'_>,
-) -> Result<(Option<(i64, String)>, Value), Failure> {
+) -> Result<(Option<Refusal>, Value), Failure> {
     if received.body.iter().all(u8::is_ascii_whitespace) {
         return Err(received.bad(AnswerProblem::Empty, scrub));
     }
-    let value: Value = serde_json::from_slice(&received.body)
-        .map_err(|_| received.bad(AnswerProblem::Malformed(MalformedAnswer::NotJson), scrub))?;
-    let status =
-        read_status(&value, form).map_err(|m| received.bad(AnswerProblem::Malformed(m), scrub))?;
-    Ok((status, value))
+    let malformed = |m| received.bad(AnswerProblem::Malformed(m), scrub);
+    let parsed = answer::parse(&received.body).map_err(malformed)?;
+    match read_status(&parsed.value, form).map_err(malformed)? {
+        None if parsed.lossy => Err(malformed(MalformedAnswer::NotUtf8)),
+        status => Ok((status, parsed.value)),
+    }
 }

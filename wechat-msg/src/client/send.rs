@@ -1,0 +1,225 @@
+//! The client: sending typed requests and requests known only at run
+//! time through the call loop, and reading their answers.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::answer::errcode_of;
+use crate::endpoint::{Answer, AnswerKind, AnyErrcode, Endpoint, EndpointInfo};
+use crate::media::encode_base64;
+use crate::wire::Form;
+
+use super::call::Caller;
+use super::error::Error;
+use super::failure::{AnswerProblem, BadAnswer};
+use super::kind::ErrorKind;
+use super::secrets::AccessToken;
+use super::token::{TokenError, TokenSource};
+use super::transport::{Payload, Reply};
+use super::via::Via;
+
+/// An async client for every endpoint of the spec.
+///
+/// Cheap to clone (an `Arc` inside): clones share the connection pool and
+/// the token cache. Build one per app with [`Client::builder`].
+///
+/// ```no_run
+/// use wechat_msg::client::Client;
+/// use wechat_msg::{CustomerServiceMessage, Text};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = Client::builder().credentials("APPID", "APPSECRET").build()?;
+/// let message = CustomerServiceMessage::builder()
+///     .touser("OPENID")
+///     .body(Text::builder().content("Hello World").build())
+///     .build();
+/// match client.send(&message).await {
+///     Ok(_ack) => println!("sent"),
+///     Err(err) if err.is_delivery_unknown() => eprintln!("maybe sent, do not resend blindly: {err}"),
+///     Err(err) => eprintln!("not delivered: {err}"),
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) caller: Caller,
+    /// How [`Client::send`] sends.
+    pub(crate) via: Via,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let caller = &self.inner.caller;
+        f.debug_struct("Client")
+            .field("base_url", &caller.transport.base)
+            .field("tokens", &caller.tokens)
+            .field("retry", &caller.retry)
+            .field("via", &self.inner.via)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Sends `request` the way the client is configured to ([`ClientBuilder::via`](super::ClientBuilder::via)).
+    pub async fn send<E: Endpoint>(&self, request: &E) -> Result<E::Answer, Error<E::Errcode>> {
+        self.send_via(request, &self.inner.via).await
+    }
+
+    /// Sends `request` over `via`. Both ways give the same answer type and
+    /// the same errcode enum.
+    pub async fn send_via<E: Endpoint>(
+        &self,
+        request: &E,
+        via: &Via,
+    ) -> Result<E::Answer, Error<E::Errcode>> {
+        let info = E::INFO;
+        let form = via.form();
+        let done = self
+            .inner
+            .caller
+            .call(info, via, request.to_value(form))
+            .await
+            .map_err(|failed| {
+                Error::failed(info.name, form, failed).with_errcode(errcode_of::<E::Errcode>)
+            })?;
+        let scrub = self.inner.caller.scrub(done.token.as_ref());
+        let answer = match done.reply.payload {
+            Payload::Json(value) => E::Answer::from_json(&value, done.reply.form).map_err(|err| {
+                let body = value.to_string();
+                BadAnswer::new(
+                    200,
+                    None,
+                    AnswerProblem::Fields(err),
+                    body.as_bytes(),
+                    &scrub,
+                )
+            }),
+            Payload::Binary(media) => {
+                let head = media.bytes.get(..64).unwrap_or(&media.bytes).to_vec();
+                let content_type = media.content_type.clone();
+                E::Answer::from_bytes(&media.content_type, media.bytes).ok_or_else(|| {
+                    BadAnswer::new(
+                        200,
+                        Some(&content_type),
+                        AnswerProblem::UnexpectedShape,
+                        &head,
+                        &scrub,
+                    )
+                })
+            }
+        };
+        answer.map_err(|bad| Error::new(info.name, form, done.attempts, ErrorKind::BadAnswer(bad)))
+    }
+
+    /// Sends a request known only at run time: `body`, in form `from`, to
+    /// the endpoint `info`, over `via`. The body is validated with the
+    /// endpoint's parser first (an invalid one is [`ErrorKind::InvalidRequest`],
+    /// not sent); then it goes through the same call path as [`Client::send`].
+    ///
+    /// The answer comes back as JSON in form `from`: WeChat's answer object
+    /// (errcode and errmsg included) with its top-level keys named as in
+    /// `from`; a binary answer as `{"content_type"|"contentType": ..., "buffer": "<base64>"}`.
+    ///
+    /// ```no_run
+    /// use wechat_msg::Form;
+    /// use wechat_msg::client::{Client, Via};
+    ///
+    /// # async fn run(client: Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let info = wechat_msg::endpoint("customerServiceMessage.send").ok_or("unknown API")?;
+    /// let body = serde_json::json!({"touser": "OPENID", "msgtype": "text", "text": {"content": "hi"}});
+    /// let answer = client.send_value(info, &body, Form::Http, &Via::Http).await?;
+    /// println!("{answer}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send_value(
+        &self,
+        info: &'static EndpointInfo,
+        body: &Value,
+        from: Form,
+        via: &Via,
+    ) -> Result<Value, Error<AnyErrcode>> {
+        let form = via.form();
+        let value = (info.convert)(body, from, form)
+            .map_err(|err| Error::new(info.name, form, 0, ErrorKind::InvalidRequest(err)))?;
+        let done = self
+            .inner
+            .caller
+            .call(info, via, value)
+            .await
+            .map_err(|failed| {
+                Error::failed(info.name, form, failed)
+                    .with_errcode(|code, _| AnyErrcode::new(info, code))
+            })?;
+        Ok(answer_value(info, done.reply, from))
+    }
+
+    /// The access token the client would use now, fetching one if needed;
+    /// `None` with [`TokenSource::None`].
+    pub async fn access_token(&self) -> Result<Option<AccessToken>, TokenError> {
+        Ok(self
+            .inner
+            .caller
+            .tokens
+            .get()
+            .await?
+            .map(|lease| lease.token))
+    }
+
+    /// The token source the client was built with.
+    pub fn token_source(&self) -> &TokenSource {
+        self.inner.caller.tokens.source()
+    }
+}
+
+/// A dynamic answer, its top-level keys named as in form `to`.
+fn answer_value(info: &'static EndpointInfo, reply: Reply, to: Form) -> Value {
+    match reply.payload {
+        Payload::Binary(media) => {
+            let type_key = match to {
+                Form::Http => "content_type",
+                Form::Cloud => "contentType",
+            };
+            let mut object = Map::new();
+            object.insert(type_key.to_owned(), Value::from(media.content_type));
+            object.insert(
+                "buffer".to_owned(),
+                Value::from(encode_base64(&media.bytes)),
+            );
+            Value::Object(object)
+        }
+        Payload::Json(Value::Object(object)) if reply.form != to => Value::Object(
+            object
+                .into_iter()
+                .map(|(key, value)| (rename(info, key, reply.form), value))
+                .collect(),
+        ),
+        Payload::Json(value) => value,
+    }
+}
+
+/// The name in the other form of a top-level answer key, when known.
+fn rename(info: &'static EndpointInfo, key: String, from: Form) -> String {
+    let binary = (info.answer == AnswerKind::Binary).then_some(("content_type", "contentType"));
+    let pairs = [("errcode", "errCode"), ("errmsg", "errMsg")]
+        .into_iter()
+        .chain(binary)
+        .chain(info.answer_fields.iter().map(|f| (f.http, f.cloud)));
+    for (http, cloud) in pairs {
+        let (source, target) = match from {
+            Form::Http => (http, cloud),
+            Form::Cloud => (cloud, http),
+        };
+        if key == source {
+            return target.to_owned();
+        }
+    }
+    key
+}
