@@ -36,9 +36,10 @@ pub async fn run(listen: Option<SocketAddr>, config: Option<&str>) -> Result<(),
         )));
     }
     eprintln!(
-        "emulator: serving {} endpoints; control API under {}/_emulator/; Ctrl-C to stop",
+        "emulator: serving {} endpoints; control API under {}/_emulator/{}; Ctrl-C to stop",
         wechat_msg::ENDPOINTS.len(),
-        emulator.base_url()
+        emulator.base_url(),
+        crate::send::open_windows(&emulator)
     );
     stop_signal().await;
     emulator.shutdown().await;

@@ -81,8 +81,9 @@ pub async fn run(args: SendArgs) -> Result<(), Failure> {
             })?;
             eprintln!(
                 "no credentials (WECHAT_APPID, WECHAT_SECRET) and no --base-url: \
-                 sending to an embedded emulator at {}",
-                emulator.base_url()
+                 sending to an embedded emulator at {}{}",
+                emulator.base_url(),
+                open_windows(&emulator)
             );
             let app = emulator.app().clone();
             let url = emulator.base_url();
@@ -198,4 +199,25 @@ fn failure_of(err: &wechat_msg::client::Error, redactions: &Redactions) -> Failu
             Failure::new(3, vec![which.to_owned(), shown])
         }
     }
+}
+
+/// `; OPENID has an open reply window (...)`, for the users whose window the
+/// emulator opened at the start: customer-service messages to anyone else
+/// answer 45015 until they write.
+pub fn open_windows(emulator: &Emulator) -> String {
+    let conversation = &emulator.config().conversation;
+    if conversation.open.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; {} {} an open reply window ({} messages within {} h, as if just written to)",
+        conversation.open.join(", "),
+        if conversation.open.len() == 1 {
+            "has"
+        } else {
+            "have"
+        },
+        conversation.message_window_count,
+        conversation.message_window.as_secs() / 3600
+    )
 }

@@ -246,3 +246,41 @@ fn refused_pushes_print_nothing_and_say_why() {
     }
     assert!(!said.contains(TOKEN) && !said.contains(KEY), "{said}");
 }
+
+#[test]
+fn listen_receives_what_the_emulators_users_do() {
+    let listener = Listener::start(&["--aes-key", KEY, "--appid", "wx5e1c0a7d3f2b4c68"]);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let emu = wechat_msg_emulator::Emulator::start(wechat_msg_emulator::Config::default())
+            .await
+            .unwrap();
+        assert_eq!(emu.app().appid, "wx5e1c0a7d3f2b4c68");
+        for encoding in ["xml", "json"] {
+            emu.set_push(Some(wechat_msg_emulator::PushTarget {
+                url: listener.url.clone(),
+                token: TOKEN.into(),
+                aes_key: Some(KEY.into()),
+                encoding: encoding.into(),
+            }))
+            .unwrap();
+            let delivery = emu
+                .user_acts(
+                    "OPENID",
+                    json!({"MsgType": "text", "Content": format!("hi in {encoding}")}),
+                )
+                .await
+                .unwrap();
+            assert!(delivery.delivered, "{delivery:?}");
+            let printed = listener.next();
+            assert_eq!(printed["Content"], format!("hi in {encoding}"));
+            assert_eq!(printed["FromUserName"], "OPENID");
+            assert_eq!(printed, delivery.push);
+        }
+        emu.shutdown().await;
+    });
+}

@@ -378,7 +378,7 @@ fn system_busy_is_retried_by_send() {
 fn the_emulator_command_prints_its_address_and_credentials_and_stops_on_sigterm() {
     let config = temp_file(
         "emulator.toml",
-        "[known]\nopenids = [\"ALICE\"]\n[app]\nappid = \"wxcli\"\nsecret = \"cli-secret\"\n",
+        "[known]\nopenids = [\"ALICE\"]\n[conversation]\nopen = [\"ALICE\"]\n[app]\nappid = \"wxcli\"\nsecret = \"cli-secret\"\n",
     );
     let mut child = wechat_msg()
         .args(["emulator", "--listen", "127.0.0.1:0", "--config"])

@@ -159,6 +159,9 @@ impl Conversations {
     /// The open window of `openid`, if any.
     pub fn window(&self, openid: &str, now: Instant) -> Option<WindowState> {
         let (closes, left) = self.users.get(openid)?.window?;
+        if closes.passed(now) {
+            return None;
+        }
         let closes_in = closes.left(now)?;
         Some(WindowState {
             replies_left: left,
