@@ -284,6 +284,45 @@ mod tests {
         );
     }
 
+    /// Vectors computed independently of this code, with OpenSSL's
+    /// `enc -aes-256-cbc -nopad` over a plaintext laid out by hand (random
+    /// prefix 00..0f, one byte of padding) and Python's `hashlib.sha1`; the
+    /// key is console-style, with non-zero trailing bits.
+    #[test]
+    fn independent_vectors() {
+        let key =
+            AesKey::from_encoding_aes_key("kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aQ").unwrap();
+        let message = "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Content><![CDATA[你好]]></Content></xml>";
+        let random: [u8; 16] = std::array::from_fn(|i| i as u8);
+        let encrypt = "N7vKw2Od6MGfIdpGfed2lEfPa3uooqjSlFtWGzS5NskAp7eUZDVSMl4g1/DwBPBaZkVNKJ/I2W8Rw8XXGZX+JRAXoru7Q5F0QMyUHMK4eLkWzYsJPZ8R0sGBImyxpsOVlShYGKjcA+UdEpfaneiCGq9HW1ASnoor35EIS9yb5LU=";
+        assert_eq!(
+            key.encrypt_with(random, message.as_bytes(), "wx0123456789abcdef"),
+            encrypt
+        );
+        let opened = key.decrypt(encrypt).unwrap();
+        assert_eq!(opened.message, message.as_bytes());
+        assert_eq!(opened.appid, "wx0123456789abcdef");
+        let token = PushToken::new("PUSH-TOKEN").unwrap();
+        assert_eq!(
+            sign_with(&token, &["1700000000", "nonce-42", encrypt]),
+            "7cd03dfae8506fa9361c6ae338bfdfce49af3457"
+        );
+        // Padding of 0, padding bytes that disagree, a length past the end:
+        // each refused, none a panic.
+        assert_eq!(
+            key.decrypt("N7vKw2Od6MGfIdpGfed2lN+/JZ72+0cRATOxqFoTmhqi4Qtd9HINgP/tDFCNhJKDQMcLDgjH9ahTnStHv9RaQg==").unwrap_err(),
+            EnvelopeError::Padding
+        );
+        assert_eq!(
+            key.decrypt("N7vKw2Od6MGfIdpGfed2lN+/JZ72+0cRATOxqFoTmhrS7HQfIJC3ceCpbVHhV9RuOe2AmoavhwBsKEg42TAIbg==").unwrap_err(),
+            EnvelopeError::Padding
+        );
+        assert_eq!(
+            key.decrypt("N7vKw2Od6MGfIdpGfed2lMXYVQo9ckO6kjkHemBbrc4WZTQoMBPtRzq3hzT4Ijo5poTGlFufOdRsIs1r/IYwug==").unwrap_err(),
+            EnvelopeError::Length
+        );
+    }
+
     #[test]
     fn padding_goes_to_a_block_of_32() {
         let key = AesKey::from_encoding_aes_key(&"A".repeat(43)).unwrap();
