@@ -92,8 +92,44 @@ fn control_characters_in_keys_are_escaped_in_error_paths() {
     assert!(shown.ends_with(": unknown field"), "{shown}");
 }
 
+#[test]
+fn an_answer_naming_a_key_twice_is_malformed() {
+    use wechat_msg::MalformedAnswer;
+    use wechat_msg::answer::read_answer;
+    let twice = br#"{"errcode":0,"errmsg":"ok","errcode":40001}"#;
+    let err = read_answer::<CustomerServiceMessage>(twice, Form::Http).unwrap_err();
+    assert!(
+        matches!(err, MalformedAnswer::Fields(ref e) if e.to_string() == "errcode: duplicate field"),
+        "{err}"
+    );
+    // And a plain answer still reads.
+    assert!(
+        read_answer::<CustomerServiceMessage>(br#"{"errcode":0,"errmsg":"ok"}"#, Form::Http)
+            .unwrap()
+            .is_ok()
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Arbitrary answer bytes, and JSON-shaped ones, in both forms: a
+    /// reading, a refusal or a malformed answer, never a panic.
+    #[test]
+    fn arbitrary_answers_never_panic_the_answer_parser(
+        bytes in proptest::collection::vec(any::<u8>(), 0..256),
+        text in json_noise(),
+        code in any::<i64>(),
+    ) {
+        use wechat_msg::answer::read_answer;
+        for form in Form::ALL {
+            let _ = read_answer::<CustomerServiceMessage>(&bytes, form);
+            let _ = read_answer::<CustomerServiceMessage>(text.as_bytes(), form);
+            let answer = format!(r#"{{"errcode":{code},"errmsg":{text},"errCode":{code},"errMsg":"x","media_id":{text}}}"#);
+            let _ = read_answer::<CustomerServiceMessage>(answer.as_bytes(), form);
+            let _ = read_answer::<wechat_msg::TempMediaUpload>(answer.as_bytes(), form);
+        }
+    }
 
     /// Arbitrary bytes: an error or a value, never a panic.
     #[test]

@@ -41,9 +41,9 @@ pub(crate) async fn from_http(
     } else {
         match info.body {
             BodyKind::Multipart => multipart(info, headers, bytes).await?,
-            _ => serde_json::from_slice(&bytes).map_err(|e| {
-                WxError::new(47001, format!("data format error: body: invalid JSON: {e}"))
-            })?,
+            // A key given twice is refused, not "last one wins".
+            _ => wechat_msg::wire::parse_json(&bytes)
+                .map_err(|e| WxError::new(47001, format!("data format error: {e}")))?,
         }
     };
     let mut query_fields = Vec::new();

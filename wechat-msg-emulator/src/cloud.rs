@@ -33,8 +33,8 @@ pub(crate) async fn invoke(
         .check_token(&query)
         .and_then(|()| check_function(&shared, &query))
         .and_then(|()| {
-            serde_json::from_slice::<Value>(&bytes)
-                .map_err(|_| WxError::new(47001, "data format error: the event is not JSON"))
+            wechat_msg::wire::parse_json(&bytes)
+                .map_err(|e| WxError::new(47001, format!("data format error: the event: {e}")))
         });
     let event = match event {
         Ok(event) => event,

@@ -118,8 +118,8 @@ pub(crate) async fn stable_token(
     let result = if bytes.iter().all(u8::is_ascii_whitespace) {
         Err(WxError::new(44002, "empty post data"))
     } else {
-        serde_json::from_slice::<Value>(&bytes)
-            .map_err(|e| WxError::new(47001, format!("data format error: body: {e}")))
+        wechat_msg::wire::parse_json(&bytes)
+            .map_err(|e| WxError::new(47001, format!("data format error: {e}")))
     }
     .and_then(|body| {
         let text = |key: &str| body.get(key).and_then(Value::as_str);

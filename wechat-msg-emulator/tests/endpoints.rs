@@ -128,6 +128,26 @@ async fn an_invalid_body_is_47001_naming_the_field() {
         .await;
     assert_eq!(errcode(&malformed), 47001);
     assert!(errmsg(&malformed).contains("invalid JSON"), "{malformed}");
+    // A key given twice is not "last one wins": nothing goes to ATTACKER.
+    let twice = h
+        .post_text(
+            &format!("/cgi-bin/message/custom/send?access_token={token}"),
+            r#"{"touser":"OPENID","touser":"ATTACKER","msgtype":"text","text":{"content":"hi"}}"#,
+        )
+        .await;
+    assert_eq!(errcode(&twice), 47001, "{twice}");
+    assert!(
+        errmsg(&twice).contains("touser: duplicate field"),
+        "{twice}"
+    );
+    let twice = h
+        .post_text(
+            &format!("/tcb/invokecloudfunction?access_token={token}&env=e&name=f"),
+            r#"{"api":"customerServiceMessage.send","api":"subscribeMessage.send","data":{}}"#,
+        )
+        .await;
+    assert_eq!(errcode(&twice), 47001, "{twice}");
+    assert!(errmsg(&twice).contains("api: duplicate field"), "{twice}");
     assert!(h.emu.messages().is_empty());
 }
 

@@ -10,7 +10,7 @@ use std::fmt::{self, Write as _};
 use serde_json::Value;
 
 use crate::endpoint::{Answer, Endpoint, Errcode};
-use crate::wire::{Form, WireError};
+use crate::wire::{Form, WireError, WireErrorKind};
 
 /// WeChat refused a call: its errcode (as the endpoint's enum), errmsg and
 /// the request id it quoted, if any.
@@ -129,18 +129,26 @@ pub(crate) struct Parsed {
 
 /// Parses an answer body as JSON; a body that is JSON once its invalid
 /// UTF-8 is replaced (an errmsg in another encoding) is read lossily.
+/// A key given twice (`{"errcode":0,"errcode":40001}`) makes the answer
+/// malformed: which of the two WeChat meant cannot be known.
 pub(crate) fn parse(body: &[u8]) -> Result<Parsed, MalformedAnswer> {
-    match serde_json::from_slice(body) {
+    let strict = |bytes: &[u8]| match crate::wire::parse_json(bytes) {
+        Ok(value) => Ok(value),
+        Err(err) if matches!(err.kind(), WireErrorKind::Duplicate) => {
+            Err(MalformedAnswer::Fields(err))
+        }
+        Err(_) => Err(MalformedAnswer::NotJson),
+    };
+    match strict(body) {
         Ok(value) => Ok(Parsed {
             value,
             lossy: false,
         }),
-        Err(_) if std::str::from_utf8(body).is_err() => {
-            serde_json::from_str(&String::from_utf8_lossy(body))
+        Err(MalformedAnswer::NotJson) if std::str::from_utf8(body).is_err() => {
+            strict(String::from_utf8_lossy(body).as_bytes())
                 .map(|value| Parsed { value, lossy: true })
-                .map_err(|_| MalformedAnswer::NotJson)
         }
-        Err(_) => Err(MalformedAnswer::NotJson),
+        Err(err) => Err(err),
     }
 }
 
