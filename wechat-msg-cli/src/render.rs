@@ -9,14 +9,15 @@ use crate::{Failure, input};
 pub fn run(api: &str, from: Form, to: Form, file: Option<&str>) -> Result<(), Failure> {
     let endpoint = input::endpoint(api)?;
     let body = input::read_json(file)?;
-    let rendered = (endpoint.convert)(&body, from, to).map_err(|e| {
+    let request = (endpoint.parse)(&body, from).map_err(|e| {
         Failure::invalid(format!(
             "invalid {api} request ({from} form): {}",
             Foreign(&e.to_string())
         ))
     })?;
-    // The input tree is as large as the output: free it before writing.
+    // Only the typed request is kept: the input tree is freed before
+    // writing, and the output is streamed from the typed request.
     drop(body);
-    output::write_json(&rendered)
+    output::write_json(&*request.in_form(to))
         .map_err(|e| Failure::invalid(format!("cannot write to standard output: {e}")))
 }

@@ -50,6 +50,33 @@ pub struct EndpointInfo {
     pub errcodes: &'static [ErrcodeInfo],
     /// Parses a body in one form and writes it in the other (or the same) form.
     pub convert: fn(&Value, Form, Form) -> Result<Value, WireError>,
+    /// Parses a body in a form into the typed request, its type erased:
+    /// hold it (and drop the body) to write it in any form later, with any
+    /// serde serializer, with no second tree in between.
+    pub parse: fn(&Value, Form) -> Result<Box<dyn AnyRequest>, WireError>,
+}
+
+/// A request read by its endpoint's generated parser, its type erased (what
+/// [`EndpointInfo::parse`] gives).
+pub trait AnyRequest: Send + Sync + fmt::Debug {
+    /// The request in `form`, for any serde serializer
+    /// (`serde_json::to_writer(out, &*request.in_form(Form::Cloud))`).
+    fn in_form(&self, form: Form) -> Box<dyn erased_serde::Serialize + '_>;
+}
+
+impl<T: Wire + Send + Sync + fmt::Debug> AnyRequest for T {
+    fn in_form(&self, form: Form) -> Box<dyn erased_serde::Serialize + '_> {
+        Box::new(crate::wire::Wired(form, self))
+    }
+}
+
+/// [`EndpointInfo::parse`] of a request type.
+#[doc(hidden)]
+pub fn parse_any<T: Wire + Send + Sync + fmt::Debug + 'static>(
+    value: &Value,
+    form: Form,
+) -> Result<Box<dyn AnyRequest>, WireError> {
+    Ok(Box::new(T::from_value(value, form)?))
 }
 
 impl EndpointInfo {

@@ -111,6 +111,7 @@ fn endpoint(model: &Model, e: &Endpoint) -> TokenStream {
                 roles: &[#(#roles)*],
                 errcodes: #errcode::TABLE,
                 convert: #rt::convert::<#request>,
+                parse: #rt::parse_any::<#request>,
             };
         }
     }
