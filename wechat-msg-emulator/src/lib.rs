@@ -167,31 +167,15 @@ impl fmt::Debug for Emulator {
 }
 
 /// Why the emulator could not start.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
     /// The configuration is not usable.
-    Config(ConfigError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The address could not be bound.
-    Bind(io::Error),
-}
-
-impl fmt::Display for StartError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StartError::Config(e) => write!(f, "{e}"),
-            StartError::Bind(e) => write!(f, "cannot listen: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for StartError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            StartError::Config(e) => Some(e),
-            StartError::Bind(e) => Some(e),
-        }
-    }
+    #[error("cannot listen: {0}")]
+    Bind(#[source] io::Error),
 }
 
 impl Emulator {
