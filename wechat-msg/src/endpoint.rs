@@ -53,8 +53,11 @@ pub struct EndpointInfo {
     /// Parses a body in a form into the typed request, its type erased:
     /// hold it (and drop the body) to write it in any form later, with any
     /// serde serializer, with no second tree in between.
-    pub parse: fn(&Value, Form) -> Result<Box<dyn AnyRequest>, WireError>,
+    pub parse: ParseFn,
 }
+
+/// The type of [`EndpointInfo::parse`].
+pub type ParseFn = fn(&Value, Form) -> Result<Box<dyn AnyRequest>, WireError>;
 
 /// A request read by its endpoint's generated parser, its type erased (what
 /// [`EndpointInfo::parse`] gives).
