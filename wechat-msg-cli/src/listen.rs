@@ -28,18 +28,10 @@ pub struct ListenArgs {
 
 pub async fn run(args: ListenArgs) -> Result<(), Failure> {
     let mut config = PushConfig::new(&args.token).map_err(|e| Failure::invalid(e.to_string()))?;
-    match (&args.aes_key, &args.appid) {
-        (Some(key), Some(appid)) => {
-            config = config
-                .encrypted(key, appid)
-                .map_err(|e| Failure::invalid(e.to_string()))?;
-        }
-        (None, None) => {}
-        _ => {
-            return Err(Failure::invalid(
-                "--aes-key and --appid go together (safe mode needs both)",
-            ));
-        }
+    if let Some((key, appid)) = crate::push::safe_mode(&args.aes_key, &args.appid)? {
+        config = config
+            .encrypted(key, appid)
+            .map_err(|e| Failure::invalid(e.to_string()))?;
     }
     let service = PushService::new(Receiver::<Push>::new(config))
         .on_push(|push: Push| async move {

@@ -28,18 +28,10 @@ pub struct PushArgs {
 
 pub async fn run(args: PushArgs) -> Result<(), Failure> {
     let mut signer = PushSigner::new(&args.token).map_err(|e| Failure::invalid(e.to_string()))?;
-    match (&args.aes_key, &args.appid) {
-        (Some(key), Some(appid)) => {
-            signer = signer
-                .encrypted(key, appid)
-                .map_err(|e| Failure::invalid(e.to_string()))?;
-        }
-        (None, None) => {}
-        _ => {
-            return Err(Failure::invalid(
-                "--aes-key and --appid go together (safe mode needs both)",
-            ));
-        }
+    if let Some((key, appid)) = safe_mode(&args.aes_key, &args.appid)? {
+        signer = signer
+            .encrypted(key, appid)
+            .map_err(|e| Failure::invalid(e.to_string()))?;
     }
     let value = input::read_json(args.file.as_deref())?;
     let serde_json::Value::Object(map) = value else {
@@ -97,5 +89,19 @@ pub async fn run(args: PushArgs) -> Result<(), Failure> {
         Err(Failure::answered(format!(
             "the server answered HTTP {status}"
         )))
+    }
+}
+
+/// `--aes-key` and `--appid`: both (safe mode) or neither (plaintext).
+pub fn safe_mode<'a>(
+    aes_key: &'a Option<String>,
+    appid: &'a Option<String>,
+) -> Result<Option<(&'a str, &'a str)>, Failure> {
+    match (aes_key, appid) {
+        (Some(key), Some(appid)) => Ok(Some((key, appid))),
+        (None, None) => Ok(None),
+        _ => Err(Failure::invalid(
+            "--aes-key and --appid go together (safe mode needs both)",
+        )),
     }
 }

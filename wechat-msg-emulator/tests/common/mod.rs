@@ -2,6 +2,8 @@
 //! client speaking WeChat's wire.
 #![allow(dead_code)]
 
+// The same global capture as the runtime's client tests.
+#[path = "../../../wechat-msg/tests/client_support/logs.rs"]
 pub mod logs;
 
 use std::path::PathBuf;
