@@ -210,7 +210,7 @@ pub fn open_windows(emulator: &Emulator) -> String {
         return String::new();
     }
     format!(
-        "; {} {} an open reply window ({} messages within {} h, as if just written to)",
+        "; {} {} an open reply window ({} messages within {} h, as if the user had just written)",
         conversation.open.join(", "),
         if conversation.open.len() == 1 {
             "has"
