@@ -33,7 +33,7 @@ pub async fn run(args: ListenArgs) -> Result<(), Failure> {
             .encrypted(key, appid)
             .map_err(|e| Failure::invalid(e.to_string()))?;
     }
-    let service = PushService::new(Receiver::<Push>::new(config))
+    let service = PushService::new(Receiver::new(config))
         .on_push(|push: Push| async move {
             let line = serde_json::to_string(&push.to_push_form()).unwrap_or_default();
             let mut out = std::io::stdout().lock();

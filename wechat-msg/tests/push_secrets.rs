@@ -17,7 +17,7 @@ const APPID: &str = "wx0123456789abcdef";
 #[tokio::test]
 async fn the_push_service_logs_no_secret() {
     let logs = client_support::logs::logs();
-    let service = PushService::new(Receiver::<wechat_msg::Push>::new(
+    let service = PushService::new(Receiver::new(
         PushConfig::new(TOKEN)
             .unwrap()
             .encrypted(KEY, APPID)

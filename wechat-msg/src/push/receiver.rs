@@ -238,9 +238,18 @@ fn now_secs() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-impl<P: PushMessage> Receiver<P> {
-    /// A receiver with in-memory deduplication.
+impl Receiver<crate::Push> {
+    /// A receiver of this crate's pushes ([`crate::Push`]), with in-memory
+    /// deduplication.
     pub fn new(config: PushConfig) -> Self {
+        Receiver::of(config)
+    }
+}
+
+impl<P: PushMessage> Receiver<P> {
+    /// A receiver of the pushes `P` of another spec (the `Push` of a crate
+    /// that invokes `wechat_msg::api!`), with in-memory deduplication.
+    pub fn of(config: PushConfig) -> Self {
         Receiver {
             config,
             dedupe: Arc::new(MemoryDedupe::default()),
