@@ -7,6 +7,8 @@ use super::call::Caller;
 use super::retry::RetryPolicy;
 use super::send::{Client, Inner};
 use super::token::{TokenCache, TokenProvider, TokenSource};
+#[cfg(feature = "redis")]
+use super::token::{Store, TokenStore};
 use super::transport::Transport;
 use super::via::Via;
 
@@ -25,6 +27,8 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     refresh_margin: Duration,
     via: Via,
+    #[cfg(feature = "redis")]
+    store: Option<TokenStore>,
 }
 
 impl Default for ClientBuilder {
@@ -39,6 +43,8 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             refresh_margin: Duration::from_secs(300),
             via: Via::Http,
+            #[cfg(feature = "redis")]
+            store: None,
         }
     }
 }
@@ -122,6 +128,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares the token with every instance of the app through Redis: one
+    /// fetch for all of them, invalidation of a refused token only while it
+    /// is current, and instances reading with [`TokenSource::stored`] that
+    /// hold no AppSecret. Keys are named by the source's AppID.
+    #[cfg(feature = "redis")]
+    pub fn token_store(mut self, store: TokenStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// How [`Client::send`] sends (default [`Via::Http`]).
     pub fn via(mut self, via: Via) -> Self {
         self.via = via;
@@ -157,12 +173,32 @@ impl ClientBuilder {
             max_answer: self.max_answer_bytes,
         };
         let secret = token.secret().cloned();
+        #[cfg(feature = "redis")]
+        let store = match (self.store, &token) {
+            (Some(store), source) => {
+                let appid = source.appid().ok_or_else(|| {
+                    BuildError::TokenStore(
+                        "a token store needs a source with an AppID (stable, classic or stored)"
+                            .to_owned(),
+                    )
+                })?;
+                Some(Store::new(store, appid).map_err(|e| BuildError::TokenStore(e.to_string()))?)
+            }
+            (None, TokenSource::Stored { .. }) => {
+                return Err(BuildError::TokenStore(
+                    "TokenSource::Stored reads a token store: set token_store(..)".to_owned(),
+                ));
+            }
+            (None, _) => None,
+        };
         let tokens = TokenCache::new(
             token,
             transport.clone(),
             self.retry.clone(),
             self.refresh_margin,
             self.timeout,
+            #[cfg(feature = "redis")]
+            store,
         );
         Ok(Client {
             inner: Arc::new(Inner {
@@ -189,6 +225,10 @@ pub enum BuildError {
     /// (with [`TokenSource::None`] in WeChat Cloud Hosting).
     #[error("no token source: set credentials(appid, secret) or token_source(..)")]
     NoTokenSource,
+    /// The token store is misconfigured.
+    #[cfg(feature = "redis")]
+    #[error("token store: {0}")]
+    TokenStore(String),
     /// The HTTP stack could not be set up.
     #[error("cannot set up HTTP: {0}")]
     Http(String),

@@ -56,7 +56,8 @@
 //! transport   one HTTP exchange under a size cap
 //! http, cloud the two wire forms: request built, answer read
 //! via         Via: which of the two
-//! token       source, error -> fetch -> cache: one refresh for every caller
+//! token       source, error -> fetch -> store -> cache: one refresh for
+//!             every caller, and with `redis` for every instance
 //! kind        ErrorKind, Delivery
 //! call        the call loop: token, attempt, errcode class, retry
 //! error       Error<C>, erase(), AnyError: the public error
@@ -93,3 +94,6 @@ pub use token::{
     TokenSource,
 };
 pub use via::Via;
+
+#[cfg(feature = "redis")]
+pub use token::{StoreError, StoreFallback, TokenStore};
