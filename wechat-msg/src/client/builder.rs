@@ -176,13 +176,23 @@ impl ClientBuilder {
         #[cfg(feature = "redis")]
         let store = match (self.store, &token) {
             (Some(store), source) => {
-                let appid = source.appid().ok_or_else(|| {
-                    BuildError::TokenStore(
-                        "a token store needs a source with an AppID (stable, classic or stored)"
+                let appid = match (store.appid.as_deref(), source.appid()) {
+                    (Some(appid), _) | (None, Some(appid)) => appid.to_owned(),
+                    (None, None) => {
+                        return Err(BuildError::TokenStore(
+                            "the store's keys need an AppID: use a stable, classic or stored \
+                             source, or TokenStore::appid(..)"
+                                .to_owned(),
+                        ));
+                    }
+                };
+                if appid.is_empty() || appid.chars().any(|c| c.is_whitespace() || c == ':') {
+                    return Err(BuildError::TokenStore(
+                        "the AppID that names the store's keys must be non-empty, without spaces or ':'"
                             .to_owned(),
-                    )
-                })?;
-                Some(Store::new(store, appid).map_err(|e| BuildError::TokenStore(e.to_string()))?)
+                    ));
+                }
+                Some(Store::new(store, &appid).map_err(|e| BuildError::TokenStore(e.to_string()))?)
             }
             (None, TokenSource::Stored { .. }) => {
                 return Err(BuildError::TokenStore(

@@ -56,6 +56,7 @@ pub enum StoreFallback {
 #[derive(Clone)]
 pub struct TokenStore {
     pub(crate) url: String,
+    pub(crate) appid: Option<String>,
     pub(crate) fallback: StoreFallback,
     pub(crate) connect_timeout: Duration,
     pub(crate) command_timeout: Duration,
@@ -67,6 +68,7 @@ impl fmt::Debug for TokenStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The URL may carry a password.
         f.debug_struct("TokenStore")
+            .field("appid", &self.appid)
             .field("fallback", &self.fallback)
             .field("connect_timeout", &self.connect_timeout)
             .field("command_timeout", &self.command_timeout)
@@ -84,12 +86,21 @@ impl TokenStore {
     pub fn redis(url: impl Into<String>) -> Self {
         TokenStore {
             url: url.into(),
+            appid: None,
             fallback: StoreFallback::Fail,
             connect_timeout: Duration::from_secs(2),
             command_timeout: Duration::from_secs(2),
             lock_ttl: Duration::from_secs(10),
             wait: Duration::from_secs(30),
         }
+    }
+
+    /// The AppID that names the keys (`wechat-msg:{appid}:token`, ...);
+    /// needed with a [`TokenSource::Provider`], taken from the source
+    /// otherwise.
+    pub fn appid(mut self, appid: impl Into<String>) -> Self {
+        self.appid = Some(appid.into());
+        self
     }
 
     /// What to do when Redis cannot be reached (default [`StoreFallback::Fail`]).
