@@ -40,8 +40,7 @@ fn emulator() -> Standalone {
 fn body() -> PathBuf {
     static BODY: OnceLock<PathBuf> = OnceLock::new();
     BODY.get_or_init(|| {
-        let dir =
-            std::env::temp_dir().join(format!("wechat-msg-cli-store-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("wechat-msg-cli-store-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("text.json");
         std::fs::write(&path, TEXT).unwrap();

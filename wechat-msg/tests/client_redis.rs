@@ -12,8 +12,8 @@ use std::time::Duration;
 use client_support::redis_server::RedisServer;
 use client_support::*;
 use wechat_msg::client::{
-    AccessToken, BoxError, BoxFuture, Client, ErrorKind, FreshToken, StoreFallback,
-    TokenErrorKind, TokenProvider, TokenSource, TokenStore,
+    AccessToken, BoxError, BoxFuture, Client, ErrorKind, FreshToken, StoreFallback, TokenErrorKind,
+    TokenProvider, TokenSource, TokenStore,
 };
 
 const SEND: &str = "/cgi-bin/message/custom/send";
@@ -44,10 +44,10 @@ async fn wechat(expires_in: u64, refused: &'static [&'static str]) -> (Fake, Tok
 fn classic(fake: &Fake, redis: &RedisServer) -> wechat_msg::client::ClientBuilder {
     builder(&fake.base_url())
         .token_source(TokenSource::classic(APPID, SECRET))
-        .token_store(TokenStore::redis(redis.url()).timeouts(
-            Duration::from_millis(500),
-            Duration::from_millis(500),
-        ))
+        .token_store(
+            TokenStore::redis(redis.url())
+                .timeouts(Duration::from_millis(500), Duration::from_millis(500)),
+        )
 }
 
 async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
@@ -136,7 +136,10 @@ async fn a_late_writer_with_an_older_generation_is_refused() {
     // The slow writer takes the lock (generation 1) and stalls in its fetch.
     let slow_task = tokio::spawn(async move { slow.access_token().await });
     bounded("the slow fetch to start", slow_asked.recv()).await;
-    assert_eq!(redis.cli(&["GET", &key("generation")]).as_deref(), Some("1"));
+    assert_eq!(
+        redis.cli(&["GET", &key("generation")]).as_deref(),
+        Some("1")
+    );
     // Its lock expires; the fast writer takes generation 2 and writes.
     bounded("the lock to expire", async {
         while redis.cli(&["EXISTS", &key("lock")]).as_deref() != Some("0") {
@@ -146,7 +149,10 @@ async fn a_late_writer_with_an_older_generation_is_refused() {
     .await;
     let token = bounded("the fast fetch", fast.access_token()).await;
     assert_eq!(token.unwrap().unwrap().expose(), "TOKEN-FAST");
-    assert_eq!(redis.cli(&["GET", &key("generation")]).as_deref(), Some("2"));
+    assert_eq!(
+        redis.cli(&["GET", &key("generation")]).as_deref(),
+        Some("2")
+    );
 
     // The slow writer finishes: its older generation is refused, and it
     // uses the newer token.
@@ -173,8 +179,14 @@ async fn a_refused_token_is_dropped_from_the_store_only_while_it_is_current() {
     let a = classic(&fake, &redis).build().unwrap();
     let b = classic(&fake, &redis).build().unwrap();
     // Both hold TOKEN-1.
-    assert_eq!(a.access_token().await.unwrap().unwrap().expose(), refused[0]);
-    assert_eq!(b.access_token().await.unwrap().unwrap().expose(), refused[0]);
+    assert_eq!(
+        a.access_token().await.unwrap().unwrap().expose(),
+        refused[0]
+    );
+    assert_eq!(
+        b.access_token().await.unwrap().unwrap().expose(),
+        refused[0]
+    );
     // A is refused: TOKEN-1 is dropped, TOKEN-2 fetched and stored.
     bounded("a's send", a.send(&text_message("OPENID")))
         .await
@@ -185,7 +197,11 @@ async fn a_refused_token_is_dropped_from_the_store_only_while_it_is_current() {
     bounded("b's send", b.send(&text_message("OPENID")))
         .await
         .unwrap();
-    assert_eq!(tokens.issued(), 2, "a refusal of an old token fetches nothing");
+    assert_eq!(
+        tokens.issued(),
+        2,
+        "a refusal of an old token fetches nothing"
+    );
     assert_eq!(
         b.access_token().await.unwrap().unwrap().expose(),
         Tokens::nth(2)
@@ -330,4 +346,109 @@ async fn redis_stopped_mid_run_fails_clearly_or_falls_back_never_hangs() {
         }
     })
     .await;
+}
+
+/// A server accepting every message and recording when each arrived
+/// (Unix seconds).
+async fn timed() -> (Fake, Arc<Mutex<Vec<u64>>>) {
+    let tokens = Tokens::default();
+    let arrivals: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let recorded = arrivals.clone();
+    let fake = serve(move |hit| {
+        let answer = tokens.answer(&hit, 7200);
+        if answer.is_none() {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap();
+            recorded.lock().unwrap().push(now.as_secs());
+        }
+        async move { answer.unwrap_or_else(ok) }
+    })
+    .await;
+    (fake, arrivals)
+}
+
+/// Calls per whole second, in order.
+fn per_second(arrivals: &[u64]) -> Vec<usize> {
+    let mut counts = std::collections::BTreeMap::<u64, usize>::new();
+    for second in arrivals {
+        *counts.entry(*second).or_default() += 1;
+    }
+    counts.into_values().collect()
+}
+
+/// `senders` tasks per client, each sending `each` messages one after the
+/// other; the calls per second the server saw.
+async fn burst(
+    clients: &[Client],
+    senders: usize,
+    each: usize,
+    arrivals: &Mutex<Vec<u64>>,
+) -> Vec<usize> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for client in clients {
+        for _ in 0..senders {
+            let client = client.clone();
+            tasks.spawn(async move {
+                for _ in 0..each {
+                    client.send(&text_message("OPENID")).await.unwrap();
+                }
+            });
+        }
+    }
+    bounded("the burst", tasks.join_all()).await;
+    per_second(&arrivals.lock().unwrap())
+}
+
+// A call granted in one second may arrive in the next: a second can hold
+// the limit plus the calls in flight at its start (one per sender), and no
+// more. Without a limit, every call of these bursts lands in one second.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_sharing_a_redis_rate_limit_stay_under_it_together() {
+    const RATE: usize = 4;
+    let redis = RedisServer::start();
+    let (fake, arrivals) = timed().await;
+    let clients: Vec<Client> = (0..2)
+        .map(|_| {
+            builder(&fake.base_url())
+                .rate_limit(
+                    wechat_msg::client::RateLimit::per_second(RATE as u32).redis(redis.url()),
+                )
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let counts = burst(&clients, 1, 8, &arrivals).await;
+    println!("2 clients, {RATE}/s through Redis: calls per second {counts:?}");
+    assert_eq!(counts.iter().sum::<usize>(), 16);
+    assert!(counts.iter().all(|&n| n <= RATE + 2), "{counts:?}");
+    assert!(counts.len() >= 16usize.div_ceil(RATE + 2), "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_process_rate_limit_spaces_a_burst() {
+    const RATE: usize = 5;
+    let (fake, arrivals) = timed().await;
+    let client = builder(&fake.base_url())
+        .rate_limit(wechat_msg::client::RateLimit::per_second(RATE as u32))
+        .build()
+        .unwrap();
+    let counts = burst(&[client], 3, 5, &arrivals).await;
+    println!("1 client, {RATE}/s in process: calls per second {counts:?}");
+    assert_eq!(counts.iter().sum::<usize>(), 15);
+    assert!(counts.iter().all(|&n| n <= RATE + 3), "{counts:?}");
+    assert!(counts.len() >= 15usize.div_ceil(RATE + 3), "{counts:?}");
+}
+
+#[test]
+fn a_rate_limit_of_zero_is_refused() {
+    let err = builder("http://127.0.0.1:1")
+        .rate_limit(wechat_msg::client::RateLimit::per_second(0))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "rate limit: the rate limit must allow at least 1 call a second"
+    );
 }

@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::call::Caller;
+use super::rate::{Limiter, RateLimit};
 use super::retry::RetryPolicy;
 use super::send::{Client, Inner};
-use super::token::{TokenCache, TokenProvider, TokenSource};
 #[cfg(feature = "redis")]
 use super::token::{Store, TokenStore};
+use super::token::{TokenCache, TokenProvider, TokenSource};
 use super::transport::Transport;
 use super::via::Via;
 
@@ -27,6 +28,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     refresh_margin: Duration,
     via: Via,
+    rate: Option<RateLimit>,
     #[cfg(feature = "redis")]
     store: Option<TokenStore>,
 }
@@ -43,6 +45,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             refresh_margin: Duration::from_secs(300),
             via: Via::Http,
+            rate: None,
             #[cfg(feature = "redis")]
             store: None,
         }
@@ -138,6 +141,14 @@ impl ClientBuilder {
         self
     }
 
+    /// At most so many calls a second to each endpoint, every attempt
+    /// counted; shared by every instance with [`RateLimit::redis`]. None by
+    /// default.
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate = Some(limit);
+        self
+    }
+
     /// How [`Client::send`] sends (default [`Via::Http`]).
     pub fn via(mut self, via: Via) -> Self {
         self.via = via;
@@ -173,6 +184,10 @@ impl ClientBuilder {
             max_answer: self.max_answer_bytes,
         };
         let secret = token.secret().cloned();
+        let rate = match self.rate {
+            Some(limit) => Some(Limiter::new(limit, token.appid()).map_err(BuildError::RateLimit)?),
+            None => None,
+        };
         #[cfg(feature = "redis")]
         let store = match (self.store, &token) {
             (Some(store), source) => {
@@ -217,6 +232,7 @@ impl ClientBuilder {
                     tokens,
                     retry: self.retry,
                     secret,
+                    rate,
                 },
                 via: self.via,
             }),
@@ -239,6 +255,9 @@ pub enum BuildError {
     #[cfg(feature = "redis")]
     #[error("token store: {0}")]
     TokenStore(String),
+    /// The rate limit cannot work.
+    #[error("rate limit: {0}")]
+    RateLimit(String),
     /// The HTTP stack could not be set up.
     #[error("cannot set up HTTP: {0}")]
     Http(String),

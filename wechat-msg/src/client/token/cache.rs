@@ -196,11 +196,7 @@ impl Shared {
         ))
     }
 
-    async fn refresh(
-        self: Arc<Self>,
-        sender: watch::Sender<Flight>,
-        refused: Option<AccessToken>,
-    ) {
+    async fn refresh(self: Arc<Self>, sender: watch::Sender<Flight>, refused: Option<AccessToken>) {
         let fetched = self.obtain(refused).await;
         let result = {
             let mut state = self.lock();
@@ -214,7 +210,8 @@ impl Shared {
                     };
                     // A lifetime too long to add to now (a provider's
                     // `Duration::MAX`) is kept until refused, as no lifetime.
-                    let refresh_at = refresh_in.and_then(|usable| Instant::now().checked_add(usable));
+                    let refresh_at =
+                        refresh_in.and_then(|usable| Instant::now().checked_add(usable));
                     state.current = Some(Cached {
                         lease: lease.clone(),
                         refresh_at,

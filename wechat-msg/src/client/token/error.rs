@@ -240,7 +240,7 @@ pub enum TokenErrorKind {
     /// The shared token store could not be used (and its fallback is to fail).
     #[cfg(feature = "redis")]
     #[error(transparent)]
-    Store(super::store::StoreError),
+    Store(crate::client::shared::StoreError),
     /// The refresh ended without a result (its task was stopped).
     #[error("the token refresh was abandoned")]
     Abandoned,

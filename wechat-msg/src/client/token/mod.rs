@@ -21,4 +21,4 @@ pub use source::{BoxError, BoxFuture, FreshToken, TokenProvider, TokenSource};
 #[cfg(feature = "redis")]
 pub(crate) use store::Store;
 #[cfg(feature = "redis")]
-pub use store::{StoreError, StoreFallback, TokenStore};
+pub use store::{StoreFallback, TokenStore};

@@ -12,9 +12,8 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-
 use crate::client::secrets::AccessToken;
+use crate::client::shared::{Redis, StoreError};
 
 use super::error::{TokenError, TokenErrorKind};
 use super::fetch::{Fetcher, usable};
@@ -133,25 +132,6 @@ impl TokenStore {
     }
 }
 
-/// The token store could not be used.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("the Redis token store {what}")]
-pub struct StoreError {
-    what: String,
-}
-
-impl StoreError {
-    fn new(what: impl Into<String>) -> Self {
-        StoreError { what: what.into() }
-    }
-
-    fn redis(doing: &str, err: &redis::RedisError) -> Self {
-        // A Redis error names the failure (refused, timed out, the
-        // server's error line), never the values a command carried.
-        StoreError::new(format!("failed while {doing}: {err}"))
-    }
-}
-
 /// A token as the store holds it: the token and how long it may be used.
 pub(crate) struct Held {
     pub(crate) token: AccessToken,
@@ -162,8 +142,7 @@ pub(crate) struct Held {
 /// reconnects after Redis comes back.
 pub(crate) struct Store {
     settings: TokenStore,
-    client: redis::Client,
-    connection: tokio::sync::Mutex<Option<ConnectionManager>>,
+    redis: Redis,
     token_key: String,
     lock_key: String,
     generation_key: String,
@@ -224,66 +203,22 @@ enum Acquired {
 
 impl Store {
     pub(crate) fn new(settings: TokenStore, appid: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(settings.url.as_str())
-            .map_err(|_| StoreError::new("URL is invalid: expected redis://HOST:PORT[/DB]"))?;
+        let redis = Redis::open(
+            "token store",
+            &settings.url,
+            settings.connect_timeout,
+            settings.command_timeout,
+        )?;
         let prefix = format!("wechat-msg:{appid}");
         Ok(Store {
             settings,
-            client,
-            connection: tokio::sync::Mutex::new(None),
+            redis,
             token_key: format!("{prefix}:token"),
             lock_key: format!("{prefix}:lock"),
             generation_key: format!("{prefix}:generation"),
             written_key: format!("{prefix}:written"),
-            holder: format!(
-                "{}-{:016x}",
-                std::process::id(),
-                fastrand::u64(..)
-            ),
+            holder: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
         })
-    }
-
-    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
-        let mut slot = self.connection.lock().await;
-        if let Some(connection) = &*slot {
-            return Ok(connection.clone());
-        }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.settings.connect_timeout))
-            .set_response_timeout(Some(self.settings.command_timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let connecting = ConnectionManager::new_with_config(self.client.clone(), config);
-        let bound = self.settings.connect_timeout + self.settings.command_timeout;
-        let connection = match tokio::time::timeout(bound, connecting).await {
-            Ok(Ok(connection)) => connection,
-            Ok(Err(err)) => return Err(StoreError::redis("connecting", &err)),
-            Err(_) => {
-                return Err(StoreError::new(format!(
-                    "did not accept a connection within {} ms",
-                    bound.as_millis()
-                )));
-            }
-        };
-        *slot = Some(connection.clone());
-        Ok(connection)
-    }
-
-    async fn run<T: redis::FromRedisValue>(
-        &self,
-        doing: &str,
-        invocation: &redis::ScriptInvocation<'_>,
-    ) -> Result<T, StoreError> {
-        let mut connection = self.connection().await?;
-        let bound = self.settings.command_timeout * 2;
-        match tokio::time::timeout(bound, invocation.invoke_async(&mut connection)).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) => Err(StoreError::redis(doing, &err)),
-            Err(_) => Err(StoreError::new(format!(
-                "did not answer within {} ms while {doing}",
-                bound.as_millis()
-            ))),
-        }
     }
 
     async fn acquire(
@@ -302,7 +237,7 @@ impl Store {
             .arg(millis(self.settings.lock_ttl).max(1))
             .arg(if may_fetch { "1" } else { "0" });
         let (kind, token, number): (i64, String, i64) =
-            self.run("reading the token", &invocation).await?;
+            self.redis.run("reading the token", &invocation).await?;
         Ok(match kind {
             1 => Acquired::Token(Held {
                 token: AccessToken::new(token),
@@ -333,7 +268,7 @@ impl Store {
             .arg(token.expose())
             .arg(refresh_in.map_or(0, |d| millis(d).max(1)))
             .arg(&self.holder);
-        let written: i64 = self.run("writing the token", &invocation).await?;
+        let written: i64 = self.redis.run("writing the token", &invocation).await?;
         Ok(written == 1)
     }
 
@@ -341,7 +276,7 @@ impl Store {
         let script = redis::Script::new(RELEASE);
         let mut invocation = script.prepare_invoke();
         invocation.key(&self.lock_key).arg(&self.holder);
-        let _: i64 = self.run("releasing the lock", &invocation).await?;
+        let _: i64 = self.redis.run("releasing the lock", &invocation).await?;
         Ok(())
     }
 
@@ -355,7 +290,10 @@ impl Store {
         margin: Duration,
     ) -> Result<Held, TokenError> {
         let may_fetch = !is_reader(&fetcher.source);
-        match self.shared(fetcher, refused.as_ref(), margin, may_fetch).await {
+        match self
+            .shared(fetcher, refused.as_ref(), margin, may_fetch)
+            .await
+        {
             Ok(held) => Ok(held),
             Err(Shared::Token(err)) => Err(err),
             Err(Shared::Store(err)) => match self.settings.fallback {
@@ -422,7 +360,7 @@ impl Store {
                             "a refresher (this instance holds no AppSecret)"
                         };
                         return Err(Shared::Store(StoreError::new(format!(
-                            "held no token after waiting {} ms for {what}",
+                            "token store held no token after waiting {} ms for {what}",
                             self.settings.wait.as_millis()
                         ))));
                     }
