@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use wechat_msg::client::{Client, TokenSource, TokenStore, Via};
+use wechat_msg::client::{Client, ClientBuilder, TokenSource, TokenStore, Via};
 
 use crate::Failure;
 use crate::output::{Foreign, Redactions};
@@ -43,6 +43,22 @@ pub fn client(
     token: &TokenArgs,
     redactions: &mut Redactions,
 ) -> Result<Client, Failure> {
+    build(
+        builder(base_url, appid, secret, via, token, redactions)?,
+        redactions,
+    )
+}
+
+/// The builder [`client`] builds, for a command that sets more (a rate
+/// limit, say) before [`build`].
+pub fn builder(
+    base_url: String,
+    appid: String,
+    secret: String,
+    via: Via,
+    token: &TokenArgs,
+    redactions: &mut Redactions,
+) -> Result<ClientBuilder, Failure> {
     redactions.add(&secret);
     let source = match token.token_source {
         SourceKind::Stable => TokenSource::stable(appid, secret),
@@ -54,7 +70,7 @@ pub fn client(
         .timeout(Duration::from_secs(30))
         .via(via);
     if let Some(url) = &token.token_store {
-        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+        if !url.starts_with("redis://") {
             return Err(Failure::invalid(
                 "--token-store: expected redis://HOST:PORT[/DB]",
             ));
@@ -63,6 +79,11 @@ pub fn client(
         redactions.add(url);
         builder = builder.token_store(TokenStore::redis(url.clone()));
     }
+    Ok(builder)
+}
+
+/// Builds `builder`; a failure is shown with `redactions` applied.
+pub fn build(builder: ClientBuilder, redactions: &Redactions) -> Result<Client, Failure> {
     builder.build().map_err(|e| {
         Failure::invalid(format!(
             "cannot build the client: {}",

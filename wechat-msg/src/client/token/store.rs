@@ -78,8 +78,8 @@ impl fmt::Debug for TokenStore {
 }
 
 impl TokenStore {
-    /// The store at `url` (`redis://HOST:PORT[/DB]`, `rediss://` for TLS
-    /// where the `redis` crate supports it), with the defaults: fail when
+    /// The store at `url` (`redis://[:PASSWORD@]HOST:PORT[/DB]`; TLS is not
+    /// built in), with the defaults: fail when
     /// Redis is down, 2 s to connect, 2 s a command, a 10 s lock, and up to
     /// 30 s of waiting for another instance's refresh.
     pub fn redis(url: impl Into<String>) -> Self {
