@@ -142,7 +142,7 @@ impl ClientBuilder {
     }
 
     /// At most so many calls a second to each endpoint, every attempt
-    /// counted; shared by every instance with [`RateLimit::redis`]. None by
+    /// counted; shared by every instance with `RateLimit::redis` (feature `redis`). None by
     /// default.
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate = Some(limit);
