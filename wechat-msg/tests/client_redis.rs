@@ -452,3 +452,57 @@ fn a_rate_limit_of_zero_is_refused() {
         "rate limit: the rate limit must allow at least 1 call a second"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_never_answers_ends_in_a_clear_error_within_the_timeouts() {
+    // A port that accepts connections (into its backlog) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "redis://127.0.0.1:{}/0",
+        silent.local_addr().unwrap().port()
+    );
+    let (fake, tokens) = wechat(7200, &[]).await;
+    let client = builder(&fake.base_url())
+        .token_source(TokenSource::classic(APPID, SECRET))
+        .token_store(
+            TokenStore::redis(url).timeouts(Duration::from_millis(300), Duration::from_millis(300)),
+        )
+        .build()
+        .unwrap();
+    let err = bounded("a send", client.send(&text_message("OPENID")))
+        .await
+        .unwrap_err();
+    assert!(store_error(&err), "{err}");
+    assert_eq!(tokens.issued(), 0);
+    assert_eq!(fake.count(SEND), 0);
+    drop(silent);
+}
+
+#[test]
+fn the_store_url_and_its_password_are_never_shown() {
+    let store = TokenStore::redis("redis://:hunter2@127.0.0.1:1/0");
+    let shown = format!("{store:?}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("127.0.0.1"),
+        "{shown}"
+    );
+    let rate = wechat_msg::client::RateLimit::per_second(1).redis("redis://:hunter2@127.0.0.1:1/0");
+    assert!(!format!("{rate:?}").contains("hunter2"));
+    let err = builder("http://127.0.0.1:1")
+        .token_store(TokenStore::redis("redis://:hunter2@[bad/0"))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "token store: the Redis token store URL is invalid: expected redis://HOST:PORT[/DB]"
+    );
+    let err = builder("http://127.0.0.1:1")
+        .token_source(TokenSource::fixed("T"))
+        .token_store(TokenStore::redis("redis://127.0.0.1:1/0"))
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("the store's keys need an AppID"),
+        "{err}"
+    );
+}
