@@ -84,6 +84,12 @@ pub enum TokenSource {
     /// The token another instance keeps in the shared
     /// [`TokenStore`](crate::client::TokenStore), read and never fetched
     /// here: this instance holds no AppSecret.
+    ///
+    /// A token refused here is dropped from the store (if still there); the
+    /// next one comes when an instance holding the AppSecret next needs a
+    /// token (its own is due or refused), within the store's
+    /// [`wait`](crate::client::TokenStore::wait), else the call fails with
+    /// a store error.
     #[cfg(feature = "redis")]
     Stored {
         /// The Mini Program's AppID, which names the store's keys.
