@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 WeChat answered an error, 2 invalid input or
 //! usage, 3 the message was not sent or its delivery is unknown.
 
+mod credentials;
 mod emulator;
 mod endpoints;
 mod input;
@@ -80,6 +81,8 @@ enum Command {
         cloud_function: Option<String>,
         /// The body; standard input when absent or `-`.
         file: Option<String>,
+        #[command(flatten)]
+        token: credentials::TokenArgs,
     },
     /// Receive message pushes: a push endpoint on every path.
     ///
@@ -222,6 +225,7 @@ fn main() -> ExitCode {
             cloud_env,
             cloud_function,
             file,
+            token,
         } => block_on(send::run(send::SendArgs {
             api,
             from,
@@ -234,6 +238,7 @@ fn main() -> ExitCode {
                 .or_else(|| env_var("WECHAT_CLOUD_FUNCTION"))
                 .unwrap_or_else(|| "wechat-msg-relay".to_owned()),
             file,
+            token,
         })),
         Command::Listen {
             listen,

@@ -1,14 +1,11 @@
 //! `wechat-msg send`: validate a body like `render`, then send it with the
 //! client, to WeChat or to an emulator.
 
-use std::time::Duration;
-
 use wechat_msg::Form;
-use wechat_msg::client::{
-    Client, CloudFunction, Delivery, ErrorKind, TokenSource, Via as ClientVia,
-};
+use wechat_msg::client::{CloudFunction, Delivery, ErrorKind, Via as ClientVia};
 use wechat_msg_emulator::{Config, Emulator};
 
+use crate::credentials::{self, TokenArgs};
 use crate::output::{self, Foreign, Redactions};
 use crate::{Failure, input};
 
@@ -33,6 +30,8 @@ pub struct SendArgs {
     pub cloud_function: String,
     /// The body; standard input when absent or `-`.
     pub file: Option<String>,
+    /// The token source and store.
+    pub token: TokenArgs,
 }
 
 /// The cloud environment used against the embedded emulator, which accepts any.
@@ -112,19 +111,14 @@ pub async fn run(args: SendArgs) -> Result<(), Failure> {
         }
     };
     let mut redactions = Redactions::default();
-    redactions.add(&secret);
-    let client = Client::builder()
-        .base_url(base_url)
-        .token_source(TokenSource::stable(appid, secret))
-        .timeout(Duration::from_secs(30))
-        .via(via.clone())
-        .build()
-        .map_err(|e| {
-            Failure::invalid(format!(
-                "cannot build the client: {}",
-                Foreign(&redactions.text(&e.to_string()))
-            ))
-        })?;
+    let client = credentials::client(
+        base_url,
+        appid,
+        secret,
+        via.clone(),
+        &args.token,
+        &mut redactions,
+    )?;
 
     let result = client.send_value(info, &body, args.from, &via).await;
     drop(body);

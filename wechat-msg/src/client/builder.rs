@@ -4,8 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::call::Caller;
+use super::rate::{Limiter, RateLimit};
 use super::retry::RetryPolicy;
 use super::send::{Client, Inner};
+#[cfg(feature = "redis")]
+use super::token::{Store, TokenStore};
 use super::token::{TokenCache, TokenProvider, TokenSource};
 use super::transport::Transport;
 use super::via::Via;
@@ -25,6 +28,9 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     refresh_margin: Duration,
     via: Via,
+    rate: Option<RateLimit>,
+    #[cfg(feature = "redis")]
+    store: Option<TokenStore>,
 }
 
 impl Default for ClientBuilder {
@@ -39,6 +45,9 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             refresh_margin: Duration::from_secs(300),
             via: Via::Http,
+            rate: None,
+            #[cfg(feature = "redis")]
+            store: None,
         }
     }
 }
@@ -122,6 +131,24 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares the token with every instance of the app through Redis: one
+    /// fetch for all of them, invalidation of a refused token only while it
+    /// is current, and instances reading with [`TokenSource::stored`] that
+    /// hold no AppSecret. Keys are named by the source's AppID.
+    #[cfg(feature = "redis")]
+    pub fn token_store(mut self, store: TokenStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// At most so many calls a second to each endpoint, every attempt
+    /// counted; shared by every instance with `RateLimit::redis` (feature `redis`). None by
+    /// default.
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate = Some(limit);
+        self
+    }
+
     /// How [`Client::send`] sends (default [`Via::Http`]).
     pub fn via(mut self, via: Via) -> Self {
         self.via = via;
@@ -157,12 +184,46 @@ impl ClientBuilder {
             max_answer: self.max_answer_bytes,
         };
         let secret = token.secret().cloned();
+        let rate = match self.rate {
+            Some(limit) => Some(Limiter::new(limit, token.appid()).map_err(BuildError::RateLimit)?),
+            None => None,
+        };
+        #[cfg(feature = "redis")]
+        let store = match (self.store, &token) {
+            (Some(store), source) => {
+                let appid = match (store.appid.as_deref(), source.appid()) {
+                    (Some(appid), _) | (None, Some(appid)) => appid.to_owned(),
+                    (None, None) => {
+                        return Err(BuildError::TokenStore(
+                            "the store's keys need an AppID: use a stable, classic or stored \
+                             source, or TokenStore::appid(..)"
+                                .to_owned(),
+                        ));
+                    }
+                };
+                if appid.is_empty() || appid.chars().any(|c| c.is_whitespace() || c == ':') {
+                    return Err(BuildError::TokenStore(
+                        "the AppID that names the store's keys must be non-empty, without spaces or ':'"
+                            .to_owned(),
+                    ));
+                }
+                Some(Store::new(store, &appid).map_err(|e| BuildError::TokenStore(e.to_string()))?)
+            }
+            (None, TokenSource::Stored { .. }) => {
+                return Err(BuildError::TokenStore(
+                    "TokenSource::Stored reads a token store: set token_store(..)".to_owned(),
+                ));
+            }
+            (None, _) => None,
+        };
         let tokens = TokenCache::new(
             token,
             transport.clone(),
             self.retry.clone(),
             self.refresh_margin,
             self.timeout,
+            #[cfg(feature = "redis")]
+            store,
         );
         Ok(Client {
             inner: Arc::new(Inner {
@@ -171,6 +232,7 @@ impl ClientBuilder {
                     tokens,
                     retry: self.retry,
                     secret,
+                    rate,
                 },
                 via: self.via,
             }),
@@ -189,6 +251,13 @@ pub enum BuildError {
     /// (with [`TokenSource::None`] in WeChat Cloud Hosting).
     #[error("no token source: set credentials(appid, secret) or token_source(..)")]
     NoTokenSource,
+    /// The token store is misconfigured.
+    #[cfg(feature = "redis")]
+    #[error("token store: {0}")]
+    TokenStore(String),
+    /// The rate limit cannot work.
+    #[error("rate limit: {0}")]
+    RateLimit(String),
     /// The HTTP stack could not be set up.
     #[error("cannot set up HTTP: {0}")]
     Http(String),

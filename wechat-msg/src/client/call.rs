@@ -14,6 +14,7 @@ use crate::wire::Form;
 
 use super::failure::Failure;
 use super::kind::ErrorKind;
+use super::rate::Limiter;
 use super::retry::RetryPolicy;
 use super::secrets::{AccessToken, AppSecret, Scrub};
 use super::token::{Lease, TokenCache};
@@ -28,6 +29,8 @@ pub(crate) struct Caller {
     pub(crate) retry: RetryPolicy,
     /// Kept to scrub it from anything WeChat echoes back.
     pub(crate) secret: Option<AppSecret>,
+    /// Calls per second per endpoint, waited for before each attempt.
+    pub(crate) rate: Option<Limiter>,
 }
 
 /// A call WeChat answered without an errcode; its payload scrubbed of the
@@ -97,6 +100,9 @@ impl Caller {
                     attempts,
                     deadline: None,
                 })?;
+                if let Some(rate) = &self.rate {
+                    rate.ready(info.name).await;
+                }
                 attempts += 1;
                 tracing::Span::current().record("attempt", attempts);
                 let token = lease.as_ref().map(|l| &l.token);

@@ -56,7 +56,10 @@
 //! transport   one HTTP exchange under a size cap
 //! http, cloud the two wire forms: request built, answer read
 //! via         Via: which of the two
-//! token       source, error -> fetch -> cache: one refresh for every caller
+//! shared      (redis) one Redis connection with timeouts, StoreError
+//! token       source, error -> fetch -> store -> cache: one refresh for
+//!             every caller, and with `redis` for every instance
+//! rate        RateLimit: calls per second per endpoint, local or on Redis
 //! kind        ErrorKind, Delivery
 //! call        the call loop: token, attempt, errcode class, retry
 //! error       Error<C>, erase(), AnyError: the public error
@@ -73,9 +76,12 @@ mod error;
 mod failure;
 mod http;
 mod kind;
+mod rate;
 mod retry;
 mod secrets;
 mod send;
+#[cfg(feature = "redis")]
+mod shared;
 mod token;
 mod transport;
 mod via;
@@ -85,6 +91,7 @@ pub use cloud::CloudFunction;
 pub use error::{AnyError, Error};
 pub use failure::{AnswerProblem, BadAnswer, DeliveryUnknown, TransportError};
 pub use kind::{Delivery, ErrorKind};
+pub use rate::RateLimit;
 pub use retry::RetryPolicy;
 pub use secrets::{AccessToken, AppSecret};
 pub use send::Client;
@@ -93,3 +100,8 @@ pub use token::{
     TokenSource,
 };
 pub use via::Via;
+
+#[cfg(feature = "redis")]
+pub use shared::StoreError;
+#[cfg(feature = "redis")]
+pub use token::{StoreFallback, TokenStore};

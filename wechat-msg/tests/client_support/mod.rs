@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod logs;
+pub mod redis_server;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -13,8 +13,10 @@ use crate::client::secrets::AccessToken;
 use crate::client::transport::Transport;
 
 use super::error::{TokenError, TokenErrorKind};
-use super::fetch::Fetcher;
+use super::fetch::{Fetcher, usable};
 use super::source::TokenSource;
+#[cfg(feature = "redis")]
+use super::store::Store;
 
 /// A cached token and its generation: a refusal invalidates the cache only
 /// if the cache still holds that generation.
@@ -41,6 +43,9 @@ struct Shared {
     fetcher: Fetcher,
     margin: Duration,
     state: Mutex<State>,
+    /// The store every instance shares, asked instead of the fetcher.
+    #[cfg(feature = "redis")]
+    store: Option<Store>,
 }
 
 #[derive(Default)]
@@ -48,6 +53,9 @@ struct State {
     current: Option<Cached>,
     flight: Option<watch::Receiver<Flight>>,
     generation: u64,
+    /// The token last refused, for the next refresh to drop from a shared
+    /// store if the store still holds it.
+    refused: Option<AccessToken>,
 }
 
 struct Cached {
@@ -71,6 +79,7 @@ impl TokenCache {
         retry: RetryPolicy,
         margin: Duration,
         provider_timeout: Duration,
+        #[cfg(feature = "redis")] store: Option<Store>,
     ) -> Self {
         TokenCache {
             shared: Arc::new(Shared {
@@ -82,6 +91,8 @@ impl TokenCache {
                 },
                 margin,
                 state: Mutex::new(State::default()),
+                #[cfg(feature = "redis")]
+                store,
             }),
         }
     }
@@ -126,7 +137,8 @@ impl TokenCache {
                 _ => {
                     let (sender, receiver) = watch::channel(None);
                     state.flight = Some(receiver.clone());
-                    tokio::spawn(Shared::refresh(self.shared.clone(), sender));
+                    let refused = state.refused.take();
+                    tokio::spawn(Shared::refresh(self.shared.clone(), sender, refused));
                     receiver
                 }
             }
@@ -151,7 +163,7 @@ impl TokenCache {
             .as_ref()
             .is_some_and(|c| c.lease.generation == generation)
         {
-            state.current = None;
+            state.refused = state.current.take().map(|c| c.lease.token);
         }
     }
 }
@@ -165,30 +177,48 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    async fn refresh(self: Arc<Self>, sender: watch::Sender<Flight>) {
-        let fetched = self.fetcher.fetch().await;
+    /// A token and how long to use it: from the shared store when there is
+    /// one (dropping `refused` there if it is still current), else fetched.
+    async fn obtain(
+        &self,
+        refused: Option<AccessToken>,
+    ) -> Result<(AccessToken, Option<Duration>), TokenError> {
+        #[cfg(feature = "redis")]
+        if let Some(store) = &self.store {
+            let held = store.get(&self.fetcher, refused, self.margin).await?;
+            return Ok((held.token, held.refresh_in));
+        }
+        let _ = refused;
+        let fresh = self.fetcher.fetch().await?;
+        Ok((
+            fresh.token,
+            fresh.expires_in.map(|l| usable(l, self.margin)),
+        ))
+    }
+
+    async fn refresh(self: Arc<Self>, sender: watch::Sender<Flight>, refused: Option<AccessToken>) {
+        let fetched = self.obtain(refused).await;
         let result = {
             let mut state = self.lock();
             state.flight = None;
             match fetched {
-                Ok(fresh) => {
+                Ok((token, refresh_in)) => {
                     state.generation += 1;
                     let lease = Lease {
-                        token: fresh.token,
+                        token,
                         generation: state.generation,
                     };
                     // A lifetime too long to add to now (a provider's
                     // `Duration::MAX`) is kept until refused, as no lifetime.
-                    let refresh_at = fresh
-                        .expires_in
-                        .and_then(|lifetime| Instant::now().checked_add(self.usable(lifetime)));
+                    let refresh_at =
+                        refresh_in.and_then(|usable| Instant::now().checked_add(usable));
                     state.current = Some(Cached {
                         lease: lease.clone(),
                         refresh_at,
                     });
                     tracing::debug!(
                         generation = lease.generation,
-                        expires_in_s = fresh.expires_in.map(|d| d.as_secs()),
+                        refresh_in_s = refresh_in.map(|d| d.as_secs()),
                         "access token refreshed"
                     );
                     Ok(lease)
@@ -200,14 +230,5 @@ impl Shared {
             }
         };
         sender.send_replace(Some(result));
-    }
-
-    /// How long a token of `lifetime` is used: its lifetime less the margin,
-    /// or half of it when the margin is longer.
-    fn usable(&self, lifetime: Duration) -> Duration {
-        match lifetime.checked_sub(self.margin) {
-            Some(usable) if !usable.is_zero() => usable,
-            _ => lifetime / 2,
-        }
     }
 }

@@ -237,6 +237,10 @@ pub enum TokenErrorKind {
     /// A [`TokenProvider`](super::TokenProvider) failed.
     #[error("the token provider failed: {}", Escaped(.0))]
     Provider(#[source] BoxError),
+    /// The shared token store could not be used (and its fallback is to fail).
+    #[cfg(feature = "redis")]
+    #[error(transparent)]
+    Store(crate::client::shared::StoreError),
     /// The refresh ended without a result (its task was stopped).
     #[error("the token refresh was abandoned")]
     Abandoned,

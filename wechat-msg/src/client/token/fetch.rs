@@ -81,6 +81,8 @@ impl Fetcher {
                 expires_in: None,
             }),
             TokenSource::None => Err(TokenError::new(TokenErrorKind::Abandoned)),
+            #[cfg(feature = "redis")]
+            TokenSource::Stored { .. } => Err(TokenError::new(TokenErrorKind::Abandoned)),
         }
     }
 
@@ -126,6 +128,15 @@ impl Fetcher {
                 (_, err) => return Err(err),
             }
         }
+    }
+}
+
+/// How long a token of `lifetime` is used: its lifetime less the margin,
+/// or half of it when the margin is longer.
+pub(crate) fn usable(lifetime: Duration, margin: Duration) -> Duration {
+    match lifetime.checked_sub(margin) {
+        Some(usable) if !usable.is_zero() => usable,
+        _ => lifetime / 2,
     }
 }
 

@@ -81,6 +81,20 @@ pub enum TokenSource {
     None,
     /// A source of your own.
     Provider(Arc<dyn TokenProvider>),
+    /// The token another instance keeps in the shared
+    /// [`TokenStore`](crate::client::TokenStore), read and never fetched
+    /// here: this instance holds no AppSecret.
+    ///
+    /// A token refused here is dropped from the store (if still there); the
+    /// next one comes when an instance holding the AppSecret next needs a
+    /// token (its own is due or refused), within the store's
+    /// [`wait`](crate::client::TokenStore::wait), else the call fails with
+    /// a store error.
+    #[cfg(feature = "redis")]
+    Stored {
+        /// The Mini Program's AppID, which names the store's keys.
+        appid: String,
+    },
 }
 
 impl TokenSource {
@@ -110,6 +124,24 @@ impl TokenSource {
         TokenSource::Provider(Arc::new(provider))
     }
 
+    /// The token another instance keeps in the shared store of `appid`.
+    #[cfg(feature = "redis")]
+    pub fn stored(appid: impl Into<String>) -> Self {
+        TokenSource::Stored {
+            appid: appid.into(),
+        }
+    }
+
+    /// The AppID that names a shared store's keys, when the source has one.
+    pub(crate) fn appid(&self) -> Option<&str> {
+        match self {
+            TokenSource::Stable { appid, .. } | TokenSource::Classic { appid, .. } => Some(appid),
+            #[cfg(feature = "redis")]
+            TokenSource::Stored { appid } => Some(appid),
+            _ => None,
+        }
+    }
+
     pub(crate) fn secret(&self) -> Option<&AppSecret> {
         match self {
             TokenSource::Stable { secret, .. } | TokenSource::Classic { secret, .. } => {
@@ -136,6 +168,10 @@ impl fmt::Debug for TokenSource {
             TokenSource::Fixed(token) => f.debug_tuple("Fixed").field(token).finish(),
             TokenSource::None => f.write_str("None"),
             TokenSource::Provider(_) => f.write_str("Provider(..)"),
+            #[cfg(feature = "redis")]
+            TokenSource::Stored { appid } => {
+                f.debug_struct("Stored").field("appid", appid).finish()
+            }
         }
     }
 }
