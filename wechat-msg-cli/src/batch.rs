@@ -23,7 +23,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -81,8 +81,11 @@ enum Recorded {
 pub async fn run(args: BatchArgs) -> Result<(), Failure> {
     let info = input::endpoint(&args.api)?;
     let input_name = Foreign(&args.file.to_string_lossy()).to_string();
-    let earlier = read_report(&args.report)?;
-    let report = Journal::open(&args.report)?;
+    let Report {
+        recorded: earlier,
+        complete_len,
+    } = read_report(&args.report)?;
+    let report = Journal::open(&args.report, complete_len)?;
     let mut outcomes: BTreeMap<usize, &'static str> = BTreeMap::new();
     let mut summary = Summary::default();
     for (&line, &recorded) in &earlier {
@@ -310,7 +313,7 @@ fn read_lines(
 /// What an earlier run recorded, by input line. A torn last record (the
 /// process killed mid-write) is ignored; any other unreadable record is an
 /// error.
-fn read_report(path: &Path) -> Result<HashMap<usize, Recorded>, Failure> {
+fn read_report(path: &Path) -> Result<Report, Failure> {
     let name = Foreign(&path.to_string_lossy()).to_string();
     let mut text = String::new();
     match File::open(path) {
@@ -318,7 +321,12 @@ fn read_report(path: &Path) -> Result<HashMap<usize, Recorded>, Failure> {
             file.read_to_string(&mut text)
                 .map_err(|e| Failure::invalid(format!("cannot read the report {name}: {e}")))?;
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashMap::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Ok(Report {
+                recorded: HashMap::new(),
+                complete_len: 0,
+            });
+        }
         Err(e) => {
             return Err(Failure::invalid(format!(
                 "cannot read the report {name}: {e}"
@@ -327,6 +335,8 @@ fn read_report(path: &Path) -> Result<HashMap<usize, Recorded>, Failure> {
     }
     let mut recorded = HashMap::new();
     let torn_tail = !text.is_empty() && !text.ends_with('\n');
+    // Up to the end of the last complete record.
+    let complete_len = text.rfind('\n').map_or(0, |i| i + 1) as u64;
     let count = text.lines().count();
     for (i, record) in text.lines().enumerate() {
         if record.trim().is_empty() {
@@ -363,7 +373,19 @@ fn read_report(path: &Path) -> Result<HashMap<usize, Recorded>, Failure> {
             }
         }
     }
-    Ok(recorded)
+    Ok(Report {
+        recorded,
+        complete_len,
+    })
+}
+
+/// What an earlier run left in the report.
+struct Report {
+    /// What it recorded, by input line.
+    recorded: HashMap<usize, Recorded>,
+    /// The length of its complete records: a torn last record is cut off
+    /// before appending.
+    complete_len: u64,
 }
 
 fn report_error(path: &Path, e: &io::Error) -> Failure {
@@ -394,31 +416,21 @@ struct Journal {
 }
 
 impl Journal {
-    fn open(path: &Path) -> Result<Journal, Failure> {
+    fn open(path: &Path, complete_len: u64) -> Result<Journal, Failure> {
         let name = Foreign(&path.to_string_lossy()).to_string();
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .create(true)
-            .read(true)
             .append(true)
             .open(path)
             .map_err(|e| Failure::invalid(format!("cannot open the report {name}: {e}")))?;
-        // A record torn by a kill ends without a newline: end it, so the
+        // A record torn by a kill (no newline at its end) is cut off, so the
         // next record starts on a line of its own.
         let len = file
             .metadata()
             .map_err(|e| Failure::invalid(format!("cannot open the report {name}: {e}")))?
             .len();
-        if len > 0 {
-            let mut last = [0u8];
-            file.seek(SeekFrom::Start(len - 1))
-                .and_then(|_| file.read_exact(&mut last))
-                .and_then(|()| {
-                    if last[0] == b'\n' {
-                        Ok(())
-                    } else {
-                        file.write_all(b"\n")
-                    }
-                })
+        if len > complete_len {
+            file.set_len(complete_len)
                 .map_err(|e| Failure::invalid(format!("cannot open the report {name}: {e}")))?;
         }
         let (sender, receiver) = sync_mpsc::channel();
