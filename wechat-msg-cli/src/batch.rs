@@ -489,13 +489,12 @@ fn journal_thread(file: File, receiver: sync_mpsc::Receiver<Entry>) -> io::Resul
                     format!(r#"{{"line":{line},"outcome":"started"}}"#)
                 }
             };
-            if failed.is_none() {
-                if let Err(e) = out
+            if failed.is_none()
+                && let Err(e) = out
                     .write_all(text.as_bytes())
                     .and_then(|()| out.write_all(b"\n"))
-                {
-                    failed = Some(e);
-                }
+            {
+                failed = Some(e);
             }
         }
         if failed.is_none() {

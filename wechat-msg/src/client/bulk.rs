@@ -427,10 +427,10 @@ impl Driver {
             if let Some(limiter) = limiter {
                 limiter.until_ready().await;
             }
-            if let Some(gate) = gate {
-                if !gate(index).await {
-                    return (index, openid, Outcome::Withheld);
-                }
+            if let Some(gate) = gate
+                && !gate(index).await
+            {
+                return (index, openid, Outcome::Withheld);
             }
             let result = client.send_value(info, &body, Form::Http, &via).await;
             (index, openid, Outcome::of(result))
