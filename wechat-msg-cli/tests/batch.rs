@@ -259,11 +259,11 @@ fn a_resumed_batch_skips_done_lines_and_never_resends_a_started_one() {
 
 #[test]
 fn killed_mid_run_and_resumed_every_line_is_accepted_once_or_listed_unknown() {
-    const LINES: usize = 300;
+    const LINES: usize = 400;
     let emulator = Standalone::start(25);
     // Slow answers, so the kill lands while sends are in flight.
     emulator.emu().set_faults(Faults {
-        latency_ms: 30,
+        latency_ms: 50,
         ..Faults::none()
     });
     let dir = temp_dir("kill");
@@ -324,4 +324,63 @@ fn killed_mid_run_and_resumed_every_line_is_accepted_once_or_listed_unknown() {
             "{stderr}"
         );
     }
+}
+
+#[test]
+fn interrupted_lets_sends_in_flight_finish_and_the_rest_goes_on_resume() {
+    const LINES: usize = 300;
+    let emulator = Standalone::start(20);
+    emulator.emu().set_faults(Faults {
+        latency_ms: 50,
+        ..Faults::none()
+    });
+    let dir = temp_dir("interrupt");
+    let input = write_input(&dir, &valid_lines(LINES, 20));
+    let report = dir.join("report.jsonl");
+
+    let mut child = emulator
+        .command(&input, &report, &["--concurrency", "8"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while records(&report)
+        .iter()
+        .filter(|r| r["outcome"] == "sent")
+        .count()
+        < 30
+    {
+        assert!(child.try_wait().unwrap().is_none(), "finished too soon");
+        assert!(Instant::now() < deadline, "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Ctrl-C, as a terminal sends it.
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    // Every line it started got its outcome: none is left unknown.
+    let all = records(&report);
+    let first = finals(&report);
+    for record in all.iter().filter(|r| r["outcome"] == "started") {
+        let line = record["line"].as_u64().unwrap();
+        assert_eq!(first[&line]["outcome"], "sent", "line {line}");
+    }
+    assert!(first.len() < LINES, "the interrupt came after the end");
+
+    emulator.emu().set_faults(Faults::none());
+    let (code, stderr) = emulator.run(&input, &report, &["--concurrency", "8"]);
+    assert_eq!(code, 0, "{stderr}");
+    let finals = finals(&report);
+    assert_eq!(finals.len(), LINES);
+    assert!(finals.values().all(|r| r["outcome"] == "sent"));
+    let accepted = emulator.accepted();
+    assert_eq!(accepted.len(), LINES);
+    assert!(accepted.values().all(|c| *c == 1), "a line was sent twice");
 }
