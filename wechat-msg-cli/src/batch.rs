@@ -123,6 +123,13 @@ pub async fn run(args: BatchArgs) -> Result<(), Failure> {
         Ok(())
     })?;
 
+    // Nothing left to send: no client, no token, no embedded emulator.
+    if to_send.is_empty() {
+        report.close().map_err(|e| report_error(&args.report, &e))?;
+        print_summary(&outcomes, &summary, 0, lines_total);
+        return exit_code(&outcomes, 0);
+    }
+
     let Connected {
         client,
         via,

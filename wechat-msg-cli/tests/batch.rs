@@ -255,6 +255,7 @@ fn a_resumed_batch_skips_done_lines_and_never_resends_a_started_one() {
     assert_eq!(code, 3, "{stderr}");
     assert_eq!(emulator.emu().messages().len(), before);
     assert!(stderr.contains("this run: 0 sent"), "{stderr}");
+    assert!(!stderr.contains("embedded emulator"), "{stderr}");
 }
 
 #[test]
@@ -383,4 +384,29 @@ fn interrupted_lets_sends_in_flight_finish_and_the_rest_goes_on_resume() {
     let accepted = emulator.accepted();
     assert_eq!(accepted.len(), LINES);
     assert!(accepted.values().all(|c| *c == 1), "a line was sent twice");
+}
+
+#[test]
+fn cloud_form_lines_with_from_cloud() {
+    let emulator = Standalone::start(2);
+    let dir = temp_dir("cloud");
+    let lines: Vec<String> = (1..=4)
+        .map(|n| {
+            json!({"touser": format!("USER_{}", n % 2), "templateId": "TEMPLATE_ID",
+                   "data": {"thing1": {"value": format!("line {n}")}}})
+            .to_string()
+        })
+        .collect();
+    let input = write_input(&dir, &lines);
+    let report = dir.join("report.jsonl");
+    // In the HTTP form, `templateId` is the cloud form's name: invalid.
+    let (code, stderr) = emulator.run(&input, &report, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(finals(&report).values().all(|r| r["outcome"] == "invalid"));
+    assert!(emulator.accepted().is_empty());
+
+    let report = dir.join("report-cloud.jsonl");
+    let (code, stderr) = emulator.run(&input, &report, &["--from", "cloud"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(emulator.accepted().len(), 4);
 }
