@@ -170,7 +170,8 @@ impl BulkOptions {
         self
     }
 
-    /// At most `n` sends started per second, evenly spaced; no limit when 0.
+    /// At most `n` sends started per second, spaced evenly with bursts of
+    /// at most `n / 100`; no limit when 0.
     pub fn rate_per_second(mut self, n: u32) -> Self {
         self.rate = NonZeroU32::new(n);
         self
@@ -311,10 +312,13 @@ struct Driver {
 impl Driver {
     fn new(client: Client, options: BulkOptions) -> Self {
         let via = options.via.unwrap_or_else(|| client.inner.via.clone());
-        // Evenly spaced: a burst of one, so a rate of N is never N at once.
+        // Nearly evenly spaced: a burst of 10 ms worth of sends, so a rate
+        // of N is never N at once, and a timer waking a little late does
+        // not cost the rate (with a burst of one, each late wake-up is lost).
         let limiter = options.rate.map(|rate| {
+            let burst = NonZeroU32::new(rate.get() / 100).unwrap_or(NonZeroU32::MIN);
             Arc::new(RateLimiter::direct(
-                Quota::per_second(rate).allow_burst(NonZeroU32::MIN),
+                Quota::per_second(rate).allow_burst(burst),
             ))
         });
         Driver {
