@@ -18,6 +18,7 @@ use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, Stream, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -170,8 +171,9 @@ impl BulkOptions {
         self
     }
 
-    /// At most `n` sends started per second, spaced evenly with bursts of
-    /// at most `n / 100`; no limit when 0.
+    /// At most `n` sends started within any second, spaced evenly with
+    /// bursts of at most `n / 100` (the steady pace is `n - n / 100 + 1` a
+    /// second); no limit when 0.
     pub fn rate_per_second(mut self, n: u32) -> Self {
         self.rate = NonZeroU32::new(n);
         self
@@ -315,11 +317,14 @@ impl Driver {
         // Nearly evenly spaced: a burst of 10 ms worth of sends, so a rate
         // of N is never N at once, and a timer waking a little late does
         // not cost the rate (with a burst of one, each late wake-up is lost).
+        // The steady rate is N - burst + 1 a second, so that a burst plus
+        // the steady sends never exceed N within any second.
         let limiter = options.rate.map(|rate| {
             let burst = NonZeroU32::new(rate.get() / 100).unwrap_or(NonZeroU32::MIN);
-            Arc::new(RateLimiter::direct(
-                Quota::per_second(rate).allow_burst(burst),
-            ))
+            let steady = rate.get() - burst.get() + 1;
+            let quota = Quota::with_period(Duration::from_secs(1) / steady)
+                .map_or(Quota::per_second(rate), |quota| quota.allow_burst(burst));
+            Arc::new(RateLimiter::direct(quota))
         });
         Driver {
             client,
