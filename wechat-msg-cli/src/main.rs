@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 WeChat answered an error, 2 invalid input or
 //! usage, 3 the message was not sent or its delivery is unknown.
 
+mod batch;
 mod credentials;
 mod emulator;
 mod endpoints;
@@ -14,6 +15,7 @@ mod render;
 mod send;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -81,6 +83,59 @@ enum Command {
         cloud_function: Option<String>,
         /// The body; standard input when absent or `-`.
         file: Option<String>,
+        #[command(flatten)]
+        token: credentials::TokenArgs,
+    },
+    /// Send one request body per line of a JSONL file, resumably.
+    ///
+    /// Every line is validated first (an invalid line is reported with its
+    /// field path, not sent). Each line gets a record in the report:
+    /// `{"line": N, "outcome": "sent"|"rejected"|"invalid"|"not_sent"|"delivery_unknown", ...}`,
+    /// preceded by `{"line": N, "outcome": "started"}` written durably
+    /// before it is sent. Run again with the same report, only the lines
+    /// without an outcome (or `not_sent`) are sent; a line started but
+    /// unfinished (the process killed) becomes `delivery_unknown`, never
+    /// resent. Ctrl-C stops starting lines and lets those in flight finish.
+    /// Messages to one user go one at a time. Credentials, --base-url and
+    /// the embedded emulator work as for `send`. A summary goes to standard
+    /// error. Exit codes, the first that applies: 3 a line not sent, of
+    /// unknown delivery, or not reached (interrupted); 2 invalid input or
+    /// an invalid line; 1 WeChat rejected a line; 0 every line sent.
+    SendBatch {
+        /// The endpoint's cloud-call name (`subscribeMessage.send`).
+        api: String,
+        /// The JSONL file: one request body per line.
+        file: PathBuf,
+        /// The report (JSONL), created, or resumed when it exists.
+        #[arg(long)]
+        report: PathBuf,
+        /// At most this many sends started per second.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        rate: Option<u32>,
+        /// At most this many sends in flight.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        concurrency: u32,
+        /// The form of the input lines.
+        #[arg(long, default_value = "http", value_parser = parse_form)]
+        from: Form,
+        /// How to send: the HTTPS API, or a cloud call through the relay function.
+        #[arg(long, default_value = "http", value_parser = parse_form)]
+        via: Form,
+        /// Where WeChat is (an emulator's base URL, say); WeChat's by default.
+        #[arg(long)]
+        base_url: Option<String>,
+        /// The AppID; WECHAT_APPID when absent.
+        #[arg(long)]
+        appid: Option<String>,
+        /// The AppSecret; WECHAT_SECRET when absent.
+        #[arg(long)]
+        secret: Option<String>,
+        /// The relay function's cloud environment (`--via cloud`); WECHAT_CLOUD_ENV when absent.
+        #[arg(long)]
+        cloud_env: Option<String>,
+        /// The relay function's name (`--via cloud`); WECHAT_CLOUD_FUNCTION, else `wechat-msg-relay`.
+        #[arg(long)]
+        cloud_function: Option<String>,
         #[command(flatten)]
         token: credentials::TokenArgs,
     },
@@ -239,6 +294,39 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|| "wechat-msg-relay".to_owned()),
             file,
             token,
+        })),
+        Command::SendBatch {
+            api,
+            file,
+            report,
+            rate,
+            concurrency,
+            from,
+            via,
+            base_url,
+            appid,
+            secret,
+            cloud_env,
+            cloud_function,
+            token,
+        } => block_on(batch::run(batch::BatchArgs {
+            api,
+            file,
+            report,
+            rate,
+            concurrency: concurrency as usize,
+            from,
+            target: send::Target {
+                via,
+                base_url,
+                appid: appid.or_else(|| env_var("WECHAT_APPID")),
+                secret: secret.or_else(|| env_var("WECHAT_SECRET")),
+                cloud_env: cloud_env.or_else(|| env_var("WECHAT_CLOUD_ENV")),
+                cloud_function: cloud_function
+                    .or_else(|| env_var("WECHAT_CLOUD_FUNCTION"))
+                    .unwrap_or_else(|| "wechat-msg-relay".to_owned()),
+                token,
+            },
         })),
         Command::Listen {
             listen,

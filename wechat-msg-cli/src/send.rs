@@ -2,7 +2,7 @@
 //! client, to WeChat or to an emulator.
 
 use wechat_msg::Form;
-use wechat_msg::client::{CloudFunction, Delivery, ErrorKind, Via as ClientVia};
+use wechat_msg::client::{Client, CloudFunction, Delivery, ErrorKind, Via as ClientVia};
 use wechat_msg_emulator::{Config, Emulator};
 
 use crate::credentials::{self, TokenArgs};
@@ -49,7 +49,81 @@ pub async fn run(args: SendArgs) -> Result<(), Failure> {
         ))
     })?;
 
-    let (appid, secret) = match (args.appid, args.secret) {
+    let Connected {
+        client,
+        via,
+        embedded,
+        mut redactions,
+    } = connect(Target {
+        via: args.via,
+        base_url: args.base_url,
+        appid: args.appid,
+        secret: args.secret,
+        cloud_env: args.cloud_env,
+        cloud_function: args.cloud_function,
+        token: args.token,
+    })
+    .await?;
+
+    let result = client.send_value(info, &body, args.from, &via).await;
+    drop(body);
+    let result = match result {
+        Ok(mut answer) => {
+            // A success may echo the token the call used: it is cached now,
+            // so asking for it costs no request.
+            if let Ok(Some(token)) = client.access_token().await {
+                redactions.add(token.expose());
+            }
+            redactions.json(&mut answer);
+            Ok(answer)
+        }
+        Err(err) => Err(failure_of(&err, &redactions)),
+    };
+    if let Some(emulator) = embedded {
+        emulator.shutdown().await;
+    }
+    output::write_json(&result?)
+        .map_err(|e| Failure::invalid(format!("cannot write to standard output: {e}")))
+}
+
+/// Where and how to send: the part of `send`'s arguments that `send-batch`
+/// shares.
+#[derive(Debug)]
+pub struct Target {
+    /// The transport.
+    pub via: Form,
+    /// Where WeChat (or an emulator) is.
+    pub base_url: Option<String>,
+    /// The AppID, from `--appid` or `WECHAT_APPID`.
+    pub appid: Option<String>,
+    /// The AppSecret, from `--secret` or `WECHAT_SECRET`.
+    pub secret: Option<String>,
+    /// The cloud environment of the relay function (`--via cloud`).
+    pub cloud_env: Option<String>,
+    /// The relay function's name (`--via cloud`).
+    pub cloud_function: String,
+    /// The token source and store (`--token-source`, `--token-store`).
+    pub token: TokenArgs,
+}
+
+/// A client ready to send, and what goes with it.
+#[derive(Debug)]
+pub struct Connected {
+    /// The client.
+    pub client: Client,
+    /// How it sends.
+    pub via: ClientVia,
+    /// The emulator started in this process, when there were no credentials
+    /// and no base URL; shut it down when done.
+    pub embedded: Option<Emulator>,
+    /// The secrets to keep out of what is printed.
+    pub redactions: Redactions,
+}
+
+/// The client `target` describes: WeChat (or `--base-url`) with the
+/// credentials, or, with neither, an emulator started in this process.
+pub async fn connect(target: Target) -> Result<Connected, Failure> {
+    let (appid, secret) = match (target.appid, target.secret) {
         (Some(appid), Some(secret)) => (Some(appid), Some(secret)),
         (None, None) => (None, None),
         (Some(_), None) => {
@@ -65,7 +139,7 @@ pub async fn run(args: SendArgs) -> Result<(), Failure> {
     };
     // Without credentials and without a base URL, send to an emulator here.
     let mut embedded = None;
-    let (base_url, appid, secret) = match (args.base_url, appid, secret) {
+    let (base_url, appid, secret) = match (target.base_url, appid, secret) {
         (base_url, Some(appid), Some(secret)) => (
             base_url.unwrap_or_else(|| wechat_msg::client::DEFAULT_BASE_URL.to_owned()),
             appid,
@@ -95,10 +169,10 @@ pub async fn run(args: SendArgs) -> Result<(), Failure> {
             ));
         }
     };
-    let via = match args.via {
+    let via = match target.via {
         Form::Http => ClientVia::Http,
         Form::Cloud => {
-            let env = match (args.cloud_env, &embedded) {
+            let env = match (target.cloud_env, &embedded) {
                 (Some(env), _) => env,
                 (None, Some(_)) => EMBEDDED_ENV.to_owned(),
                 (None, None) => {
@@ -107,7 +181,7 @@ pub async fn run(args: SendArgs) -> Result<(), Failure> {
                     ));
                 }
             };
-            ClientVia::Cloud(CloudFunction::new(env, args.cloud_function))
+            ClientVia::Cloud(CloudFunction::new(env, target.cloud_function))
         }
     };
     let mut redactions = Redactions::default();
@@ -116,29 +190,16 @@ pub async fn run(args: SendArgs) -> Result<(), Failure> {
         appid,
         secret,
         via.clone(),
-        &args.token,
+        &target.token,
         &mut redactions,
     )?;
 
-    let result = client.send_value(info, &body, args.from, &via).await;
-    drop(body);
-    let result = match result {
-        Ok(mut answer) => {
-            // A success may echo the token the call used: it is cached now,
-            // so asking for it costs no request.
-            if let Ok(Some(token)) = client.access_token().await {
-                redactions.add(token.expose());
-            }
-            redactions.json(&mut answer);
-            Ok(answer)
-        }
-        Err(err) => Err(failure_of(&err, &redactions)),
-    };
-    if let Some(emulator) = embedded {
-        emulator.shutdown().await;
-    }
-    output::write_json(&result?)
-        .map_err(|e| Failure::invalid(format!("cannot write to standard output: {e}")))
+    Ok(Connected {
+        client,
+        via,
+        embedded,
+        redactions,
+    })
 }
 
 /// The exit code and message of a failed send: 1 when WeChat answered an

@@ -156,3 +156,39 @@ fn a_token_store_that_is_not_a_redis_url_is_refused() {
     );
     let _ = &standalone.runtime;
 }
+
+#[test]
+fn send_batch_takes_the_same_token_flags() {
+    let standalone = emulator();
+    let dir = std::env::temp_dir().join(format!("wechat-msg-batch-flags-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lines = dir.join("lines.jsonl");
+    std::fs::write(
+        &lines,
+        "{\"touser\":\"OPENID\",\"msgtype\":\"text\",\"text\":{\"content\":\"hi\"}}\n",
+    )
+    .unwrap();
+    let run = |store: &str| {
+        Command::new(BIN)
+            .env_remove("RUST_LOG")
+            .env("WECHAT_APPID", &standalone.emulator.app().appid)
+            .env("WECHAT_SECRET", &standalone.emulator.app().secret)
+            .args(["send-batch", "customerServiceMessage.send"])
+            .arg(&lines)
+            .arg("--report")
+            .arg(dir.join(format!("report-{}.jsonl", store.len())))
+            .args(["--base-url", &standalone.emulator.base_url()])
+            .args(["--token-source", "classic", "--token-store", store])
+            .output()
+            .unwrap()
+    };
+    let out = run("http://127.0.0.1:1");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--token-store: expected redis://HOST:PORT[/DB]"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = &standalone.runtime;
+}

@@ -64,12 +64,14 @@
 //! call        the call loop: token, attempt, errcode class, retry
 //! error       Error<C>, erase(), AnyError: the public error
 //! send        Client: send, send_via, send_value
+//! bulk        Client::send_all: concurrency, rate, one send per user at a time
 //! builder     ClientBuilder, Client::builder
 //! ```
 //!
 //! This module only declares them and re-exports the public items.
 
 mod builder;
+mod bulk;
 mod call;
 mod cloud;
 mod error;
@@ -87,6 +89,7 @@ mod transport;
 mod via;
 
 pub use builder::{BuildError, ClientBuilder, DEFAULT_BASE_URL};
+pub use bulk::{BeforeSend, BulkMessage, BulkOptions, Outcome, Outcomes};
 pub use cloud::CloudFunction;
 pub use error::{AnyError, Error};
 pub use failure::{AnswerProblem, BadAnswer, DeliveryUnknown, TransportError};

@@ -1,0 +1,412 @@
+//! `wechat-msg send-batch` as a real process against an emulator running in
+//! the test: the report, invalid lines, resuming, and a SIGKILL mid-run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use wechat_msg_emulator::{Config, Emulator, Faults};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wechat-msg");
+
+/// Subscribe messages need no reply window, only known users and template.
+const API: &str = "subscribeMessage.send";
+
+struct Standalone {
+    runtime: tokio::runtime::Runtime,
+    emulator: Option<Emulator>,
+}
+
+impl Standalone {
+    /// An emulator that knows the users `USER_0` .. `USER_{users-1}`.
+    fn start(users: usize) -> Standalone {
+        let mut config = Config::default();
+        config.known.openids = (0..users).map(|i| format!("USER_{i}")).collect();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let emulator = runtime.block_on(Emulator::start(config)).unwrap();
+        Standalone {
+            runtime,
+            emulator: Some(emulator),
+        }
+    }
+
+    fn emu(&self) -> &Emulator {
+        self.emulator.as_ref().unwrap()
+    }
+
+    /// `wechat-msg send-batch` pointed at this emulator.
+    fn command(&self, file: &Path, report: &Path, extra: &[&str]) -> Command {
+        let emu = self.emu();
+        let mut command = Command::new(BIN);
+        for var in ["WECHAT_CLOUD_ENV", "WECHAT_CLOUD_FUNCTION", "RUST_LOG"] {
+            command.env_remove(var);
+        }
+        command
+            .env("WECHAT_APPID", &emu.app().appid)
+            .env("WECHAT_SECRET", &emu.app().secret)
+            .args(["send-batch", API, "--base-url", &emu.base_url()])
+            .arg(file)
+            .arg("--report")
+            .arg(report)
+            .args(extra);
+        command
+    }
+
+    fn run(&self, file: &Path, report: &Path, extra: &[&str]) -> (i32, String) {
+        let Output { status, stderr, .. } = self
+            .command(file, report, extra)
+            .output()
+            .expect("the binary runs");
+        (
+            status.code().expect("an exit code"),
+            String::from_utf8_lossy(&stderr).into_owned(),
+        )
+    }
+
+    /// How many times the emulator accepted each content.
+    fn accepted(&self) -> HashMap<String, usize> {
+        let mut seen = HashMap::new();
+        for message in self.emu().messages() {
+            let text = message.body["data"]["thing1"]["value"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            *seen.entry(text).or_insert(0) += 1;
+        }
+        seen
+    }
+}
+
+impl Drop for Standalone {
+    fn drop(&mut self) {
+        if let Some(emulator) = self.emulator.take() {
+            self.runtime.block_on(emulator.shutdown());
+        }
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wechat-msg-batch-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The body of input line `n` (from 1): a subscribe message naming `n`.
+fn line(n: usize, users: usize) -> Value {
+    json!({"touser": format!("USER_{}", n % users), "template_id": "TEMPLATE_ID",
+           "data": {"thing1": {"value": format!("line {n}")}}})
+}
+
+fn write_input(dir: &Path, lines: &[String]) -> PathBuf {
+    let path = dir.join("in.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+fn valid_lines(count: usize, users: usize) -> Vec<String> {
+    (1..=count).map(|n| line(n, users).to_string()).collect()
+}
+
+/// Every record of the report, in order.
+fn records(report: &Path) -> Vec<Value> {
+    std::fs::read_to_string(report)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The last outcome other than `started` of each line.
+fn finals(report: &Path) -> BTreeMap<u64, Value> {
+    let mut out = BTreeMap::new();
+    for record in records(report) {
+        if record["outcome"] != "started" {
+            out.insert(record["line"].as_u64().unwrap(), record);
+        }
+    }
+    out
+}
+
+#[test]
+fn sends_every_line_once_and_reports_each() {
+    let emulator = Standalone::start(4);
+    let dir = temp_dir("happy");
+    let input = write_input(&dir, &valid_lines(30, 4));
+    let report = dir.join("report.jsonl");
+
+    let (code, stderr) = emulator.run(&input, &report, &["--concurrency", "4", "--rate", "500"]);
+    assert_eq!(code, 0, "{stderr}");
+    let finals = finals(&report);
+    assert_eq!(finals.len(), 30);
+    assert!(
+        finals.values().all(|r| r["outcome"] == "sent"),
+        "{finals:?}"
+    );
+    // Each line was started before it was sent.
+    let all = records(&report);
+    for n in 1..=30u64 {
+        let started = all
+            .iter()
+            .position(|r| r["line"] == n && r["outcome"] == "started");
+        let sent = all
+            .iter()
+            .position(|r| r["line"] == n && r["outcome"] == "sent");
+        assert!(started.unwrap() < sent.unwrap(), "line {n}");
+    }
+    let accepted = emulator.accepted();
+    assert_eq!(accepted.len(), 30);
+    assert!(accepted.values().all(|c| *c == 1));
+    assert!(stderr.contains("30 sent"), "{stderr}");
+    // Not a terminal: no progress bar.
+    assert!(!stderr.contains('\r'), "{stderr:?}");
+}
+
+#[test]
+fn invalid_lines_are_reported_with_their_field_and_not_sent() {
+    let emulator = Standalone::start(2);
+    let dir = temp_dir("invalid");
+    let mut lines = valid_lines(4, 2);
+    lines.insert(1, r#"{"touser": "USER_0", "data": {}}"#.to_owned());
+    lines.insert(3, "not json".to_owned());
+    lines.push(r#"{"touser": "USER_1", "template_id": "NOPE", "data": {}}"#.to_owned());
+    let input = write_input(&dir, &lines);
+    let report = dir.join("report.jsonl");
+
+    let (code, stderr) = emulator.run(&input, &report, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    let finals = finals(&report);
+    assert_eq!(finals.len(), 7, "{finals:?}");
+    assert_eq!(finals[&2]["outcome"], "invalid");
+    assert!(
+        finals[&2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("template_id"),
+        "{:?}",
+        finals[&2]
+    );
+    assert_eq!(finals[&4]["outcome"], "invalid");
+    assert_eq!(finals[&7]["outcome"], "rejected");
+    assert_eq!(finals[&7]["errcode"], 40037);
+    assert_eq!(finals[&7]["class"], "permanent");
+    // Invalid lines were never started.
+    assert!(
+        !records(&report)
+            .iter()
+            .any(|r| (r["line"] == 2 || r["line"] == 4) && r["outcome"] == "started")
+    );
+    assert_eq!(emulator.accepted().len(), 4);
+    assert!(stderr.contains("2 invalid"), "{stderr}");
+}
+
+#[test]
+fn a_resumed_batch_skips_done_lines_and_never_resends_a_started_one() {
+    let emulator = Standalone::start(3);
+    let dir = temp_dir("resume");
+    let input = write_input(&dir, &valid_lines(10, 3));
+    let report = dir.join("report.jsonl");
+    // As a killed run leaves it: 1 and 2 sent, 3 started only, 4 not sent,
+    // and a torn last record.
+    std::fs::write(
+        &report,
+        concat!(
+            "{\"line\":1,\"outcome\":\"started\"}\n{\"line\":1,\"outcome\":\"sent\"}\n",
+            "{\"line\":2,\"outcome\":\"started\"}\n{\"line\":2,\"outcome\":\"sent\"}\n",
+            "{\"line\":4,\"outcome\":\"started\"}\n{\"line\":4,\"outcome\":\"not_sent\",\"error\":\"x\"}\n",
+            "{\"line\":3,\"outcome\":\"started\"}\n{\"line\":3,\"outc",
+        ),
+    )
+    .unwrap();
+
+    let (code, stderr) = emulator.run(&input, &report, &[]);
+    assert_eq!(code, 3, "{stderr}");
+    let finals = finals(&report);
+    assert_eq!(finals.len(), 10, "{finals:?}");
+    assert_eq!(finals[&3]["outcome"], "delivery_unknown");
+    for n in [1, 2, 4, 5, 6, 7, 8, 9, 10] {
+        assert_eq!(finals[&n]["outcome"], "sent", "line {n}");
+    }
+    assert!(stderr.contains("lines 3"), "{stderr}");
+    // The torn record was cut off: every record is whole.
+    let text = std::fs::read_to_string(&report).unwrap();
+    for record in text.lines() {
+        serde_json::from_str::<Value>(record).unwrap_or_else(|e| panic!("{record}: {e}"));
+    }
+    let accepted = emulator.accepted();
+    let mut lines: Vec<&str> = accepted.keys().map(String::as_str).collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [
+            "line 10", "line 4", "line 5", "line 6", "line 7", "line 8", "line 9"
+        ]
+    );
+
+    // A third run has nothing left to send.
+    let before = emulator.emu().messages().len();
+    let (code, stderr) = emulator.run(&input, &report, &[]);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(emulator.emu().messages().len(), before);
+    assert!(stderr.contains("this run: 0 sent"), "{stderr}");
+    assert!(!stderr.contains("embedded emulator"), "{stderr}");
+}
+
+#[test]
+fn killed_mid_run_and_resumed_every_line_is_accepted_once_or_listed_unknown() {
+    const LINES: usize = 400;
+    let emulator = Standalone::start(25);
+    // Slow answers, so the kill lands while sends are in flight.
+    emulator.emu().set_faults(Faults {
+        latency_ms: 50,
+        ..Faults::none()
+    });
+    let dir = temp_dir("kill");
+    let input = write_input(&dir, &valid_lines(LINES, 25));
+    let report = dir.join("report.jsonl");
+
+    let mut child = emulator
+        .command(&input, &report, &["--concurrency", "8"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let sent = records(&report)
+            .iter()
+            .filter(|r| r["outcome"] == "sent")
+            .count();
+        if sent >= 40 {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before the kill"
+        );
+        assert!(Instant::now() < deadline, "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(finals(&report).len() < LINES, "the kill came after the end");
+
+    emulator.emu().set_faults(Faults::none());
+    let (code, stderr) = emulator.run(&input, &report, &["--concurrency", "8"]);
+    assert!(code == 0 || code == 3, "{code}: {stderr}");
+
+    let finals = finals(&report);
+    assert_eq!(finals.len(), LINES);
+    let accepted = emulator.accepted();
+    let mut unknown = Vec::new();
+    for n in 1..=LINES as u64 {
+        let count = accepted.get(&format!("line {n}")).copied().unwrap_or(0);
+        match finals[&n]["outcome"].as_str().unwrap() {
+            "sent" => assert_eq!(count, 1, "line {n} sent {count} times"),
+            "delivery_unknown" => {
+                assert!(count <= 1, "line {n} sent {count} times");
+                unknown.push(n);
+            }
+            other => panic!("line {n}: {other}"),
+        }
+    }
+    eprintln!("delivery unknown after the kill: lines {unknown:?}");
+    assert_eq!(code == 3, !unknown.is_empty(), "{stderr}");
+    if !unknown.is_empty() {
+        let list: Vec<String> = unknown.iter().map(u64::to_string).collect();
+        assert!(
+            stderr.contains(&format!("lines {}", list.join(", "))),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn interrupted_lets_sends_in_flight_finish_and_the_rest_goes_on_resume() {
+    const LINES: usize = 300;
+    let emulator = Standalone::start(20);
+    emulator.emu().set_faults(Faults {
+        latency_ms: 50,
+        ..Faults::none()
+    });
+    let dir = temp_dir("interrupt");
+    let input = write_input(&dir, &valid_lines(LINES, 20));
+    let report = dir.join("report.jsonl");
+
+    let mut child = emulator
+        .command(&input, &report, &["--concurrency", "8"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while records(&report)
+        .iter()
+        .filter(|r| r["outcome"] == "sent")
+        .count()
+        < 30
+    {
+        assert!(child.try_wait().unwrap().is_none(), "finished too soon");
+        assert!(Instant::now() < deadline, "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Ctrl-C, as a terminal sends it.
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    // Every line it started got its outcome: none is left unknown.
+    let all = records(&report);
+    let first = finals(&report);
+    for record in all.iter().filter(|r| r["outcome"] == "started") {
+        let line = record["line"].as_u64().unwrap();
+        assert_eq!(first[&line]["outcome"], "sent", "line {line}");
+    }
+    assert!(first.len() < LINES, "the interrupt came after the end");
+
+    emulator.emu().set_faults(Faults::none());
+    let (code, stderr) = emulator.run(&input, &report, &["--concurrency", "8"]);
+    assert_eq!(code, 0, "{stderr}");
+    let finals = finals(&report);
+    assert_eq!(finals.len(), LINES);
+    assert!(finals.values().all(|r| r["outcome"] == "sent"));
+    let accepted = emulator.accepted();
+    assert_eq!(accepted.len(), LINES);
+    assert!(accepted.values().all(|c| *c == 1), "a line was sent twice");
+}
+
+#[test]
+fn cloud_form_lines_with_from_cloud() {
+    let emulator = Standalone::start(2);
+    let dir = temp_dir("cloud");
+    let lines: Vec<String> = (1..=4)
+        .map(|n| {
+            json!({"touser": format!("USER_{}", n % 2), "templateId": "TEMPLATE_ID",
+                   "data": {"thing1": {"value": format!("line {n}")}}})
+            .to_string()
+        })
+        .collect();
+    let input = write_input(&dir, &lines);
+    let report = dir.join("report.jsonl");
+    // In the HTTP form, `templateId` is the cloud form's name: invalid.
+    let (code, stderr) = emulator.run(&input, &report, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(finals(&report).values().all(|r| r["outcome"] == "invalid"));
+    assert!(emulator.accepted().is_empty());
+
+    let report = dir.join("report-cloud.jsonl");
+    let (code, stderr) = emulator.run(&input, &report, &["--from", "cloud"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(emulator.accepted().len(), 4);
+}
