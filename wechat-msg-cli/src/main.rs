@@ -63,28 +63,10 @@ enum Command {
         /// The form of the input.
         #[arg(long, default_value = "http", value_parser = parse_form)]
         from: Form,
-        /// How to send: the HTTPS API, or a cloud call through the relay function.
-        #[arg(long, default_value = "http", value_parser = parse_form)]
-        via: Form,
-        /// Where WeChat is (an emulator's base URL, say); WeChat's by default.
-        #[arg(long)]
-        base_url: Option<String>,
-        /// The AppID; WECHAT_APPID when absent.
-        #[arg(long)]
-        appid: Option<String>,
-        /// The AppSecret; WECHAT_SECRET when absent.
-        #[arg(long)]
-        secret: Option<String>,
-        /// The relay function's cloud environment (`--via cloud`); WECHAT_CLOUD_ENV when absent.
-        #[arg(long)]
-        cloud_env: Option<String>,
-        /// The relay function's name (`--via cloud`); WECHAT_CLOUD_FUNCTION, else `wechat-msg-relay`.
-        #[arg(long)]
-        cloud_function: Option<String>,
         /// The body; standard input when absent or `-`.
         file: Option<String>,
         #[command(flatten)]
-        token: credentials::TokenArgs,
+        target: TargetArgs,
     },
     /// Send one request body per line of a JSONL file, resumably.
     ///
@@ -118,26 +100,8 @@ enum Command {
         /// The form of the input lines.
         #[arg(long, default_value = "http", value_parser = parse_form)]
         from: Form,
-        /// How to send: the HTTPS API, or a cloud call through the relay function.
-        #[arg(long, default_value = "http", value_parser = parse_form)]
-        via: Form,
-        /// Where WeChat is (an emulator's base URL, say); WeChat's by default.
-        #[arg(long)]
-        base_url: Option<String>,
-        /// The AppID; WECHAT_APPID when absent.
-        #[arg(long)]
-        appid: Option<String>,
-        /// The AppSecret; WECHAT_SECRET when absent.
-        #[arg(long)]
-        secret: Option<String>,
-        /// The relay function's cloud environment (`--via cloud`); WECHAT_CLOUD_ENV when absent.
-        #[arg(long)]
-        cloud_env: Option<String>,
-        /// The relay function's name (`--via cloud`); WECHAT_CLOUD_FUNCTION, else `wechat-msg-relay`.
-        #[arg(long)]
-        cloud_function: Option<String>,
         #[command(flatten)]
-        token: credentials::TokenArgs,
+        target: TargetArgs,
     },
     /// Receive message pushes: a push endpoint on every path.
     ///
@@ -195,6 +159,49 @@ enum Command {
         #[arg(long)]
         config: Option<String>,
     },
+}
+
+/// Where and how `send` and `send-batch` send.
+#[derive(Debug, clap::Args)]
+struct TargetArgs {
+    /// How to send: the HTTPS API, or a cloud call through the relay function.
+    #[arg(long, default_value = "http", value_parser = parse_form)]
+    via: Form,
+    /// Where WeChat is (an emulator's base URL, say); WeChat's by default.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// The AppID; WECHAT_APPID when absent.
+    #[arg(long)]
+    appid: Option<String>,
+    /// The AppSecret; WECHAT_SECRET when absent.
+    #[arg(long)]
+    secret: Option<String>,
+    /// The relay function's cloud environment (`--via cloud`); WECHAT_CLOUD_ENV when absent.
+    #[arg(long)]
+    cloud_env: Option<String>,
+    /// The relay function's name (`--via cloud`); WECHAT_CLOUD_FUNCTION, else `wechat-msg-relay`.
+    #[arg(long)]
+    cloud_function: Option<String>,
+    #[command(flatten)]
+    token: credentials::TokenArgs,
+}
+
+impl TargetArgs {
+    /// The target, with the environment filling in what the flags leave out.
+    fn into_target(self) -> send::Target {
+        send::Target {
+            via: self.via,
+            base_url: self.base_url,
+            appid: self.appid.or_else(|| env_var("WECHAT_APPID")),
+            secret: self.secret.or_else(|| env_var("WECHAT_SECRET")),
+            cloud_env: self.cloud_env.or_else(|| env_var("WECHAT_CLOUD_ENV")),
+            cloud_function: self
+                .cloud_function
+                .or_else(|| env_var("WECHAT_CLOUD_FUNCTION"))
+                .unwrap_or_else(|| "wechat-msg-relay".to_owned()),
+            token: self.token,
+        }
+    }
 }
 
 fn parse_form(s: &str) -> Result<Form, String> {
@@ -273,27 +280,13 @@ fn main() -> ExitCode {
         Command::Send {
             api,
             from,
-            via,
-            base_url,
-            appid,
-            secret,
-            cloud_env,
-            cloud_function,
             file,
-            token,
+            target,
         } => block_on(send::run(send::SendArgs {
             api,
             from,
-            via,
-            base_url,
-            appid: appid.or_else(|| env_var("WECHAT_APPID")),
-            secret: secret.or_else(|| env_var("WECHAT_SECRET")),
-            cloud_env: cloud_env.or_else(|| env_var("WECHAT_CLOUD_ENV")),
-            cloud_function: cloud_function
-                .or_else(|| env_var("WECHAT_CLOUD_FUNCTION"))
-                .unwrap_or_else(|| "wechat-msg-relay".to_owned()),
             file,
-            token,
+            target: target.into_target(),
         })),
         Command::SendBatch {
             api,
@@ -302,13 +295,7 @@ fn main() -> ExitCode {
             rate,
             concurrency,
             from,
-            via,
-            base_url,
-            appid,
-            secret,
-            cloud_env,
-            cloud_function,
-            token,
+            target,
         } => block_on(batch::run(batch::BatchArgs {
             api,
             file,
@@ -316,17 +303,7 @@ fn main() -> ExitCode {
             rate,
             concurrency: concurrency as usize,
             from,
-            target: send::Target {
-                via,
-                base_url,
-                appid: appid.or_else(|| env_var("WECHAT_APPID")),
-                secret: secret.or_else(|| env_var("WECHAT_SECRET")),
-                cloud_env: cloud_env.or_else(|| env_var("WECHAT_CLOUD_ENV")),
-                cloud_function: cloud_function
-                    .or_else(|| env_var("WECHAT_CLOUD_FUNCTION"))
-                    .unwrap_or_else(|| "wechat-msg-relay".to_owned()),
-                token,
-            },
+            target: target.into_target(),
         })),
         Command::Listen {
             listen,

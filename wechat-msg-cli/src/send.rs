@@ -16,22 +16,10 @@ pub struct SendArgs {
     pub api: String,
     /// The form of the input.
     pub from: Form,
-    /// The transport.
-    pub via: Form,
-    /// Where WeChat (or an emulator) is.
-    pub base_url: Option<String>,
-    /// The AppID, from `--appid` or `WECHAT_APPID`.
-    pub appid: Option<String>,
-    /// The AppSecret, from `--secret` or `WECHAT_SECRET`.
-    pub secret: Option<String>,
-    /// The cloud environment of the relay function (`--via cloud`).
-    pub cloud_env: Option<String>,
-    /// The relay function's name (`--via cloud`).
-    pub cloud_function: String,
     /// The body; standard input when absent or `-`.
     pub file: Option<String>,
-    /// The token source and store.
-    pub token: TokenArgs,
+    /// Where and how to send.
+    pub target: Target,
 }
 
 /// The cloud environment used against the embedded emulator, which accepts any.
@@ -54,16 +42,7 @@ pub async fn run(args: SendArgs) -> Result<(), Failure> {
         via,
         embedded,
         mut redactions,
-    } = connect(Target {
-        via: args.via,
-        base_url: args.base_url,
-        appid: args.appid,
-        secret: args.secret,
-        cloud_env: args.cloud_env,
-        cloud_function: args.cloud_function,
-        token: args.token,
-    })
-    .await?;
+    } = connect(args.target).await?;
 
     let result = client.send_value(info, &body, args.from, &via).await;
     drop(body);
