@@ -13,6 +13,7 @@ mod output;
 mod push;
 mod render;
 mod send;
+mod templates;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -147,6 +148,9 @@ enum Command {
         /// The push in WeChat's JSON push form; standard input when absent or `-`.
         file: Option<String>,
     },
+    /// The account's subscribe templates.
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
     /// Run the local WeChat emulator in the foreground.
     ///
     /// The first lines of standard output give its base URL, appid and
@@ -161,7 +165,24 @@ enum Command {
     },
 }
 
-/// Where and how `send` and `send-batch` send.
+/// `wechat-msg templates ...`
+#[derive(Debug, Subcommand)]
+enum TemplatesCommand {
+    /// Print the account's templates (getTemplateList) as a templates file
+    /// for `wechat_msg::templates!`.
+    ///
+    /// Credentials and --base-url as for `send`; without either, the
+    /// templates of an emulator started in this process. Each keyword's type
+    /// is read from the template's content (`{{thing1.DATA}}` is a thing).
+    /// Exit codes: 0 printed, 1 WeChat answered an error, 2 invalid input,
+    /// 3 not sent.
+    Pull {
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
+/// Where and how `send`, `send-batch` and `templates pull` send.
 #[derive(Debug, clap::Args)]
 struct TargetArgs {
     /// How to send: the HTTPS API, or a cloud call through the relay function.
@@ -331,6 +352,9 @@ fn main() -> ExitCode {
             encoding,
             file,
         })),
+        Command::Templates(TemplatesCommand::Pull { target }) => {
+            block_on(templates::pull(target.into_target()))
+        }
         Command::Emulator { listen, config } => block_on(emulator::run(listen, config.as_deref())),
     };
     match result {

@@ -171,6 +171,14 @@ pub fn write_json<T: Serialize + ?Sized>(value: &T) -> io::Result<()> {
     out.flush()
 }
 
+/// Writes `text` as it is to standard output. The caller has escaped every
+/// unsafe character in it.
+pub fn write_text(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
 /// serde_json's pretty formatter, writing unsafe characters in strings as
 /// `\uXXXX` (serde_json escapes only C0 controls, `"` and `\`).
 #[derive(Default)]

@@ -187,7 +187,7 @@ pub async fn connect(target: Target) -> Result<Connected, Failure> {
 ///
 /// WeChat's texts are shown once each, escaped, cut and scrubbed of the
 /// secrets in `redactions`.
-fn failure_of(err: &wechat_msg::client::Error, redactions: &Redactions) -> Failure {
+pub fn failure_of(err: &wechat_msg::client::Error, redactions: &Redactions) -> Failure {
     let shown = redactions.text(&err.to_string());
     let shown = Foreign(&shown).to_string();
     if let Some(rejection) = err.rejection() {

@@ -5,13 +5,17 @@
 //!
 //! ```text
 //! api-spec/*.toml --read--> raw (positions) --validate--> Model --generate--> TokenStream
+//! templates.toml  --read--> raw (positions) --validate--> Templates --generate--> TokenStream
 //! ```
+//!
+//! [`templates`] reads a user's subscribe templates file the same way.
 #![deny(missing_docs)]
 
 pub mod error;
 mod generate;
 pub mod model;
 mod raw;
+pub mod templates;
 mod validate;
 
 use std::path::{Path, PathBuf};

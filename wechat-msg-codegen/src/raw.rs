@@ -403,27 +403,28 @@ fn enumeration(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawEnum {
     }
 }
 
-struct Cx<'a> {
-    index: &'a LineIndex,
-    errors: &'a mut SpecErrors,
+/// What reading one file needs: its line index and where mistakes go.
+pub(crate) struct Cx<'a> {
+    pub(crate) index: &'a LineIndex,
+    pub(crate) errors: &'a mut SpecErrors,
 }
 
 impl Cx<'_> {
-    fn pos(&self, span: std::ops::Range<usize>) -> Pos {
+    pub(crate) fn pos(&self, span: std::ops::Range<usize>) -> Pos {
         self.index.pos(span.start)
     }
 }
 
 /// A TOML table being read; knows what it is for messages.
-struct Table<'a, 'i> {
+pub(crate) struct Table<'a, 'i> {
     map: &'a DeTable<'i>,
-    pos: Pos,
+    pub(crate) pos: Pos,
     what: &'static str,
 }
 
 impl<'a, 'i> Table<'a, 'i> {
     /// Wraps `map`, reporting every key not in `keys`.
-    fn new(
+    pub(crate) fn new(
         cx: &mut Cx<'_>,
         map: &'a DeTable<'i>,
         pos: Pos,
@@ -446,7 +447,7 @@ impl<'a, 'i> Table<'a, 'i> {
         Table { map, pos, what }
     }
 
-    fn get(&self, key: &str) -> Option<&'a Spanned<DeValue<'i>>> {
+    pub(crate) fn get(&self, key: &str) -> Option<&'a Spanned<DeValue<'i>>> {
         self.map.get(key)
     }
 
@@ -455,7 +456,7 @@ impl<'a, 'i> Table<'a, 'i> {
             .push(&self.pos, format!("missing key `{key}` in {}", self.what));
     }
 
-    fn string(&mut self, cx: &mut Cx<'_>, key: &str) -> Option<Sp<String>> {
+    pub(crate) fn string(&mut self, cx: &mut Cx<'_>, key: &str) -> Option<Sp<String>> {
         let value = self.get(key)?;
         let pos = cx.pos(value.span());
         match value.get_ref() {
@@ -473,14 +474,14 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
-    fn req_string(&mut self, cx: &mut Cx<'_>, key: &str) -> Option<Sp<String>> {
+    pub(crate) fn req_string(&mut self, cx: &mut Cx<'_>, key: &str) -> Option<Sp<String>> {
         if self.get(key).is_none() {
             self.missing(cx, key);
         }
         self.string(cx, key)
     }
 
-    fn bool(&mut self, cx: &mut Cx<'_>, key: &str) -> Option<Sp<bool>> {
+    pub(crate) fn bool(&mut self, cx: &mut Cx<'_>, key: &str) -> Option<Sp<bool>> {
         let value = self.get(key)?;
         let pos = cx.pos(value.span());
         match value.get_ref() {
@@ -495,7 +496,7 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
-    fn int(&mut self, cx: &mut Cx<'_>, key: &str, required: bool) -> Option<Sp<i64>> {
+    pub(crate) fn int(&mut self, cx: &mut Cx<'_>, key: &str, required: bool) -> Option<Sp<i64>> {
         let Some(value) = self.get(key) else {
             if required {
                 self.missing(cx, key);
@@ -521,10 +522,22 @@ impl<'a, 'i> Table<'a, 'i> {
 
     /// An array of tables (`[[key]]`); absent means empty.
     fn tables(&mut self, cx: &mut Cx<'_>, key: &str) -> Vec<Table<'a, 'i>> {
+        let (what, keys) = child_kind(key);
+        self.tables_of(cx, key, what, keys)
+    }
+
+    /// An array of tables (`[[key]]`) each called `what` in messages and
+    /// holding only `keys`; absent means empty.
+    pub(crate) fn tables_of(
+        &mut self,
+        cx: &mut Cx<'_>,
+        key: &str,
+        what: &'static str,
+        keys: &'static [&'static str],
+    ) -> Vec<Table<'a, 'i>> {
         let Some(value) = self.get(key) else {
             return Vec::new();
         };
-        let (what, keys) = child_kind(key);
         let pos = cx.pos(value.span());
         let DeValue::Array(items) = value.get_ref() else {
             cx.errors.push(

@@ -27,6 +27,7 @@ pub mod endpoint;
 pub mod link;
 pub mod media;
 pub mod push;
+pub mod template;
 pub mod wire;
 
 pub use answer::{MalformedAnswer, Rejection};
@@ -49,6 +50,14 @@ pub use wire::{Form, Wire, WireError, WireErrorKind};
 /// test projects built from another folder, as trybuild does), else against
 /// `CARGO_MANIFEST_DIR`.
 pub use wechat_msg_macros::api;
+
+/// Generates typed subscribe templates from a templates file; see
+/// [`template`] for the format.
+///
+/// `wechat_msg::templates!("templates.toml")` expands to one struct per
+/// template, a typestate builder for it, and `to(touser)` giving the
+/// [`SubscribeMessage`]. A relative path is resolved like [`api!`]'s.
+pub use wechat_msg_macros::templates;
 
 pub mod api;
 
