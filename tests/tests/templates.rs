@@ -1,0 +1,68 @@
+//! `wechat_msg::templates!`: typed subscribe templates from a templates file.
+//! This file is itself the compile-pass case: it uses every kind of keyword.
+
+use serde_json::json;
+use wechat_msg::keyword::{Amount, CharacterString, Thing, Time};
+use wechat_msg::{Form, Wire};
+
+wechat_msg::templates!("ui/templates/shop.toml");
+
+fn shipped() -> OrderShipped {
+    OrderShipped::builder()
+        .item(Thing::try_from("Blue kettle").unwrap())
+        .shipped_at(Time::try_from("15:01").unwrap())
+        .state(OrderShippedState::try_from("已发货").unwrap())
+        .note("fragile, this way up".to_owned())
+        .build()
+}
+
+#[test]
+fn a_template_becomes_a_subscribe_message_in_both_forms() {
+    let mut message = shipped().to("OPENID");
+    message.page = Some("orders/detail?id=7".to_owned());
+    let data = json!({
+        "thing1": {"value": "Blue kettle"},
+        "time2": {"value": "15:01"},
+        "phrase3": {"value": "已发货"},
+        "short_thing4": {"value": "fragile, this way up"}
+    });
+    assert_eq!(
+        message.to_value(Form::Http),
+        json!({"touser": "OPENID", "template_id": "TEMPLATE_ID", "page": "orders/detail?id=7", "data": data})
+    );
+    assert_eq!(
+        message.to_value(Form::Cloud),
+        json!({"touser": "OPENID", "templateId": "TEMPLATE_ID", "page": "orders/detail?id=7", "data": data})
+    );
+}
+
+#[test]
+fn constants_name_the_template() {
+    assert_eq!(OrderShipped::ID, "TEMPLATE_ID");
+    assert_eq!(OrderShipped::TITLE, "Order shipped");
+    assert_eq!(OrderShipped::KEYS, ["thing1", "time2", "phrase3", "short_thing4"]);
+    assert_eq!(PaymentReceived::ID, "PAY_TEMPLATE");
+}
+
+#[test]
+fn an_enum_keyword_takes_only_its_values() {
+    assert_eq!(OrderShippedState::VALUES, ["已发货", "已签收"]);
+    let err = OrderShippedState::try_from("lost").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"data.phrase3.value: not one of the template's values ("已发货", "已签收")"#
+    );
+}
+
+#[test]
+fn typed_values_are_checked_before_they_reach_the_template() {
+    assert!(Thing::try_from("x".repeat(21).as_str()).is_err());
+    let paid = PaymentReceived::builder()
+        .amount(Amount::try_from("¥12.50").unwrap())
+        .order_no(CharacterString::try_from("A-1024").unwrap())
+        .build();
+    let message = paid.to("OPENID");
+    assert_eq!(message.template_id, "PAY_TEMPLATE");
+    assert_eq!(message.data["amount1"].value, "¥12.50");
+    assert_eq!(message.data["character_string2"].value, "A-1024");
+}
