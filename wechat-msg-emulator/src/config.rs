@@ -519,8 +519,9 @@ pub struct Subscriptions {
     /// Subscriptions held from the start: by default `OPENID`'s long-term
     /// subscription to `TEMPLATE_ID`, so the documentation's examples can be
     /// sent to a fresh emulator. A list in the file replaces it. Each
-    /// template id must be one of `known.template_ids`; each openid becomes
-    /// a known user.
+    /// template id must be one of `known.template_ids`. A grant does not
+    /// make its openid known: list the user in `known.openids` too (a
+    /// message to an unknown openid answers 40003 first).
     pub granted: Vec<Grant>,
 }
 
@@ -817,6 +818,13 @@ mod tests {
         let config = Config::from_file(path).unwrap();
         assert_eq!(config.known.openids, ["OPENID", "ANOTHER_OPENID"]);
         assert_eq!(config.known.media.len(), 2);
+        assert_eq!(
+            config.subscriptions.granted,
+            [
+                Grant::long_term("OPENID", "TEMPLATE_ID"),
+                Grant::one_time("ANOTHER_OPENID", "TEMPLATE_ID", 3)
+            ]
+        );
         assert_eq!(config.header_read_timeout, Duration::from_secs(10));
         assert_eq!(config.body_read_timeout, Duration::from_secs(30));
         assert_eq!(config.shutdown_grace, Duration::from_secs(5));

@@ -680,10 +680,9 @@ impl State {
                 ))
             })
             .collect();
-        let granted = config.subscriptions.granted.iter().map(|g| g.openid.clone());
         State {
             tokens: TokenStore::default(),
-            openids: known.openids.iter().cloned().chain(granted).collect(),
+            openids: known.openids.iter().cloned().collect(),
             template_ids: known.template_ids.iter().cloned().collect(),
             form_ids: known
                 .form_ids
