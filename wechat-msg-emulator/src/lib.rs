@@ -154,11 +154,11 @@ use wechat_msg::EndpointInfo;
 pub use clock::MAX_DURATION;
 pub use config::{App, Config, ConfigError, Conversation, EndpointQuota, Grant, PushTarget};
 pub use conversation::WindowState;
-pub use subscriptions::Subscription;
 pub use faults::Faults;
 pub use inspect::{
     Counters, Message, PushAttempt, PushDelivery, RegisteredMedia, Registration, Via,
 };
+pub use subscriptions::Subscription;
 
 use crate::server::Limits;
 use crate::state::Shared;

@@ -17,11 +17,11 @@ use wechat_msg::{AnswerKind, EndpointInfo, Method, Role};
 use crate::clock::{Deadline, MAX_DURATION, MAX_SECS, check_secs};
 use crate::config::{Config, PushTarget};
 use crate::conversation::{Action, Conversations, Typing, WindowState};
-use crate::subscriptions::{self, Subscription, Subscriptions};
 use crate::error::WxError;
 use crate::faults::{Faults, Plan};
 use crate::inspect::{Counters, Message, PushAttempt, PushDelivery, Registration, Via};
 use crate::media::{Media, decode_base64};
+use crate::subscriptions::{self, Subscription, Subscriptions};
 use crate::tokens::{Issued, TokenProblem, TokenStore};
 
 /// A form_id's life.
@@ -384,10 +384,10 @@ impl Shared {
             let msg_id = state.next_msg_id;
             state.next_msg_id = state.next_msg_id.saturating_add(1);
             let event = subscriptions::sent_event(&template, msg_id);
-            if let Ok(acted) = self.record_push(&mut state, &user, event) {
-                if acted.target.is_some() {
-                    state.outbox.push(acted);
-                }
+            if let Ok(acted) = self.record_push(&mut state, &user, event)
+                && acted.target.is_some()
+            {
+                state.outbox.push(acted);
             }
         }
         Ok(answer)
@@ -410,8 +410,8 @@ impl Shared {
         );
         push.insert("FromUserName".into(), openid.into());
         push.insert("CreateTime".into(), unix.into());
-        let typed = wechat_msg::Push::from_push_form(push)
-            .map_err(|e| format!("invalid push: {e}"))?;
+        let typed =
+            wechat_msg::Push::from_push_form(push).map_err(|e| format!("invalid push: {e}"))?;
         let push = typed.to_push_form();
         let seq = state.pushes.len() as u64 + 1;
         state.pushes.push(PushDelivery {
@@ -457,11 +457,8 @@ impl Shared {
                 "template_id `{template_id}` is not one of the account's templates; a user can only subscribe to those (known.template_ids, POST /_emulator/known)"
             ));
         }
-        let acted = self.record_push(
-            &mut state,
-            openid,
-            subscriptions::popup_event(template_id),
-        )?;
+        let acted =
+            self.record_push(&mut state, openid, subscriptions::popup_event(template_id))?;
         state.openids.insert(openid.to_owned());
         state.subscriptions.grant(openid, template_id, times);
         Ok(acted)

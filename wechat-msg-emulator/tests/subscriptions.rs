@@ -52,7 +52,9 @@ async fn a_message_to_a_user_without_a_subscription_answers_43101() {
     let h = Harness::start().await;
     let token = h.token().await;
     h.emu.add_openid("FAN");
-    let answer = h.send_with(&token, API, &message("FAN", "TEMPLATE_ID")).await;
+    let answer = h
+        .send_with(&token, API, &message("FAN", "TEMPLATE_ID"))
+        .await;
     assert_eq!(errcode(&answer), 43101, "{answer}");
     let errmsg = answer["errmsg"].as_str().unwrap();
     assert!(
@@ -74,7 +76,9 @@ async fn a_message_to_a_user_without_a_subscription_answers_43101() {
     h.emu.add_template_id("OTHER_TEMPLATE");
     granted(&h, "FAN", json!({"template_id": "OTHER_TEMPLATE"})).await;
     assert_eq!(send(&h, &token, "FAN").await, 43101);
-    let answer = h.send_with(&token, API, &message("FAN", "OTHER_TEMPLATE")).await;
+    let answer = h
+        .send_with(&token, API, &message("FAN", "OTHER_TEMPLATE"))
+        .await;
     assert_eq!(errcode(&answer), 0, "{answer}");
 }
 
@@ -111,7 +115,10 @@ async fn a_long_term_subscription_is_never_used_up() {
     let h = Harness::start().await;
     let token = h.token().await;
     // Through the Rust API this time; one-time ones held too are kept.
-    h.emu.subscribe("FAN", "TEMPLATE_ID", Some(1)).await.unwrap();
+    h.emu
+        .subscribe("FAN", "TEMPLATE_ID", Some(1))
+        .await
+        .unwrap();
     h.emu.subscribe("FAN", "TEMPLATE_ID", None).await.unwrap();
     for _ in 0..20 {
         assert_eq!(send(&h, &token, "FAN").await, 0);
@@ -171,10 +178,16 @@ async fn the_control_route_refuses_what_is_not_a_subscription() {
             r#"{"template_id": "NOPE"}"#,
             "template_id `NOPE` is not one of the account's templates",
         ),
-        (r#"{"template_id": "TEMPLATE_ID", "times": 0}"#, "times must be at least 1"),
+        (
+            r#"{"template_id": "TEMPLATE_ID", "times": 0}"#,
+            "times must be at least 1",
+        ),
         (r#"{"template_id": "TEMPLATE_ID", "times": -1}"#, "times"),
         (r#"{"template_id": "TEMPLATE_ID", "times": "2"}"#, "times"),
-        (r#"{"template_id": "TEMPLATE_ID", "tims": 2}"#, "unknown field `tims`"),
+        (
+            r#"{"template_id": "TEMPLATE_ID", "tims": 2}"#,
+            "unknown field `tims`",
+        ),
         (r#"{"times": 2}"#, "missing field `template_id`"),
         ("not json", "a subscription is {\"template_id\""),
     ];
@@ -187,7 +200,10 @@ async fn the_control_route_refuses_what_is_not_a_subscription() {
     }
     let (status, answer) = grant(&h, "%0A", r#"{"template_id": "TEMPLATE_ID"}"#).await;
     assert_eq!(status, 400, "{answer}");
-    assert!(answer["error"].as_str().unwrap().contains("openid"), "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("openid"),
+        "{answer}"
+    );
     let wrong = h
         .http
         .get(h.url("/_emulator/users/FAN/subscriptions"))
@@ -197,7 +213,10 @@ async fn the_control_route_refuses_what_is_not_a_subscription() {
     assert_eq!(wrong.status(), 405);
     // Nothing was granted, and nobody became known.
     assert_eq!(h.emu.subscriptions("FAN"), []);
-    assert_eq!(h.get("/_emulator/users/FAN").await["subscriptions"], json!([]));
+    assert_eq!(
+        h.get("/_emulator/users/FAN").await["subscriptions"],
+        json!([])
+    );
     assert!(h.emu.pushes().is_empty());
     // A template registered at run time can be subscribed to.
     h.emu.add_template_id("NOPE");
@@ -279,7 +298,12 @@ async fn subscriptions_come_from_the_configuration() {
 async fn racing_senders_use_each_one_time_subscription_once() {
     let h = Arc::new(Harness::start().await);
     let token = h.token().await;
-    granted(&h, "FAN", json!({"template_id": "TEMPLATE_ID", "times": 20})).await;
+    granted(
+        &h,
+        "FAN",
+        json!({"template_id": "TEMPLATE_ID", "times": 20}),
+    )
+    .await;
     let mut tasks = Vec::new();
     for _ in 0..60 {
         let h = h.clone();
@@ -291,7 +315,11 @@ async fn racing_senders_use_each_one_time_subscription_once() {
         codes.push(task.await.unwrap());
     }
     assert_eq!(codes.iter().filter(|c| **c == 0).count(), 20, "{codes:?}");
-    assert_eq!(codes.iter().filter(|c| **c == 43101).count(), 40, "{codes:?}");
+    assert_eq!(
+        codes.iter().filter(|c| **c == 43101).count(),
+        40,
+        "{codes:?}"
+    );
     assert_eq!(h.emu.messages().len(), 20);
     assert_eq!(h.emu.subscriptions("FAN")[0].times, 0);
 }
@@ -382,7 +410,10 @@ async fn the_popup_and_sent_events_reach_the_push_endpoint_in_every_mode() {
         // The grant is pushed before the control route answers.
         let answer = granted(&h, "FAN", json!({"template_id": "TEMPLATE_ID", "times": 2})).await;
         assert_eq!(answer["delivery"]["delivered"], true, "{mode}: {answer}");
-        assert_eq!(answer["delivery"]["push"]["Event"], "subscribe_msg_popup_event");
+        assert_eq!(
+            answer["delivery"]["push"]["Event"],
+            "subscribe_msg_popup_event"
+        );
         {
             let received = received.lock().unwrap();
             assert_eq!(received.len(), 1, "{mode}");
