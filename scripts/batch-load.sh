@@ -33,6 +33,9 @@ work, n, users = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 ids = [f"USER_{i}" for i in range(users)]
 with open(f"{work}/emulator.toml", "w") as f:
     f.write("[known]\nopenids = " + json.dumps(ids) + '\ntemplate_ids = ["TEMPLATE_ID"]\n')
+    # Subscribe messages need each user's subscription to the template.
+    for i in ids:
+        f.write('[[subscriptions.granted]]\nopenid = ' + json.dumps(i) + '\ntemplate_id = "TEMPLATE_ID"\n')
     f.write("[quotas]\ndaily = 100000000\n")
 with open(f"{work}/in.jsonl", "w") as f:
     for i in range(1, n + 1):

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use wechat_msg::client::{BulkMessage, BulkOptions, Client, Outcome, TokenSource};
 use wechat_msg::{Errcode, ErrorClass, Form, SubscribeKeyword, SubscribeMessage};
-use wechat_msg_emulator::{Config, Emulator};
+use wechat_msg_emulator::{Config, Emulator, Grant};
 
 fn subscribe() -> &'static wechat_msg::EndpointInfo {
     wechat_msg::endpoint("subscribeMessage.send").unwrap()
@@ -45,6 +45,10 @@ fn users(n: usize) -> Vec<String> {
 async fn sends_typed_and_dynamic_messages_once_each_with_an_outcome_per_item() {
     let mut config = Config::default();
     config.known.openids = users(5);
+    config.subscriptions.granted = users(5)
+        .into_iter()
+        .map(|openid| Grant::long_term(openid, "TEMPLATE_ID"))
+        .collect();
     let emulator = Emulator::start(config).await.unwrap();
     let client = client_of(&emulator);
 

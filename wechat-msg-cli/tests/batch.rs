@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wechat_msg_emulator::{Config, Emulator, Faults};
+use wechat_msg_emulator::{Config, Emulator, Faults, Grant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wechat-msg");
 
@@ -20,10 +20,17 @@ struct Standalone {
 }
 
 impl Standalone {
-    /// An emulator that knows the users `USER_0` .. `USER_{users-1}`.
+    /// An emulator that knows the users `USER_0` .. `USER_{users-1}`, each
+    /// with a long-term subscription to `TEMPLATE_ID`.
     fn start(users: usize) -> Standalone {
         let mut config = Config::default();
         config.known.openids = (0..users).map(|i| format!("USER_{i}")).collect();
+        config.subscriptions.granted = config
+            .known
+            .openids
+            .iter()
+            .map(|openid| Grant::long_term(openid, "TEMPLATE_ID"))
+            .collect();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()

@@ -12,6 +12,7 @@ use serde_json::Value;
 use wechat_msg::{EndpointInfo, Form};
 
 use crate::body::{query_pairs, query_value, validate};
+use crate::deliver::deliver_outbox;
 use crate::error::WxError;
 use crate::inspect::Via;
 use crate::layers::{Buffered, SystemBusy};
@@ -51,7 +52,9 @@ pub(crate) async fn invoke(
         let api = info.map_or("unknown", |i| i.name);
         return CloudReply::failure(api, &WxError::new(-1, "system error")).into_response();
     }
-    relay(&shared, &event, info).into_response()
+    let reply = relay(&shared, &event, info);
+    deliver_outbox(&shared);
+    reply.into_response()
 }
 
 /// The `env` and `name` the configuration accepts (any when not restricted).

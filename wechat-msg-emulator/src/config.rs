@@ -45,6 +45,14 @@
 //! typing_secs = 15               # typing lasts this long (45081 while on)
 //! open = ["OPENID"]              # users whose window is open at the start
 //!
+//! [subscriptions]         # subscribe messages need the user's subscription (43101 without)
+//! endpoints = ["subscribeMessage.send"]   # the sends that need and use one
+//!
+//! [[subscriptions.granted]]   # held from the start; replaces the default list
+//! openid = "OPENID"
+//! template_id = "TEMPLATE_ID"
+//! # times = 3             # one-time subscriptions; long-term without `times`
+//!
 //! [push]                  # optional: the developer's push endpoint
 //! url = "http://127.0.0.1:3000/wechat/push"
 //! token = "TOKEN"
@@ -89,6 +97,9 @@ pub struct Config {
     pub cloud: Cloud,
     /// The customer-service conversation: reply windows and typing.
     pub conversation: Conversation,
+    /// Users' subscriptions to the account's templates, which subscribe
+    /// messages need.
+    pub subscriptions: Subscriptions,
     /// The developer's push endpoint, where users' messages and events are
     /// pushed; none by default (users still act, and the pushes are recorded
     /// as undelivered).
@@ -127,6 +138,7 @@ impl Default for Config {
             quotas: Quotas::default(),
             cloud: Cloud::default(),
             conversation: Conversation::default(),
+            subscriptions: Subscriptions::default(),
             push: None,
             faults: Faults::default(),
             retired_unsupported: false,
@@ -186,6 +198,23 @@ impl Config {
         for media in &self.known.media {
             if media.bytes().is_none() {
                 problems.push(format!("known.media `{}`: base64 is not valid", media.id));
+            }
+        }
+        for (i, grant) in self.subscriptions.granted.iter().enumerate() {
+            let at = format!("subscriptions.granted[{i}]");
+            if grant.openid.is_empty() || grant.openid.chars().any(char::is_control) {
+                problems.push(format!("{at}.openid must be non-empty text"));
+            }
+            if !self.known.template_ids.contains(&grant.template_id) {
+                problems.push(format!(
+                    "{at}.template_id: `{}` is not one of the account's templates (known.template_ids)",
+                    grant.template_id
+                ));
+            }
+            if grant.times == Some(0) {
+                problems.push(format!(
+                    "{at}.times must be at least 1 (leave it out for a long-term subscription)"
+                ));
             }
         }
         if let Some(push) = &self.push
@@ -470,6 +499,79 @@ impl Default for Conversation {
     }
 }
 
+/// Users' subscriptions to the account's templates (`[subscriptions]`).
+///
+/// A message of an endpoint in `endpoints` (subscribeMessage.send) goes
+/// only to a user who holds a subscription to its template: a one-time
+/// subscription is used up by each message accepted, a long-term one never
+/// is. Without one the answer is 43101 (`user refuse to accept the msg`),
+/// after every check of the message itself, so a rejected message uses
+/// nothing up. More are granted at run time with `POST
+/// /_emulator/users/{openid}/subscriptions`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Subscriptions {
+    /// The endpoints that need a subscription, by cloud-call name:
+    /// `["subscribeMessage.send"]`. Names the served spec does not have are
+    /// ignored; an empty list turns the check off.
+    pub endpoints: Vec<String>,
+    /// Subscriptions held from the start: by default `OPENID`'s long-term
+    /// subscription to `TEMPLATE_ID`, so the documentation's examples can be
+    /// sent to a fresh emulator. A list in the file replaces it. Each
+    /// template id must be one of `known.template_ids`. A grant does not
+    /// make its openid known: list the user in `known.openids` too (a
+    /// message to an unknown openid answers 40003 first).
+    pub granted: Vec<Grant>,
+}
+
+impl Default for Subscriptions {
+    fn default() -> Self {
+        Subscriptions {
+            endpoints: vec!["subscribeMessage.send".to_owned()],
+            granted: vec![Grant {
+                openid: "OPENID".to_owned(),
+                template_id: "TEMPLATE_ID".to_owned(),
+                times: None,
+            }],
+        }
+    }
+}
+
+/// A user's subscription to a template (`[[subscriptions.granted]]`).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    /// The user.
+    pub openid: String,
+    /// The template, one of the account's.
+    pub template_id: String,
+    /// One-time subscriptions (at least 1); a long-term subscription when
+    /// absent.
+    #[serde(default)]
+    pub times: Option<u64>,
+}
+
+impl Grant {
+    /// A long-term subscription of `openid` to `template_id`.
+    pub fn long_term(openid: impl Into<String>, template_id: impl Into<String>) -> Self {
+        Grant {
+            openid: openid.into(),
+            template_id: template_id.into(),
+            times: None,
+        }
+    }
+
+    /// `times` one-time subscriptions of `openid` to `template_id`.
+    pub fn one_time(openid: impl Into<String>, template_id: impl Into<String>, times: u64) -> Self {
+        Grant {
+            openid: openid.into(),
+            template_id: template_id.into(),
+            times: Some(times),
+        }
+    }
+}
+
 /// The developer's push endpoint (`PUT /_emulator/push` or `[push]`). No
 /// `aes_key` means plaintext mode; with one, pushes are sealed (safe mode)
 /// for the app's appid. Debug output redacts the token and the key.
@@ -597,7 +699,59 @@ mod tests {
         assert_eq!(config.daily_quota("templateMessage.send"), Some(1_000_000));
         assert_eq!(config.per_user_quota("customerServiceMessage.send"), None);
         assert_eq!(config.conversation.open, ["OPENID"]);
+        assert_eq!(
+            config.subscriptions.granted,
+            [Grant::long_term("OPENID", "TEMPLATE_ID")]
+        );
+        assert_eq!(config.subscriptions.endpoints, ["subscribeMessage.send"]);
         assert!(config.push.is_none());
+    }
+
+    #[test]
+    fn reads_and_checks_subscriptions() {
+        let config = Config::from_toml(
+            r#"
+            [[subscriptions.granted]]
+            openid = "U1"
+            template_id = "TEMPLATE_ID"
+            times = 2
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            config.subscriptions.granted,
+            [Grant::one_time("U1", "TEMPLATE_ID", 2)]
+        );
+        let err = Config::from_toml(
+            r#"
+            [[subscriptions.granted]]
+            openid = "U1"
+            template_id = "NOT_OURS"
+            [[subscriptions.granted]]
+            openid = ""
+            template_id = "TEMPLATE_ID"
+            times = 0
+            "#,
+        )
+        .unwrap_err();
+        assert!(
+            err.0.contains(
+                "subscriptions.granted[0].template_id: `NOT_OURS` is not one of the account's templates"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.0
+                .contains("subscriptions.granted[1].openid must be non-empty text"),
+            "{err}"
+        );
+        assert!(
+            err.0
+                .contains("subscriptions.granted[1].times must be at least 1"),
+            "{err}"
+        );
+        let err = Config::from_toml("[[subscriptions.granted]]\nopenid = \"U\"").unwrap_err();
+        assert!(err.0.contains("template_id"), "{err}");
     }
 
     #[test]
@@ -664,6 +818,13 @@ mod tests {
         let config = Config::from_file(path).unwrap();
         assert_eq!(config.known.openids, ["OPENID", "ANOTHER_OPENID"]);
         assert_eq!(config.known.media.len(), 2);
+        assert_eq!(
+            config.subscriptions.granted,
+            [
+                Grant::long_term("OPENID", "TEMPLATE_ID"),
+                Grant::one_time("ANOTHER_OPENID", "TEMPLATE_ID", 3)
+            ]
+        );
         assert_eq!(config.header_read_timeout, Duration::from_secs(10));
         assert_eq!(config.body_read_timeout, Duration::from_secs(30));
         assert_eq!(config.shutdown_grace, Duration::from_secs(5));

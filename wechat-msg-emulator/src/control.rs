@@ -14,7 +14,8 @@
 //! | `POST /_emulator/new_day` | quota counts start again |
 //! | `PUT` / `GET` / `DELETE /_emulator/push` | the developer's push endpoint (a [`crate::PushTarget`]) |
 //! | `POST /_emulator/users/{openid}/messages` | the user acts (a push body); pushed to the endpoint |
-//! | `GET /_emulator/users/{openid}` | the user's reply window |
+//! | `POST /_emulator/users/{openid}/subscriptions` | `{"template_id", "times"?}`: the user subscribes; pushed as `subscribe_msg_popup_event` |
+//! | `GET /_emulator/users/{openid}` | the user's reply window and subscriptions |
 //! | `GET /_emulator/pushes` | every push and its delivery ([`crate::PushDelivery`]) |
 
 use std::sync::Arc;
@@ -36,7 +37,7 @@ use crate::error::ControlError;
 use crate::faults::Faults;
 use crate::inspect::{PushDelivery, Registration};
 use crate::layers::Buffered;
-use crate::state::Shared;
+use crate::state::{Acted, Shared};
 
 /// The routes, under `/_emulator`.
 pub(crate) fn router() -> Router<Arc<Shared>> {
@@ -60,6 +61,10 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_emulator/pushes", get(pushes))
         .route("/_emulator/users/{openid}", get(user))
         .route("/_emulator/users/{openid}/messages", post(user_acts))
+        .route(
+            "/_emulator/users/{openid}/subscriptions",
+            post(user_subscribes),
+        )
         .method_not_allowed_fallback(wrong_method)
 }
 
@@ -79,6 +84,7 @@ const ROUTES: &[&str] = &[
     "GET /_emulator/pushes",
     "GET /_emulator/users/{openid}",
     "POST /_emulator/users/{openid}/messages",
+    "POST /_emulator/users/{openid}/subscriptions",
 ];
 
 async fn index(State(shared): State<Arc<Shared>>) -> Json<Value> {
@@ -190,7 +196,12 @@ async fn pushes(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn user(State(shared): State<Arc<Shared>>, Path(openid): Path<String>) -> Response {
-    Json(json!({"openid": openid, "window": shared.window(&openid)})).into_response()
+    Json(json!({
+        "openid": openid,
+        "window": shared.window(&openid),
+        "subscriptions": shared.subscriptions(&openid),
+    }))
+    .into_response()
 }
 
 /// The user acts: the push is filled in, the window opens, and the push is
@@ -218,6 +229,51 @@ async fn user_acts(
     .into_response())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Subscribe {
+    template_id: String,
+    #[serde(default)]
+    times: Option<u64>,
+}
+
+/// The user subscribes: `{"template_id": "...", "times": N}` grants N
+/// one-time subscriptions more, `{"template_id": "..."}` a long-term one.
+/// The popup event is delivered (or recorded as undelivered) before this
+/// answers.
+async fn user_subscribes(
+    State(shared): State<Arc<Shared>>,
+    Path(openid): Path<String>,
+    Extension(Buffered(body)): Extension<Buffered>,
+) -> Result<Response, ControlError> {
+    let grant = parse::<Subscribe>(&body).map_err(|e| {
+        ControlError::bad_request(format!(
+            "{}; a subscription is {{\"template_id\": \"...\", \"times\": N}} (one-time, N >= 1) or {{\"template_id\": \"...\"}} (long-term)",
+            e.message
+        ))
+    })?;
+    let delivery = subscribe(&shared, &openid, &grant.template_id, grant.times)
+        .await
+        .map_err(ControlError::bad_request)?;
+    Ok(Json(json!({
+        "ok": true,
+        "delivery": delivery,
+        "subscriptions": shared.subscriptions(&openid),
+    }))
+    .into_response())
+}
+
+/// [`Shared::subscribe`], then the delivery of the popup event.
+pub(crate) async fn subscribe(
+    shared: &Shared,
+    openid: &str,
+    template_id: &str,
+    times: Option<u64>,
+) -> Result<PushDelivery, String> {
+    let acted = shared.subscribe(openid, template_id, times)?;
+    finish(shared, acted).await
+}
+
 /// [`Shared::user_acts`], then the delivery.
 pub(crate) async fn act(
     shared: &Shared,
@@ -225,6 +281,11 @@ pub(crate) async fn act(
     push: serde_json::Map<String, Value>,
 ) -> Result<PushDelivery, String> {
     let acted = shared.user_acts(openid, push)?;
+    finish(shared, acted).await
+}
+
+/// Delivers a recorded push, and records how it went.
+async fn finish(shared: &Shared, acted: Acted) -> Result<PushDelivery, String> {
     let (attempts, delivered) = match &acted.target {
         Some(target) => deliver(&shared.http, target, &shared.config.app.appid, &acted.push).await,
         None => (Vec::new(), false),

@@ -2,7 +2,13 @@
 //! with the push Token and, in safe mode, sealed with the EncodingAESKey, in
 //! the configured encoding; retried up to three times when the answer is not
 //! `success` (or empty, or a passive reply) within five seconds.
+//!
+//! A user's action is delivered before the control request that made it is
+//! answered; the pushes a call makes (`subscribe_msg_sent_event`) are
+//! delivered in the background after the call is answered, as WeChat sends
+//! them.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
@@ -11,6 +17,7 @@ use wechat_msg::push::body::Encoding;
 
 use crate::config::PushTarget;
 use crate::inspect::PushAttempt;
+use crate::state::Shared;
 
 /// WeChat waits this long for an answer.
 const ANSWER_WITHIN: Duration = Duration::from_secs(5);
@@ -20,6 +27,22 @@ const RETRIES: usize = 3;
 const RETRY_AFTER: Duration = Duration::from_millis(200);
 /// How much of an answer is kept.
 const ANSWER_KEPT: usize = 1024;
+
+/// Delivers, each in a task of its own, the pushes calls have recorded for
+/// the push endpoint; each delivery is recorded when it ends.
+pub(crate) fn deliver_outbox(shared: &Arc<Shared>) {
+    for acted in shared.take_outbox() {
+        let Some(target) = acted.target else {
+            continue;
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let (attempts, delivered) =
+                deliver(&shared.http, &target, &shared.config.app.appid, &acted.push).await;
+            let _ = shared.delivered(acted.index, attempts, delivered);
+        });
+    }
+}
 
 /// Delivers `push` to `target` for `appid`: every attempt, and whether one
 /// was accepted.

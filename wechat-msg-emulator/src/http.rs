@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use wechat_msg::EndpointInfo;
 
 use crate::body::{self, query_pairs, query_value};
+use crate::deliver::deliver_outbox;
 use crate::error::WxError;
 use crate::inspect::Via;
 use crate::layers::{Buffered, Endpoint};
@@ -32,7 +33,9 @@ pub(crate) async fn endpoint_call(
         return unknown_route(request.uri().path());
     };
     let (parts, _) = request.into_parts();
-    match call(&shared, info, &parts, bytes).await {
+    let result = call(&shared, info, &parts, bytes).await;
+    deliver_outbox(&shared);
+    match result {
         Ok(success) => {
             tracing::debug!(endpoint = info.name, via = "http", "accepted");
             http_success(&success).into_response()

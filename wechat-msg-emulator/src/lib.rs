@@ -26,7 +26,14 @@
 //! The default [`Config`] makes the examples of WeChat's documentation
 //! succeed as written: it knows openid `OPENID`, template `TEMPLATE_ID`,
 //! form_id `FORMID` (usable once) and media `MEDIA_ID` and `thumb_media_id`,
-//! and `OPENID`'s reply window is open, as if the user had just written.
+//! `OPENID`'s reply window is open, as if the user had just written, and
+//! `OPENID` holds a long-term subscription to `TEMPLATE_ID`.
+//!
+//! Subscribe messages need the user's subscription to the template, as in
+//! WeChat: [`Emulator::subscribe`] (or `POST
+//! /_emulator/users/{openid}/subscriptions`) grants one-time subscriptions,
+//! each used up by one accepted message, or a long-term one; a message
+//! without one answers 43101. See [`config::Subscriptions`].
 //!
 //! It plays the user too: [`Emulator::user_acts`] (or `POST
 //! /_emulator/users/{openid}/messages`) makes a user write or enter the
@@ -44,6 +51,7 @@
 //! | 44002 | empty body |
 //! | 47001 | a body the spec rejects; errmsg names the field (`link.thumb_url: missing`); a body over [`Config::max_body_bytes`] |
 //! | 40003 / 40037 | unknown openid / template id |
+//! | 43101 | a subscribe message to a user without a subscription to its template, or whose one-time subscriptions are used up (checked last) |
 //! | 41028 / 41029 | form_id unknown or expired / already used |
 //! | 40007 | unknown or expired media_id |
 //! | 45015 | a reply to a user whose reply window is closed (see [`Conversation`]) |
@@ -73,7 +81,8 @@
 //! | `POST /_emulator/new_day` | [`Emulator::new_day`] |
 //! | `PUT` / `GET` / `DELETE /_emulator/push` | [`Emulator::set_push`] ([`PushTarget`] as JSON: `{"url", "token", "aes_key"?, "encoding": "json"\|"xml"}`) |
 //! | `POST /_emulator/users/{openid}/messages` | [`Emulator::user_acts`] (a push body); answers the [`PushDelivery`] and the user's window |
-//! | `GET /_emulator/users/{openid}` | [`Emulator::window`] |
+//! | `POST /_emulator/users/{openid}/subscriptions` | [`Emulator::subscribe`]: `{"template_id", "times"?}`; answers the popup's [`PushDelivery`] and the user's subscriptions |
+//! | `GET /_emulator/users/{openid}` | [`Emulator::window`] and [`Emulator::subscriptions`] |
 //! | `GET /_emulator/pushes` | [`Emulator::pushes`] |
 //!
 //! A control request the emulator refuses is answered `{"ok": false,
@@ -96,11 +105,13 @@
 //! 1. `clock`, `media`, `tokens`, `faults`, `error`, `conn`, [`inspect`]:
 //!    leaves (deadlines, base64, token records, pending faults, error
 //!    answers, resettable connections, the public inspection types).
-//! 2. [`config`], `conversation` (each user's reply window and typing), then
-//!    `state`: what the emulator knows, behind one lock, with the checks and
-//!    commits of a call.
+//! 2. [`config`], `conversation` (each user's reply window and typing),
+//!    `subscriptions` (users' subscriptions to templates, and the subscribe
+//!    events), then `state`: what the emulator knows, behind one lock, with
+//!    the checks and commits of a call.
 //! 3. `body`, `reply`: requests read into validated bodies, answers written;
-//!    `deliver`: pushes to the developer's server, signed and sealed.
+//!    `deliver`: pushes to the developer's server, signed and sealed (a
+//!    call's pushes in the background).
 //! 4. `layers`: the middleware (counting, body deadline and limit, faults).
 //! 5. `http`, `cloud`, `control`: the handlers.
 //! 6. `router`, then `server`, then the crate root ([`Emulator`]).
@@ -127,6 +138,7 @@ mod reply;
 mod router;
 mod server;
 mod state;
+mod subscriptions;
 mod tokens;
 
 use std::fmt;
@@ -140,12 +152,13 @@ use tokio::task::JoinHandle;
 use wechat_msg::EndpointInfo;
 
 pub use clock::MAX_DURATION;
-pub use config::{App, Config, ConfigError, Conversation, EndpointQuota, PushTarget};
+pub use config::{App, Config, ConfigError, Conversation, EndpointQuota, Grant, PushTarget};
 pub use conversation::WindowState;
 pub use faults::Faults;
 pub use inspect::{
     Counters, Message, PushAttempt, PushDelivery, RegisteredMedia, Registration, Via,
 };
+pub use subscriptions::Subscription;
 
 use crate::server::Limits;
 use crate::state::Shared;
@@ -303,6 +316,26 @@ impl Emulator {
             return Err("a push body is a JSON object".to_owned());
         };
         control::act(&self.shared, openid, push).await
+    }
+
+    /// The user `openid` subscribes to `template_id`, one of the account's
+    /// templates: `times` one-time subscriptions more (at least 1), each
+    /// used up by one accepted subscribe message, or with `None` a long-term
+    /// one. The user becomes known, and a `subscribe_msg_popup_event`
+    /// (accepted) is pushed to the push endpoint as WeChat pushes it; its
+    /// delivery is recorded either way. An error names what is wrong.
+    pub async fn subscribe(
+        &self,
+        openid: &str,
+        template_id: &str,
+        times: Option<u64>,
+    ) -> Result<PushDelivery, String> {
+        control::subscribe(&self.shared, openid, template_id, times).await
+    }
+
+    /// The subscriptions `openid` holds, by template id.
+    pub fn subscriptions(&self, openid: &str) -> Vec<Subscription> {
+        self.shared.subscriptions(openid)
     }
 
     /// Every push so far, with its delivery.

@@ -1,6 +1,6 @@
 //! What the emulator remembers, behind one lock: tokens, known ids, media,
-//! quotas, accepted messages, counters and faults; and the checks and
-//! commits made against it.
+//! quotas, subscriptions, accepted messages, pushes, counters and faults;
+//! and the checks and commits made against it.
 //!
 //! A call is checked and committed under the lock in one step, so concurrent
 //! calls never both use one form_id, never overrun a quota, and every
@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
+use wechat_msg::push::PushMessage as _;
 use wechat_msg::{AnswerKind, EndpointInfo, Method, Role};
 
 use crate::clock::{Deadline, MAX_DURATION, MAX_SECS, check_secs};
@@ -20,6 +21,7 @@ use crate::error::WxError;
 use crate::faults::{Faults, Plan};
 use crate::inspect::{Counters, Message, PushAttempt, PushDelivery, Registration, Via};
 use crate::media::{Media, decode_base64};
+use crate::subscriptions::{self, Subscription, Subscriptions};
 use crate::tokens::{Issued, TokenProblem, TokenStore};
 
 /// A form_id's life.
@@ -41,8 +43,11 @@ pub(crate) struct State {
     per_user: HashMap<(&'static str, String), u64>,
     messages: Vec<Message>,
     conversations: Conversations,
+    subscriptions: Subscriptions,
     push_target: Option<PushTarget>,
     pushes: Vec<PushDelivery>,
+    /// Pushes recorded by calls, waiting to be delivered.
+    outbox: Vec<Acted>,
     next_msg_id: i64,
     pub counters: Counters,
     pub faults: Faults,
@@ -268,6 +273,7 @@ impl Shared {
         }
         let mut form_ids = Vec::new();
         let mut user = None;
+        let mut template = None;
         let mut media = None;
         for role in info.roles {
             let Some(value) = lookup(&body, role.path).and_then(Value::as_str) else {
@@ -277,6 +283,7 @@ impl Shared {
             match role.role {
                 Role::FormId => form_ids.push(value.to_owned()),
                 Role::Openid if user.is_none() => user = Some(value.to_owned()),
+                Role::TemplateId if template.is_none() => template = Some(value.to_owned()),
                 Role::MediaId if media.is_none() => media = Some(value.to_owned()),
                 _ => {}
             }
@@ -311,8 +318,27 @@ impl Shared {
             }
             _ => None,
         };
+        // The subscription last, as WeChat checks it: a message refused for
+        // anything else uses none up.
+        let subscribed = match (&user, &template) {
+            (Some(user), Some(template))
+                if self
+                    .config
+                    .subscriptions
+                    .endpoints
+                    .iter()
+                    .any(|e| e == info.name) =>
+            {
+                state.subscriptions.check(user, template)?;
+                Some((user.clone(), template.clone()))
+            }
+            _ => None,
+        };
 
         // Everything checked: commit.
+        if let Some((user, template)) = &subscribed {
+            state.subscriptions.commit(user, template);
+        }
         if let Some(user) = &user {
             if reply {
                 state.conversations.commit_reply(user);
@@ -353,7 +379,94 @@ impl Shared {
             body,
             unix_time,
         });
+        if let Some((user, template)) = subscribed {
+            // WeChat tells the developer each subscribe message's outcome.
+            let msg_id = state.next_msg_id;
+            state.next_msg_id = state.next_msg_id.saturating_add(1);
+            let event = subscriptions::sent_event(&template, msg_id);
+            if let Ok(acted) = self.record_push(&mut state, &user, event)
+                && acted.target.is_some()
+            {
+                state.outbox.push(acted);
+            }
+        }
         Ok(answer)
+    }
+
+    /// Frames `push` as WeChat sends it from `openid` (`ToUserName`,
+    /// `FromUserName`, `CreateTime`), checks it against the spec's pushes and
+    /// records it as not yet delivered.
+    fn record_push(
+        &self,
+        state: &mut State,
+        openid: &str,
+        mut push: Map<String, Value>,
+    ) -> Result<Acted, String> {
+        let unix = self.unix_now(state);
+        // The user's own keys win over nothing: the framing is WeChat's.
+        push.insert(
+            "ToUserName".into(),
+            self.config.app.original_id.clone().into(),
+        );
+        push.insert("FromUserName".into(), openid.into());
+        push.insert("CreateTime".into(), unix.into());
+        let typed =
+            wechat_msg::Push::from_push_form(push).map_err(|e| format!("invalid push: {e}"))?;
+        let push = typed.to_push_form();
+        let seq = state.pushes.len() as u64 + 1;
+        state.pushes.push(PushDelivery {
+            seq,
+            openid: openid.to_owned(),
+            push: Value::Object(push.clone()),
+            attempts: Vec::new(),
+            delivered: false,
+        });
+        Ok(Acted {
+            index: state.pushes.len() - 1,
+            push,
+            target: state.push_target.clone(),
+        })
+    }
+
+    /// The pushes calls recorded for the push endpoint, to deliver now.
+    pub fn take_outbox(&self) -> Vec<Acted> {
+        std::mem::take(&mut self.lock().outbox)
+    }
+
+    /// `openid` subscribes to `template_id`, one of the account's: `times`
+    /// one-time subscriptions more (at least 1), or a long-term one. The
+    /// user becomes known, and the `subscribe_msg_popup_event` WeChat pushes
+    /// is recorded, to be delivered.
+    pub fn subscribe(
+        &self,
+        openid: &str,
+        template_id: &str,
+        times: Option<u64>,
+    ) -> Result<Acted, String> {
+        if openid.is_empty() || openid.chars().any(char::is_control) {
+            return Err("the openid must be non-empty text".to_owned());
+        }
+        if times == Some(0) {
+            return Err(
+                "times must be at least 1 (leave it out for a long-term subscription)".to_owned(),
+            );
+        }
+        let mut state = self.lock();
+        if !state.template_ids.contains(template_id) {
+            return Err(format!(
+                "template_id `{template_id}` is not one of the account's templates; a user can only subscribe to those (known.template_ids, POST /_emulator/known)"
+            ));
+        }
+        let acted =
+            self.record_push(&mut state, openid, subscriptions::popup_event(template_id))?;
+        state.openids.insert(openid.to_owned());
+        state.subscriptions.grant(openid, template_id, times);
+        Ok(acted)
+    }
+
+    /// What `openid` holds, by template id.
+    pub fn subscriptions(&self, openid: &str) -> Vec<Subscription> {
+        self.lock().subscriptions.of(openid)
     }
 
     /// The fields of a JSON answer, from the spec's answer fields: a new
@@ -455,50 +568,28 @@ impl Shared {
     /// checks it against the spec's pushes, opens the user's window, and
     /// records the push as not yet delivered.
     pub fn user_acts(&self, openid: &str, mut push: Map<String, Value>) -> Result<Acted, String> {
-        use wechat_msg::push::PushMessage as _;
         if openid.is_empty() || openid.chars().any(char::is_control) {
             return Err("the openid must be non-empty text".to_owned());
         }
         let mut state = self.lock();
         let now = self.now(&state);
-        let unix = self.unix_now(&state);
-        // The user's own keys win over nothing: the framing is WeChat's.
-        push.insert(
-            "ToUserName".into(),
-            self.config.app.original_id.clone().into(),
-        );
-        push.insert("FromUserName".into(), openid.into());
-        push.insert("CreateTime".into(), unix.into());
         let is_event = push.get("MsgType").and_then(Value::as_str) == Some("event");
         if !is_event && !push.contains_key("MsgId") {
             push.insert("MsgId".into(), state.next_msg_id.into());
             state.next_msg_id = state.next_msg_id.saturating_add(1);
         }
-        let typed = wechat_msg::Push::from_push_form(push.clone())
-            .map_err(|e| format!("invalid push: {e}"))?;
-        let action = match typed {
-            wechat_msg::Push::UserEnterTempsession(_) => Action::Enter,
-            wechat_msg::Push::Unknown(_) => Action::Other,
-            ref other if !other.is_event() => Action::Message,
-            _ => Action::Other,
+        let acted = self.record_push(&mut state, openid, push)?;
+        let action = match wechat_msg::Push::from_push_form(acted.push.clone()) {
+            Ok(wechat_msg::Push::UserEnterTempsession(_)) => Action::Enter,
+            Ok(wechat_msg::Push::Unknown(_)) | Err(_) => Action::Other,
+            Ok(other) if !other.is_event() => Action::Message,
+            Ok(_) => Action::Other,
         };
         state.openids.insert(openid.to_owned());
         state
             .conversations
             .act(&self.config.conversation, openid, action, now);
-        let seq = state.pushes.len() as u64 + 1;
-        state.pushes.push(PushDelivery {
-            seq,
-            openid: openid.to_owned(),
-            push: Value::Object(typed.to_push_form()),
-            attempts: Vec::new(),
-            delivered: false,
-        });
-        Ok(Acted {
-            index: state.pushes.len() - 1,
-            push: typed.to_push_form(),
-            target: state.push_target.clone(),
-        })
+        Ok(acted)
     }
 
     /// Records how a push's delivery went; the record as it now stands.
@@ -607,8 +698,10 @@ impl State {
             per_user: HashMap::new(),
             messages: Vec::new(),
             conversations: Conversations::new(&config.conversation, now),
+            subscriptions: Subscriptions::new(&config.subscriptions),
             push_target: config.push.clone(),
             pushes: Vec::new(),
+            outbox: Vec::new(),
             next_msg_id: FIRST_MSG_ID,
             counters: Counters::default(),
             faults: config.faults.clone(),

@@ -15,6 +15,7 @@ const ORDER: &[&str] = &[
     "inspect",
     "config",
     "conversation",
+    "subscriptions",
     "state",
     "body",
     "reply",
