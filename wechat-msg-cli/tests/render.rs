@@ -513,7 +513,10 @@ fn bad_inputs() -> Vec<Bad> {
 #[test]
 fn a_subscribe_keyword_of_an_unknown_type_renders_unchecked() {
     let body = json!({"touser": "O", "template_id": "T", "data": {"short_thing1": {"value": "x".repeat(40)}}});
-    let out = json_of(&["render", "subscribeMessage.send"], Some(&body.to_string()));
+    let out = json_of(
+        &["render", "subscribeMessage.send"],
+        Some(&body.to_string()),
+    );
     assert_eq!(out, body);
 }
 

@@ -100,10 +100,9 @@ pub(crate) fn validate(
 /// (`short_thing`, enum types) are not checked beyond being non-empty.
 pub(crate) fn format_error(err: &WireError) -> WxError {
     match err.kind() {
-        WireErrorKind::Keyword(KeywordError::Empty) => WxError::new(
-            47003,
-            format!("argument invalid! {} is empty", err.path()),
-        ),
+        WireErrorKind::Keyword(KeywordError::Empty) => {
+            WxError::new(47003, format!("argument invalid! {} is empty", err.path()))
+        }
         WireErrorKind::Keyword(_) => {
             WxError::new(47003, format!("argument invalid! {} invalid", err.path()))
         }

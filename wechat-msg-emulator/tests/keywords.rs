@@ -93,7 +93,10 @@ async fn the_client_refuses_before_the_emulator_sees_it() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::InvalidRequest(_)), "{err:?}");
+    assert!(
+        matches!(err.kind(), ErrorKind::InvalidRequest(_)),
+        "{err:?}"
+    );
     assert!(
         err.to_string()
             .contains("data.thing1.value: longer than 20 characters (23)"),

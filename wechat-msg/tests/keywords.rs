@@ -99,7 +99,10 @@ fn number_letter_symbol_character_string() {
     too_long(KeywordType::Symbol, "#¥、!@?", 5);
     breaks_rule(KeywordType::Symbol, "#a");
 
-    ok(KeywordType::CharacterString, &format!("{}-", "A1".repeat(15)));
+    ok(
+        KeywordType::CharacterString,
+        &format!("{}-", "A1".repeat(15)),
+    );
     ok(KeywordType::CharacterString, &"x".repeat(32));
     too_long(KeywordType::CharacterString, &"x".repeat(33), 32);
     breaks_rule(KeywordType::CharacterString, "订单1");
@@ -391,7 +394,10 @@ async fn the_client_refuses_an_invalid_subscribe_message_as_not_sent() {
             .contains("data.phrase3.value: must be Chinese characters only"),
         "{second}"
     );
-    assert!(fake.hits().is_empty(), "nothing was sent, not even a token fetch");
+    assert!(
+        fake.hits().is_empty(),
+        "nothing was sent, not even a token fetch"
+    );
 
     // A valid one goes out.
     client.send(&message("thing1", "x")).await.unwrap();

@@ -32,7 +32,11 @@ pub fn module(model: &Model) -> TokenStream {
     let newtypes = model.keywords.iter().map(newtype);
     let variants = model.keywords.iter().map(|k| {
         let v = ident(&k.rust);
-        let doc = format!(" `{}`: {}", k.name, k.doc.lines().next().unwrap_or_default());
+        let doc = format!(
+            " `{}`: {}",
+            k.name,
+            k.doc.lines().next().unwrap_or_default()
+        );
         quote!(#[doc = #doc] #v,)
     });
     let all = model.keywords.iter().map(|k| {
@@ -242,7 +246,10 @@ pub fn checked_objects(model: &Model) -> Vec<bool> {
             if checked[i] {
                 continue;
             }
-            let nested = o.fields.iter().any(|f| matches!(f.ty, Ty::Object(j) if checked[j]))
+            let nested = o
+                .fields
+                .iter()
+                .any(|f| matches!(f.ty, Ty::Object(j) if checked[j]))
                 || o.union
                     .iter()
                     .flat_map(|u| &u.variants)

@@ -83,8 +83,10 @@ impl Validator<'_> {
                 ok = false;
             }
             (None, Some(r)) => {
-                self.errors
-                    .push(&r.pos, "`rule` describes a `pattern`, and this keyword has none");
+                self.errors.push(
+                    &r.pos,
+                    "`rule` describes a `pattern`, and this keyword has none",
+                );
                 ok = false;
             }
             _ => {}
@@ -223,9 +225,10 @@ impl Validator<'_> {
                 };
                 let resolved = match &objects[o].fields[j].ty {
                     Ty::Map(inner) => match **inner {
-                        Ty::Object(i) => objects[i].fields.iter().position(|f| {
-                            f.http == mark.value && f.ty == Ty::String && f.required
-                        }),
+                        Ty::Object(i) => objects[i]
+                            .fields
+                            .iter()
+                            .position(|f| f.http == mark.value && f.ty == Ty::String && f.required),
                         _ => None,
                     },
                     _ => None,
@@ -370,12 +373,20 @@ doc = "No rule."
             "{errors:#?}"
         );
         assert!(
-            at(40)[0].contains("duplicate keyword type `thing`; it is already defined at spec.toml:33:8"),
+            at(40)[0].contains(
+                "duplicate keyword type `thing`; it is already defined at spec.toml:33:8"
+            ),
             "{errors:#?}"
         );
         assert_eq!(errors.len(), 7, "{errors:#?}");
-        assert!(at(42)[0].contains("`max_chars` must be at least 1, not 0"), "{errors:#?}");
-        assert!(at(45)[0].contains("`short2` is not a keyword type name"), "{errors:#?}");
+        assert!(
+            at(42)[0].contains("`max_chars` must be at least 1, not 0"),
+            "{errors:#?}"
+        );
+        assert!(
+            at(45)[0].contains("`short2` is not a keyword type name"),
+            "{errors:#?}"
+        );
         assert!(
             at(47)[0].contains("the pattern must match the whole value"),
             "{errors:#?}"
