@@ -30,7 +30,7 @@ fn unknown_key() {
     assert_mistakes(
         "unknown_key",
         &[
-            "api-spec/message.toml:18:1: unknown key `requried` in a field; expected one of: http, cloud, rust, type, required, role, in, doc",
+            "api-spec/message.toml:18:1: unknown key `requried` in a field; expected one of: http, cloud, rust, type, required, role, in, keywords, doc",
         ],
     );
 }
@@ -122,6 +122,19 @@ fn toml_syntax_error() {
 }
 
 #[test]
+fn keyword_types_with_a_bad_pattern_a_duplicate_or_an_impossible_truncate() {
+    assert_mistakes(
+        "bad_keyword",
+        &[
+            "api-spec/message.toml:43:11: invalid pattern: unclosed character class",
+            "api-spec/message.toml:49:11: the pattern must match the whole value: anchor every alternative with `^` at the start and `$` at the end",
+            "api-spec/message.toml:53:8: duplicate keyword type `thing`; it is already defined at api-spec/message.toml:35:8",
+            "api-spec/message.toml:63:12: `truncate` ends a cut value in `…`, which the pattern refuses",
+        ],
+    );
+}
+
+#[test]
 fn every_mistake_of_a_spec_is_reported_at_once_in_file_and_line_order() {
     assert_mistakes(
         "many_mistakes",
@@ -149,6 +162,7 @@ fn every_broken_spec_has_a_test_here_and_a_compile_fail_case() {
     assert_eq!(
         cases,
         [
+            "bad_keyword",
             "camel_case_mismatch",
             "duplicate_errcode",
             "duplicate_rust_name",

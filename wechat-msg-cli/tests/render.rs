@@ -483,7 +483,41 @@ fn bad_inputs() -> Vec<Bad> {
             stdin: json!({"touser": "O", "template_id": "T", "form_id": "F", "data": {"keyword1": {"color": "#173177"}}}),
             expect: &["data.keyword1.value: missing"],
         },
+        Bad {
+            what: "a subscribe keyword longer than its type allows",
+            args: &["render", "subscribeMessage.send"],
+            stdin: json!({"touser": "O", "template_id": "T", "data": {"thing1": {"value": "x".repeat(23)}}}),
+            expect: &["data.thing1.value: longer than 20 characters (23)"],
+        },
+        Bad {
+            what: "a subscribe keyword counted in Chinese characters, from the cloud form",
+            args: &["render", "subscribeMessage.send", "--from", "cloud"],
+            stdin: json!({"touser": "O", "templateId": "T", "data": {"name2": {"value": "张".repeat(11)}}}),
+            expect: &["data.name2.value: longer than 10 characters with Chinese characters (11)"],
+        },
+        Bad {
+            what: "a subscribe keyword that breaks its type's pattern",
+            args: &["render", "subscribeMessage.send"],
+            stdin: json!({"touser": "O", "template_id": "T", "data": {"number3": {"value": "twelve"}}}),
+            expect: &["data.number3.value: must be digits"],
+        },
+        Bad {
+            what: "an empty subscribe keyword",
+            args: &["render", "subscribeMessage.send"],
+            stdin: json!({"touser": "O", "template_id": "T", "data": {"short_thing4": {"value": ""}}}),
+            expect: &["data.short_thing4.value: is empty"],
+        },
     ]
+}
+
+#[test]
+fn a_subscribe_keyword_of_an_unknown_type_renders_unchecked() {
+    let body = json!({"touser": "O", "template_id": "T", "data": {"short_thing1": {"value": "x".repeat(40)}}});
+    let out = json_of(
+        &["render", "subscribeMessage.send"],
+        Some(&body.to_string()),
+    );
+    assert_eq!(out, body);
 }
 
 #[track_caller]

@@ -120,6 +120,13 @@ fn the_body_can_come_from_standard_input() {
 #[test]
 fn invalid_input_is_exit_2() {
     let bad_json = temp_file("bad.json", "{");
+    let long_thing = temp_file(
+        "long_thing.json",
+        &format!(
+            r#"{{"touser":"OPENID","template_id":"TEMPLATE_ID","data":{{"thing1":{{"value":"{}"}}}}}}"#,
+            "x".repeat(23)
+        ),
+    );
     let missing = temp_file("missing.json", r#"{"touser":"OPENID","msgtype":"text"}"#);
     let text = temp_file("text.json", TEXT);
     let cases: Vec<(Vec<&str>, &Path, &str)> = vec![
@@ -138,6 +145,16 @@ fn invalid_input_is_exit_2() {
             vec!["send", "customerServiceMessage.send", "--from", "cloud"],
             &missing,
             "text: missing",
+        ),
+        (
+            vec!["send", "subscribeMessage.send"],
+            &long_thing,
+            "data.thing1.value: longer than 20 characters (23)",
+        ),
+        (
+            vec!["send", "subscribeMessage.send", "--via", "cloud"],
+            &long_thing,
+            "data.thing1.value: longer than 20 characters (23)",
         ),
         (
             vec!["send", "customerServiceMessage.send", "--appid", "wxA"],

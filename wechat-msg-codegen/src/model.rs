@@ -12,6 +12,8 @@ pub struct Model {
     pub enums: Vec<StrEnum>,
     /// Message pushes: what WeChat sends to the developer's server.
     pub push: PushModel,
+    /// Template keyword types and their value rules, in file order.
+    pub keywords: Vec<Keyword>,
     /// The files read, as absolute paths (for rebuild tracking).
     pub files: Vec<std::path::PathBuf>,
 }
@@ -138,6 +140,9 @@ pub struct Field {
     pub role: Option<Role>,
     /// Where it travels over HTTP (top-level request fields only).
     pub location: Location,
+    /// For a `map<T>` of template keywords (`keywords = "value"`): the index
+    /// of `T`'s string field that holds each keyword's text.
+    pub keywords: Option<usize>,
     /// Description.
     pub doc: String,
 }
@@ -380,4 +385,42 @@ pub enum PushRole {
     Time,
     /// The message id, the key for deduplication.
     MsgId,
+}
+
+// Template keywords: `[[keyword]]`. A keyword's type is its key without the
+// trailing digits; its value must fit the type's rule.
+
+/// `[[keyword]]`: one keyword type and the rule its values fit.
+#[derive(Debug, Clone)]
+pub struct Keyword {
+    /// The type as it appears in keys: `character_string`.
+    pub name: String,
+    /// The Rust newtype: `CharacterString`.
+    pub rust: String,
+    /// Description.
+    pub doc: String,
+    /// At most this many characters (Unicode scalar values).
+    pub max_chars: Option<usize>,
+    /// A regular expression the whole value matches (checked to be anchored
+    /// at both ends and to compile).
+    pub pattern: Option<String>,
+    /// What the pattern asks for, in words, after "must be".
+    pub rule: Option<String>,
+    /// A stricter limit for values that contain something.
+    pub when_contains: Option<WhenContains>,
+    /// Whether cutting a value and ending it with `…` keeps it valid, so
+    /// the newtype has `truncate`.
+    pub truncate: bool,
+}
+
+/// `[keyword.when_contains]`: a stricter length for values with a match of
+/// `pattern` (a name with a Chinese character counts as Chinese).
+#[derive(Debug, Clone)]
+pub struct WhenContains {
+    /// A regular expression searched anywhere in the value.
+    pub pattern: String,
+    /// The limit when it matches.
+    pub max_chars: usize,
+    /// What it matches, in words: "Chinese characters".
+    pub what: String,
 }

@@ -37,6 +37,30 @@ pub struct RawFile {
     pub pushes: Vec<RawPush>,
     /// `[[push_item]]` tables: the items of a push's lists.
     pub push_items: Vec<RawPushItem>,
+    /// `[[keyword]]` tables: the value rules of template keyword types.
+    pub keywords: Vec<RawKeyword>,
+}
+
+/// `[[keyword]]`
+#[derive(Debug)]
+pub struct RawKeyword {
+    pub pos: Pos,
+    pub name: Option<Sp<String>>,
+    pub doc: Option<Sp<String>>,
+    pub max_chars: Option<Sp<i64>>,
+    pub pattern: Option<Sp<String>>,
+    pub rule: Option<Sp<String>>,
+    pub truncate: Option<Sp<bool>>,
+    pub when_contains: Option<RawWhenContains>,
+}
+
+/// `[keyword.when_contains]`
+#[derive(Debug)]
+pub struct RawWhenContains {
+    pub pos: Pos,
+    pub pattern: Option<Sp<String>>,
+    pub max_chars: Option<Sp<i64>>,
+    pub what: Option<Sp<String>>,
 }
 
 /// `[[push]]`
@@ -127,6 +151,7 @@ pub struct RawField {
     pub required: Option<Sp<bool>>,
     pub role: Option<Sp<String>>,
     pub location: Option<Sp<String>>,
+    pub keywords: Option<Sp<String>>,
     pub doc: Option<Sp<String>>,
 }
 
@@ -194,6 +219,7 @@ pub fn read_file(index: &LineIndex, text: &str, errors: &mut SpecErrors) -> RawF
             "push_common",
             "push",
             "push_item",
+            "keyword",
         ],
     );
     RawFile {
@@ -244,6 +270,31 @@ pub fn read_file(index: &LineIndex, text: &str, errors: &mut SpecErrors) -> RawF
                 elements: elements(&mut cx, &mut t),
             })
             .collect(),
+        keywords: table
+            .tables(&mut cx, "keyword")
+            .into_iter()
+            .map(|t| keyword(&mut cx, t))
+            .collect(),
+    }
+}
+
+fn keyword(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawKeyword {
+    RawKeyword {
+        pos: t.pos.clone(),
+        name: t.req_string(cx, "name"),
+        doc: t.req_string(cx, "doc"),
+        max_chars: t.int(cx, "max_chars", false),
+        pattern: t.string(cx, "pattern"),
+        rule: t.string(cx, "rule"),
+        truncate: t.bool(cx, "truncate"),
+        when_contains: t
+            .table(cx, "when_contains", WHEN_CONTAINS_KEYS)
+            .map(|mut w| RawWhenContains {
+                pos: w.pos.clone(),
+                pattern: w.req_string(cx, "pattern"),
+                max_chars: w.int(cx, "max_chars", true),
+                what: w.req_string(cx, "what"),
+            }),
     }
 }
 
@@ -307,8 +358,18 @@ const ENDPOINT_KEYS: &[&str] = &[
 const ERRCODE_KEYS: &[&str] = &["code", "rust", "class", "description"];
 const TYPE_KEYS: &[&str] = &["name", "doc", "field", "union"];
 const FIELD_KEYS: &[&str] = &[
-    "http", "cloud", "rust", "type", "required", "role", "in", "doc",
+    "http", "cloud", "rust", "type", "required", "role", "in", "keywords", "doc",
 ];
+const KEYWORD_KEYS: &[&str] = &[
+    "name",
+    "doc",
+    "max_chars",
+    "pattern",
+    "rule",
+    "truncate",
+    "when_contains",
+];
+const WHEN_CONTAINS_KEYS: &[&str] = &["pattern", "max_chars", "what"];
 const UNION_KEYS: &[&str] = &["rust", "enum", "tag", "tag_cloud", "doc", "variant"];
 const VARIANT_KEYS: &[&str] = &["value", "cloud", "rust", "payload", "doc"];
 const ENUM_KEYS: &[&str] = &["name", "doc", "value"];
@@ -371,6 +432,7 @@ fn field(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawField {
         required: t.bool(cx, "required"),
         role: t.string(cx, "role"),
         location: t.string(cx, "in"),
+        keywords: t.string(cx, "keywords"),
         doc: t.req_string(cx, "doc"),
     }
 }
@@ -592,6 +654,8 @@ fn child_kind(key: &str) -> (&'static str, &'static [&'static str]) {
         "push" => ("a push", PUSH_KEYS),
         "push_item" => ("a push item", PUSH_ITEM_KEYS),
         "push_common" | "element" => ("a push element", ELEMENT_KEYS),
+        "keyword" => ("a keyword type", KEYWORD_KEYS),
+        "when_contains" => ("a keyword's when_contains", WHEN_CONTAINS_KEYS),
         _ => ("a table", &[]),
     }
 }

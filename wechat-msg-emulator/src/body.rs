@@ -5,6 +5,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Query, Request};
 use axum::http::{HeaderMap, Method, Uri, header};
 use serde_json::{Map, Value};
+use wechat_msg::keyword::KeywordError;
 use wechat_msg::{BodyKind, EndpointInfo, Form, Location, WireError, WireErrorKind};
 
 use crate::error::WxError;
@@ -92,9 +93,21 @@ pub(crate) fn validate(
     }
 }
 
-/// 47001 naming the field at fault.
+/// 47001 naming the field at fault; 47003 for a template keyword whose
+/// value breaks its type's rule (the generated check, the one the client
+/// runs), with WeChat's errmsg: `argument invalid! data.thing1.value
+/// invalid`, or `... is empty`. Keys of types the spec does not declare
+/// (`short_thing`, enum types) are not checked beyond being non-empty.
 pub(crate) fn format_error(err: &WireError) -> WxError {
-    WxError::new(47001, format!("data format error: {err}"))
+    match err.kind() {
+        WireErrorKind::Keyword(KeywordError::Empty) => {
+            WxError::new(47003, format!("argument invalid! {} is empty", err.path()))
+        }
+        WireErrorKind::Keyword(_) => {
+            WxError::new(47003, format!("argument invalid! {} invalid", err.path()))
+        }
+        _ => WxError::new(47001, format!("data format error: {err}")),
+    }
 }
 
 /// The parts of a `multipart/form-data` body as a JSON object: file fields as

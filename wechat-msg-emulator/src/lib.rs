@@ -50,6 +50,7 @@
 //! | 40002, 41002, 41004, 40013, 40125 | token requests: bad grant_type, appid or secret missing, wrong appid, wrong secret |
 //! | 44002 | empty body |
 //! | 47001 | a body the spec rejects; errmsg names the field (`link.thumb_url: missing`); a body over [`Config::max_body_bytes`] |
+//! | 47003 | a subscribe message keyword whose value breaks its type's rule (`argument invalid! data.thing1.value invalid`, or `... is empty`), checked with the generated [`wechat_msg::keyword`] rules; keys of undeclared types (`short_thing`, enums) pass unchecked |
 //! | 40003 / 40037 | unknown openid / template id |
 //! | 43101 | a subscribe message to a user without a subscription to its template, or whose one-time subscriptions are used up (checked last) |
 //! | 41028 / 41029 | form_id unknown or expired / already used |

@@ -24,6 +24,7 @@ pub mod answer;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod endpoint;
+mod keyword_rule;
 pub mod link;
 pub mod media;
 pub mod push;
@@ -73,6 +74,7 @@ pub fn endpoint(name: &str) -> Option<&'static EndpointInfo> {
 pub mod __private {
     pub use crate::answer::*;
     pub use crate::endpoint::*;
+    pub use crate::keyword_rule::{ELLIPSIS, KeywordError, KeywordRule, count_chars};
     pub use crate::media::MediaFile;
     pub use crate::push::form::*;
     pub use crate::wire::*;

@@ -96,6 +96,26 @@ pub trait Wire: Sized {
         serde_json::to_value(Wired(form, self)).expect("wire types always serialize")
     }
 
+    /// Checks what a value's JSON shape cannot say: each template keyword's
+    /// value against its type's rule (`data.thing1.value: longer than 20
+    /// characters (23)`), with paths named as in `form`.
+    ///
+    /// Parsing ([`Wire::from_json`], [`Wire::from_value`]) already checks;
+    /// [`Client::send`](crate::client::Client::send) calls this before a
+    /// typed request leaves, so an invalid one is not sent. Call it to learn
+    /// earlier about a value built in code.
+    fn validate(&self, form: Form) -> Result<(), WireError> {
+        self.check_wire(&mut Cx::new(form, true))
+    }
+
+    /// The checks of [`Wire::validate`], at the path of `cx`. Generated for
+    /// the types that hold template keywords (and those that contain them).
+    #[doc(hidden)]
+    fn check_wire(&self, cx: &mut Cx) -> Result<(), WireError> {
+        let _ = cx;
+        Ok(())
+    }
+
     /// Parses JSON text in `form`, rejecting unknown and duplicate fields.
     fn from_json(text: &str, form: Form) -> Result<Self, WireError> {
         let value = parse_json(text.as_bytes())?;
@@ -315,6 +335,23 @@ impl Cx {
         read
     }
 
+    /// Checks the value under `key` of the current object ([`Wire::check_wire`]).
+    pub fn check_field<T: Wire>(&mut self, key: &str, value: &T) -> Result<(), WireError> {
+        self.path.push(Segment::Key(key.to_owned()));
+        let checked = value.check_wire(self);
+        self.path.pop();
+        checked
+    }
+
+    /// An error at `keys` under the current path (`data`, `thing1`, `value`).
+    pub fn error_under(&self, keys: &[&str], kind: WireErrorKind) -> WireError {
+        let mut path = self.render_path(None);
+        for key in keys {
+            push_key(&mut path, key);
+        }
+        WireError { path, kind }
+    }
+
     /// The current value as an object, or a type error.
     pub fn object<'v>(&self, value: &'v Value) -> Result<&'v Map<String, Value>, WireError> {
         value
@@ -503,6 +540,9 @@ pub enum WireErrorKind {
     Duplicate,
     /// A string that should be base64 and is not.
     Base64,
+    /// A template keyword's value does not fit its type's rule (the path
+    /// ends at the value: `data.thing1.value`).
+    Keyword(crate::keyword::KeywordError),
 }
 
 impl WireError {
@@ -582,6 +622,7 @@ impl fmt::Display for WireErrorKind {
             WireErrorKind::OutOfRange => f.write_str("number out of range"),
             WireErrorKind::Duplicate => f.write_str("duplicate field"),
             WireErrorKind::Base64 => f.write_str("invalid base64"),
+            WireErrorKind::Keyword(err) => write!(f, "{err}"),
         }
     }
 }

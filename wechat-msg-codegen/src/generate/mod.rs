@@ -3,11 +3,13 @@
 //! One module per kind of output: `types` (structs and enums), `builders`
 //! (typestate builders), `wire` (both wire forms, both ways, from one
 //! generator given a naming function per form), `errcodes` and `endpoints`
-//! (metadata, the `Endpoint` impls and the registry).
+//! (metadata, the `Endpoint` impls and the registry), `keywords` (the
+//! `keyword` module and the checks of keyword fields).
 
 mod builders;
 mod endpoints;
 mod errcodes;
+mod keywords;
 mod push;
 mod types;
 mod wire;
@@ -25,11 +27,12 @@ pub fn generate(model: &Model) -> TokenStream {
             const _: &[u8] = include_bytes!(#path);
         )
     });
-    let objects = model.objects.iter().map(|o| {
+    let checked = keywords::checked_objects(model);
+    let objects = model.objects.iter().enumerate().map(|(i, o)| {
         let deprecated = deprecation_of_object(model, o);
         let def = types::object(model, o, deprecated.as_ref());
         let builder = builders::builder(model, o, deprecated.as_ref());
-        let wire = wire::object(model, o);
+        let wire = wire::object(model, o, checked[i], &checked);
         quote!(#def #builder #wire)
     });
     let enums = model.enums.iter().map(|e| {
@@ -40,6 +43,7 @@ pub fn generate(model: &Model) -> TokenStream {
     let errcodes = model.endpoints.iter().map(errcodes::errcode_enum);
     let endpoints = endpoints::endpoints(model);
     let pushes = push::pushes(model);
+    let keyword = keywords::module(model);
     quote! {
         #(#tracking)*
         #(#objects)*
@@ -47,6 +51,7 @@ pub fn generate(model: &Model) -> TokenStream {
         #(#errcodes)*
         #endpoints
         #pushes
+        #keyword
     }
 }
 

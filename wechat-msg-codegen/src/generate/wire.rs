@@ -8,15 +8,16 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{form_variant, ident, key_expr, rt};
+use super::{form_variant, ident, key_expr, keywords, rt};
 use crate::model::{Form, Model, Object, StrEnum};
 
 /// `impl Wire` for an object type.
-pub fn object(model: &Model, o: &Object) -> TokenStream {
+pub fn object(model: &Model, o: &Object, checked: bool, all_checked: &[bool]) -> TokenStream {
     let rt = rt();
     let name = ident(&o.name);
     let write = write_object(o);
     let read = read_object(model, o);
+    let check = checked.then(|| keywords::check_wire(model, o, all_checked));
     quote! {
         #[allow(deprecated)]
         impl #rt::Wire for #name {
@@ -35,6 +36,8 @@ pub fn object(model: &Model, o: &Object) -> TokenStream {
             ) -> ::core::result::Result<Self, #rt::WireError> {
                 #read
             }
+
+            #check
         }
     }
 }
@@ -91,7 +94,6 @@ enum Slot<'a> {
 
 fn read_object(model: &Model, o: &Object) -> TokenStream {
     let rt = rt();
-    let _ = model;
     // Every key of the object, named in each form by that form's naming function.
     let names = |name_of: &dyn Fn(Form) -> String| Form::ALL.map(name_of);
     let mut slots: Vec<(Slot<'_>, [String; 2])> = o
@@ -232,6 +234,10 @@ fn read_object(model: &Model, o: &Object) -> TokenStream {
         }
     });
     let name = ident(&o.name);
+    // Keyword values are checked as they are read, so every parse (a
+    // dynamic send, a conversion, the emulator) refuses a value that breaks
+    // its type's rule; nested objects checked themselves when read.
+    let own_checks = keywords::own_checks(model, o, &quote!(out));
     let field_names = o
         .fields
         .iter()
@@ -256,7 +262,9 @@ fn read_object(model: &Model, o: &Object) -> TokenStream {
         }
         #(#take_fields)*
         #take_union
-        ::core::result::Result::Ok(#name { #(#field_names),* })
+        let out = #name { #(#field_names),* };
+        #own_checks
+        ::core::result::Result::Ok(out)
     }
 }
 

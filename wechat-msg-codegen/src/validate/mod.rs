@@ -7,12 +7,15 @@
 //! - [`errcodes`]: the shared table and each endpoint's entries;
 //! - [`endpoints`]: endpoints and their request types;
 //! - [`placement`]: where request fields may travel (query, files, GET);
-//! - [`graph`]: the one walk over the object graph the checks share.
+//! - [`graph`]: the one walk over the object graph the checks share;
+//! - [`keywords`]: template keyword types, their rules and the fields that
+//!   hold keywords.
 
 mod cloud;
 mod endpoints;
 mod errcodes;
 mod graph;
+mod keywords;
 mod names;
 mod placement;
 mod push;
@@ -61,12 +64,16 @@ pub(crate) fn validate(files: &[RawFile], errors: &mut SpecErrors) -> Option<Mod
     }
 
     let push = push::validate(files, v.errors, &mut v.names);
+    let keywords = v.keywords(files);
+    let declared = files.iter().any(|f| !f.keywords.is_empty());
+    v.keyword_fields(&raw_types, &mut objects, declared);
 
     v.errors.is_empty().then_some(Model {
         endpoints,
         objects,
         enums,
         push,
+        keywords,
         files: Vec::new(),
     })
 }

@@ -141,6 +141,7 @@ impl Validator<'_> {
             required: f.required.as_ref().is_some_and(|r| r.value),
             role,
             location,
+            keywords: None,
             doc: text(&f.doc),
         })
     }

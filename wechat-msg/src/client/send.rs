@@ -73,7 +73,10 @@ impl Client {
     }
 
     /// Sends `request` over `via`. Both ways give the same answer type and
-    /// the same errcode enum.
+    /// the same errcode enum. A request that breaks a rule its JSON shape
+    /// cannot express (a template keyword's value, see
+    /// [`Wire::validate`](crate::Wire::validate)) is
+    /// [`ErrorKind::InvalidRequest`] and not sent.
     pub async fn send_via<E: Endpoint>(
         &self,
         request: &E,
@@ -81,6 +84,11 @@ impl Client {
     ) -> Result<E::Answer, Error<E::Errcode>> {
         let info = E::INFO;
         let form = via.form();
+        // What the JSON shape cannot say (keyword values) is checked before
+        // anything leaves: an invalid request is refused as not sent.
+        request
+            .validate(form)
+            .map_err(|err| Error::new(info.name, form, 0, ErrorKind::InvalidRequest(err)))?;
         let done = self
             .inner
             .caller
