@@ -543,9 +543,11 @@ fn template(t: &Template) -> TokenStream {
         #(#setters)*
         #(#has_traits)*
 
-        impl<#(#bounds),*> #builder<#(#params),*> {
+        // The bounds sit on the method, not the impl: an unmet bound is then
+        // E0277, which shows the `on_unimplemented` message naming the keyword.
+        impl<#(#params),*> #builder<#(#params),*> {
             /// The template value; compiles only once every keyword is set.
-            pub fn build(self) -> #name {
+            pub fn build(self) -> #name where #(#bounds),* {
                 #name { #(#field_idents: self.#field_idents.into_value(),)* }
             }
         }

@@ -61,6 +61,10 @@ pub fn module(model: &Model) -> TokenStream {
         .map(|k| format!("`{}`", k.name))
         .collect();
     let listed = format!(" The types of the spec: {}.", listed.join(", "));
+    let type_arms = model.keywords.iter().map(|k| {
+        let (name, rust) = (ident(&k.name), ident(&k.rust));
+        quote!((#name) => { $crate::keyword::#rust };)
+    });
     quote! {
         /// Template keywords: one newtype per keyword type of the spec, each
         /// holding only values that fit the type's rule, and [`KeywordType`]
@@ -138,6 +142,15 @@ pub fn module(model: &Model) -> TokenStream {
                     ::core::option::Option::None => ::core::result::Result::Ok(()),
                 }
             }
+        }
+
+        /// The Rust type of a keyword type's value, for `templates!`: the
+        /// newtype of a type the spec declares, `String` for any other.
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! __keyword_type {
+            #(#type_arms)*
+            ($other:ident) => { ::std::string::String };
         }
     }
 }
