@@ -57,6 +57,8 @@ pub enum BodyKind {
     Json,
     /// multipart/form-data.
     Multipart,
+    /// application/x-www-form-urlencoded (a list as repeated keys).
+    Form,
 }
 
 /// What a success answers.
@@ -138,6 +140,9 @@ pub struct Field {
     pub role: Option<Role>,
     /// Where it travels over HTTP (top-level request fields only).
     pub location: Location,
+    /// For a list in the query: the separator its items are joined with
+    /// (`ids=2,616`).
+    pub join: Option<String>,
     /// Description.
     pub doc: String,
 }

@@ -127,6 +127,8 @@ pub struct RawField {
     pub required: Option<Sp<bool>>,
     pub role: Option<Sp<String>>,
     pub location: Option<Sp<String>>,
+    pub join: Option<Sp<String>>,
+    pub verbatim: Option<Sp<bool>>,
     pub doc: Option<Sp<String>>,
 }
 
@@ -307,7 +309,7 @@ const ENDPOINT_KEYS: &[&str] = &[
 const ERRCODE_KEYS: &[&str] = &["code", "rust", "class", "description"];
 const TYPE_KEYS: &[&str] = &["name", "doc", "field", "union"];
 const FIELD_KEYS: &[&str] = &[
-    "http", "cloud", "rust", "type", "required", "role", "in", "doc",
+    "http", "cloud", "rust", "type", "required", "role", "in", "join", "verbatim", "doc",
 ];
 const UNION_KEYS: &[&str] = &["rust", "enum", "tag", "tag_cloud", "doc", "variant"];
 const VARIANT_KEYS: &[&str] = &["value", "cloud", "rust", "payload", "doc"];
@@ -371,6 +373,8 @@ fn field(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawField {
         required: t.bool(cx, "required"),
         role: t.string(cx, "role"),
         location: t.string(cx, "in"),
+        join: t.string(cx, "join"),
+        verbatim: t.bool(cx, "verbatim"),
         doc: t.req_string(cx, "doc"),
     }
 }

@@ -134,6 +134,38 @@ impl<T: Wire> Serialize for Wired<'_, T> {
     }
 }
 
+/// A list written as one string, its items joined by a separator
+/// (`"2,616"`): a spec field with `join`. Both JSON forms hold the joined
+/// string; over HTTP it travels in the query as written. An item that
+/// contains the separator cannot be joined and is an error of the
+/// serializer.
+#[derive(Debug)]
+pub struct Joined<'a, T>(pub &'static str, pub Form, pub &'a [T]);
+
+impl<T: Wire> Serialize for Joined<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Joined(separator, form, items) = *self;
+        let mut joined = String::new();
+        for (i, item) in items.iter().enumerate() {
+            let text = match serde_json::to_value(Wired(form, item)) {
+                Ok(Value::String(text)) => text,
+                Ok(other) => other.to_string(),
+                Err(e) => return Err(serde::ser::Error::custom(e)),
+            };
+            if text.contains(separator) {
+                return Err(serde::ser::Error::custom(format_args!(
+                    "item {i} ({text:?}) contains the separator {separator:?} it is joined with"
+                )));
+            }
+            if i > 0 {
+                joined.push_str(separator);
+            }
+            joined.push_str(&text);
+        }
+        serializer.serialize_str(&joined)
+    }
+}
+
 /// Parses `value` as `T` in form `from` and writes it back in form `to`.
 pub fn convert<T: Wire>(value: &Value, from: Form, to: Form) -> Result<Value, WireError> {
     Ok(T::from_value(value, from)?.to_value(to))
@@ -313,6 +345,44 @@ impl Cx {
         let read = T::read_wire(value, self);
         self.path.pop();
         read
+    }
+
+    /// Reads the value under `key` as a list joined by `separator` into one
+    /// string (`"2,616"`, see [`Joined`]). Each item is read as a string
+    /// first, then as the number or boolean its text spells; the empty
+    /// string is the empty list.
+    pub fn joined_field<T: Wire>(
+        &mut self,
+        key: &str,
+        value: &Value,
+        separator: &str,
+    ) -> Result<Vec<T>, WireError> {
+        self.path.push(Segment::Key(key.to_owned()));
+        let read = self.joined(value, separator);
+        self.path.pop();
+        read
+    }
+
+    fn joined<T: Wire>(&mut self, value: &Value, separator: &str) -> Result<Vec<T>, WireError> {
+        let text = value
+            .as_str()
+            .ok_or_else(|| self.wrong_type("a string of items joined by a separator", value))?;
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for (index, item) in text.split(separator).enumerate() {
+            self.path.push(Segment::Index(index));
+            let read = T::read_wire(&Value::String(item.to_owned()), self).or_else(|err| {
+                match serde_json::from_str::<Value>(item) {
+                    Ok(v) if v.is_number() || v.is_boolean() => T::read_wire(&v, self),
+                    _ => Err(err),
+                }
+            });
+            self.path.pop();
+            out.push(read?);
+        }
+        Ok(out)
     }
 
     /// The current value as an object, or a type error.
