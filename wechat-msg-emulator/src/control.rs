@@ -16,6 +16,9 @@
 //! | `POST /_emulator/users/{openid}/messages` | the user acts (a push body); pushed to the endpoint |
 //! | `GET /_emulator/users/{openid}` | the user's reply window |
 //! | `GET /_emulator/pushes` | every push and its delivery ([`crate::PushDelivery`]) |
+//! | `GET /_emulator/templates` | the account's private templates ([`crate::config::PrivateTemplate`]s) |
+//! | `POST /_emulator/templates` | adds or replaces one (a [`crate::config::PrivateTemplate`] as JSON) |
+//! | `DELETE /_emulator/templates/{id}` | removes one |
 
 use std::sync::Arc;
 
@@ -30,7 +33,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::clock::check_secs;
-use crate::config::PushTarget;
+use crate::config::{PrivateTemplate, PushTarget};
 use crate::deliver::deliver;
 use crate::error::ControlError;
 use crate::faults::Faults;
@@ -60,6 +63,11 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_emulator/pushes", get(pushes))
         .route("/_emulator/users/{openid}", get(user))
         .route("/_emulator/users/{openid}/messages", post(user_acts))
+        .route("/_emulator/templates", get(templates).post(add_template))
+        .route(
+            "/_emulator/templates/{id}",
+            axum::routing::delete(remove_template),
+        )
         .method_not_allowed_fallback(wrong_method)
 }
 
@@ -79,6 +87,9 @@ const ROUTES: &[&str] = &[
     "GET /_emulator/pushes",
     "GET /_emulator/users/{openid}",
     "POST /_emulator/users/{openid}/messages",
+    "GET /_emulator/templates",
+    "POST /_emulator/templates",
+    "DELETE /_emulator/templates/{id}",
 ];
 
 async fn index(State(shared): State<Arc<Shared>>) -> Json<Value> {
@@ -232,6 +243,36 @@ pub(crate) async fn act(
     shared
         .delivered(acted.index, attempts, delivered)
         .ok_or_else(|| "the push record is gone (the emulator was reset)".to_owned())
+}
+
+async fn templates(State(shared): State<Arc<Shared>>) -> Response {
+    Json(json!({"templates": shared.templates()})).into_response()
+}
+
+async fn add_template(
+    State(shared): State<Arc<Shared>>,
+    Extension(Buffered(body)): Extension<Buffered>,
+) -> Result<Response, ControlError> {
+    let template = parse::<PrivateTemplate>(&body)?;
+    let id = template.id.clone();
+    shared
+        .add_template(template)
+        .map_err(ControlError::bad_request)?;
+    Ok(Json(json!({"ok": true, "id": id})).into_response())
+}
+
+async fn remove_template(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Response, ControlError> {
+    if shared.remove_template(&id) {
+        Ok(done())
+    } else {
+        Err(ControlError {
+            status: StatusCode::NOT_FOUND,
+            message: format!("no private template {id:?}"),
+        })
+    }
 }
 
 async fn new_day(State(shared): State<Arc<Shared>>) -> Response {

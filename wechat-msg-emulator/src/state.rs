@@ -14,12 +14,14 @@ use serde_json::{Map, Value};
 use wechat_msg::{AnswerKind, EndpointInfo, Method, Role};
 
 use crate::clock::{Deadline, MAX_DURATION, MAX_SECS, check_secs};
-use crate::config::{Config, PushTarget};
+use crate::activities::Activities;
+use crate::config::{Config, PrivateTemplate, PushTarget};
 use crate::conversation::{Action, Conversations, Typing, WindowState};
 use crate::error::WxError;
 use crate::faults::{Faults, Plan};
 use crate::inspect::{Counters, Message, PushAttempt, PushDelivery, Registration, Via};
 use crate::media::{Media, decode_base64};
+use crate::templates::TemplateStore;
 use crate::tokens::{Issued, TokenProblem, TokenStore};
 
 /// A form_id's life.
@@ -34,7 +36,8 @@ enum FormId {
 pub(crate) struct State {
     pub tokens: TokenStore,
     openids: HashSet<String>,
-    template_ids: HashSet<String>,
+    pub templates: TemplateStore,
+    activities: Activities,
     form_ids: HashMap<String, FormId>,
     media: HashMap<String, Media>,
     daily: HashMap<&'static str, u64>,
@@ -269,6 +272,7 @@ impl Shared {
         let mut form_ids = Vec::new();
         let mut user = None;
         let mut media = None;
+        let mut template = None;
         for role in info.roles {
             let Some(value) = lookup(&body, role.path).and_then(Value::as_str) else {
                 continue;
@@ -278,6 +282,7 @@ impl Shared {
                 Role::FormId => form_ids.push(value.to_owned()),
                 Role::Openid if user.is_none() => user = Some(value.to_owned()),
                 Role::MediaId if media.is_none() => media = Some(value.to_owned()),
+                Role::TemplateId if template.is_none() => template = Some(value.to_owned()),
                 _ => {}
             }
         }
@@ -312,6 +317,22 @@ impl Shared {
             _ => None,
         };
 
+        if let Some(template) = &template {
+            state.templates.check_enums(template, &body)?;
+        }
+        // The endpoints with state of their own check and commit in one
+        // step, as the last check: nothing else is committed when they refuse.
+        let unix_now = self.unix_now(&state);
+        let state_ref = &mut *state;
+        let mut own = state_ref
+            .templates
+            .serve(&self.config, info.name, &body, new_template_id)?;
+        if own.is_none() {
+            own = state_ref
+                .activities
+                .serve(info.name, &body, now, unix_now, new_activity_id)?;
+        }
+
         // Everything checked: commit.
         if let Some(user) = &user {
             if reply {
@@ -341,7 +362,10 @@ impl Shared {
                 },
                 None => return Err(WxError::new(40007, "invalid media_id")),
             },
-            AnswerKind::Json => Success::Json(self.synthesize(&mut state, info, &body, now)),
+            AnswerKind::Json => match own {
+                Some(fields) => Success::Json(fields),
+                None => Success::Json(self.synthesize(&mut state, info, &body, now)),
+            },
             _ => Success::Json(Map::new()),
         };
         state.counters.accepted = state.counters.accepted.saturating_add(1);
@@ -407,9 +431,9 @@ impl Shared {
         let mut state = self.lock();
         let now = self.now(&state);
         state.openids.extend(known.openids.iter().cloned());
-        state
-            .template_ids
-            .extend(known.template_ids.iter().cloned());
+        for id in &known.template_ids {
+            state.templates.insert_bare(id);
+        }
         let expires_at = Deadline::after(now, self.config.known.form_id_lifetime);
         for id in &known.form_ids {
             state
@@ -428,6 +452,31 @@ impl Shared {
             );
         }
         Ok(())
+    }
+
+    /// The account's private templates, in order.
+    pub fn templates(&self) -> Vec<PrivateTemplate> {
+        self.lock().templates.list()
+    }
+
+    /// Adds a private template, or replaces the one with its id.
+    pub fn add_template(&self, template: PrivateTemplate) -> Result<(), String> {
+        if template.id.is_empty() || template.id.chars().any(char::is_control) {
+            return Err("id: a template id is non-empty text".to_owned());
+        }
+        if template.template_type != 2 && template.template_type != 3 {
+            return Err(format!(
+                "type: 2 (one-time) or 3 (long-term), not {}",
+                template.template_type
+            ));
+        }
+        self.lock().templates.insert(template);
+        Ok(())
+    }
+
+    /// Removes a private template; whether there was one.
+    pub fn remove_template(&self, id: &str) -> bool {
+        self.lock().templates.remove(id)
     }
 
     /// The accepted messages, in order.
@@ -589,7 +638,8 @@ impl State {
         State {
             tokens: TokenStore::default(),
             openids: known.openids.iter().cloned().collect(),
-            template_ids: known.template_ids.iter().cloned().collect(),
+            templates: TemplateStore::new(config),
+            activities: Activities::default(),
             form_ids: known
                 .form_ids
                 .iter()
@@ -621,7 +671,7 @@ impl State {
             Role::Openid if !self.openids.contains(value) => {
                 Err(WxError::new(40003, format!("invalid openid ({path})")))
             }
-            Role::TemplateId if !self.template_ids.contains(value) => {
+            Role::TemplateId if !self.templates.contains(value) => {
                 Err(WxError::new(40037, format!("invalid template_id ({path})")))
             }
             Role::FormId => match self.form_ids.get(value) {
@@ -677,6 +727,23 @@ fn lookup<'v>(body: &'v Value, path: &str) -> Option<&'v Value> {
 }
 
 /// A media_id shaped like WeChat's.
+/// A template id as WeChat's look: 43 characters of base64url.
+fn new_template_id() -> String {
+    random_id(43)
+}
+
+/// An activity id: WeChat's are opaque text of this kind.
+fn new_activity_id() -> String {
+    random_id(48)
+}
+
+fn random_id(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+    (0..len)
+        .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)
+        .collect()
+}
+
 fn new_media_id() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
     (0..64)
