@@ -120,7 +120,11 @@ where
         T::from_value(&cloud, Form::Cloud).unwrap_or_else(|e| panic!("{api}/{name} cloud: {e}"));
     assert_eq!(from_http, from_cloud, "{api}/{name}");
     assert_eq!(from_http.to_value(Form::Http), http, "{api}/{name}: http");
-    assert_eq!(from_http.to_value(Form::Cloud), cloud, "{api}/{name}: cloud");
+    assert_eq!(
+        from_http.to_value(Form::Cloud),
+        cloud,
+        "{api}/{name}: cloud"
+    );
     assert_eq!(
         (T::INFO.convert)(&cloud, Form::Cloud, Form::Http).unwrap(),
         http
@@ -139,15 +143,26 @@ where
     let wire = text(api, &format!("{name}.wire"));
     let (head, golden_body) = wire.split_once("\n\n").unwrap_or((wire.trim_end(), ""));
     let mut head_lines = head.lines();
-    assert_eq!(Some(sent.line.as_str()), head_lines.next(), "{api}/{name}: request line");
+    assert_eq!(
+        Some(sent.line.as_str()),
+        head_lines.next(),
+        "{api}/{name}: request line"
+    );
     let golden_type = head_lines
         .next()
         .map(|l| l.trim_start_matches("content-type: "));
-    assert_eq!(sent.content_type.as_deref(), golden_type, "{api}/{name}: content type");
+    assert_eq!(
+        sent.content_type.as_deref(),
+        golden_type,
+        "{api}/{name}: content type"
+    );
     match golden_type {
         Some("application/json") => {
             let sent_body: Value = serde_json::from_slice(&sent.body).unwrap();
-            assert_eq!(sent_body, serde_json::from_str::<Value>(golden_body).unwrap());
+            assert_eq!(
+                sent_body,
+                serde_json::from_str::<Value>(golden_body).unwrap()
+            );
             assert_eq!(sent_body, http, "{api}/{name}: the body is the HTTP form");
         }
         Some(_) => assert_eq!(
@@ -173,14 +188,16 @@ where
         .unwrap_or_else(|e| panic!("{api}/{name} as a cloud call: {e}"));
     let sent = recorded.lock().unwrap().last().cloned().unwrap();
     assert_eq!(
-        sent.line,
-        "POST /tcb/invokecloudfunction?env=env&name=relay",
+        sent.line, "POST /tcb/invokecloudfunction?env=env&name=relay",
         "{api}/{name}"
     );
     let event: Value = serde_json::from_slice(&sent.body).unwrap();
     assert_eq!(event["api"], api);
     assert_eq!(event["data"], cloud, "{api}/{name}: the cloud call's data");
-    assert_eq!(got_http, got_cloud, "{api}/{name}: the answer in both forms");
+    assert_eq!(
+        got_http, got_cloud,
+        "{api}/{name}: the answer in both forms"
+    );
 }
 
 fn client(addr: SocketAddr, via: Via) -> Client {
@@ -249,7 +266,10 @@ async fn get_pub_template_titles_joins_the_ids_with_commas() {
         Form::Http,
     )
     .unwrap_err();
-    assert_eq!(err.to_string(), "ids[1]: expected an integer, found a string");
+    assert_eq!(
+        err.to_string(),
+        "ids[1]: expected an integer, found a string"
+    );
 }
 
 #[tokio::test]
@@ -284,7 +304,10 @@ fn answers_are_typed() {
     )
     .unwrap();
     let template = &list.data[0];
-    assert_eq!(template.pri_tmpl_id, "9Aw5ZV1j9xdWTFEkqCpZ7jWySL7aGN6rQom4gXINfJs");
+    assert_eq!(
+        template.pri_tmpl_id,
+        "9Aw5ZV1j9xdWTFEkqCpZ7jWySL7aGN6rQom4gXINfJs"
+    );
     assert_eq!(template.template_type, 2);
     assert!(template.content.contains("{{date2.DATA}}"));
     let enums = template.keyword_enum_value_list.as_ref().unwrap();

@@ -110,9 +110,7 @@ impl Activities {
             .and_then(Value::as_array)
             .map(|list| {
                 list.iter()
-                    .filter_map(|p| {
-                        Some((p.get("name")?.as_str()?, p.get("value")?.as_str()?))
-                    })
+                    .filter_map(|p| Some((p.get("name")?.as_str()?, p.get("value")?.as_str()?)))
                     .collect()
             })
             .unwrap_or_default();
@@ -130,7 +128,9 @@ impl Activities {
             if counted && (value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit())) {
                 return Err(WxError::new(
                     47001,
-                    format!("data format error: template_info.parameter_list: {name} must be a count, not {value:?}"),
+                    format!(
+                        "data format error: template_info.parameter_list: {name} must be a count, not {value:?}"
+                    ),
                 ));
             }
             if name == "version_type" && !VERSION_TYPES.contains(&value) {

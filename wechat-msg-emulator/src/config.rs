@@ -468,7 +468,10 @@ impl Templates {
             let mut kids = std::collections::HashSet::new();
             for k in &t.keywords {
                 if !kids.insert(k.kid) {
-                    problems.push(format!("templates.library tid {}: kid {} is given twice", t.tid, k.kid));
+                    problems.push(format!(
+                        "templates.library tid {}: kid {} is given twice",
+                        t.tid, k.kid
+                    ));
                 }
             }
         }

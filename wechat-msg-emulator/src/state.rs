@@ -13,8 +13,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value};
 use wechat_msg::{AnswerKind, EndpointInfo, Method, Role};
 
-use crate::clock::{Deadline, MAX_DURATION, MAX_SECS, check_secs};
 use crate::activities::Activities;
+use crate::clock::{Deadline, MAX_DURATION, MAX_SECS, check_secs};
 use crate::config::{Config, PrivateTemplate, PushTarget};
 use crate::conversation::{Action, Conversations, Typing, WindowState};
 use crate::error::WxError;

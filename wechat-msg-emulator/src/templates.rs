@@ -308,7 +308,10 @@ fn titles(config: &Config, body: &Value) -> Result<Value, WxError> {
 }
 
 /// A public template by its `tid` (a string of digits), or 200014.
-fn find_public<'l>(library: &'l [PublicTemplate], tid: &str) -> Result<&'l PublicTemplate, WxError> {
+fn find_public<'l>(
+    library: &'l [PublicTemplate],
+    tid: &str,
+) -> Result<&'l PublicTemplate, WxError> {
     tid.parse::<i64>()
         .ok()
         .and_then(|tid| library.iter().find(|t| t.tid == tid))

@@ -38,11 +38,7 @@ impl Validator<'_> {
                     ),
                 );
             }
-            if body == BodyKind::Form
-                && f.location == Location::Body
-                && !scalar
-                && !scalar_list
-            {
+            if body == BodyKind::Form && f.location == Location::Body && !scalar && !scalar_list {
                 self.errors.push(
                     pos,
                     format!(

@@ -15,7 +15,7 @@ use crate::wire::Form;
 
 use super::failure::{AnswerProblem, Failure};
 use super::secrets::Scrub;
-use super::transport::{OutBody, Outgoing, QueryPair, Payload, Received, Reply, read_json};
+use super::transport::{OutBody, Outgoing, Payload, QueryPair, Received, Reply, read_json};
 
 /// The server API that runs a cloud function.
 const INVOKE_PATH: &str = "/tcb/invokecloudfunction";
