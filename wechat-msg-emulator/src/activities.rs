@@ -32,12 +32,27 @@ struct Activity {
 }
 
 /// Every activity id handed out.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Activities {
     by_id: HashMap<String, Activity>,
 }
 
 impl Activities {
+    /// The activity ids of the configuration, made at `now`.
+    pub fn new(known: &[String], now: Instant) -> Self {
+        let by_id = known
+            .iter()
+            .map(|id| {
+                let activity = Activity {
+                    expires_at: Deadline::after(now, LIFETIME),
+                    state: None,
+                };
+                (id.clone(), activity)
+            })
+            .collect();
+        Activities { by_id }
+    }
+
     /// Serves an updatable-message endpoint: `Some` answer fields (HTTP
     /// form) for the endpoints it owns, `None` for any other. `body` is the
     /// validated request in the HTTP form.

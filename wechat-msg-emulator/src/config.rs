@@ -23,6 +23,7 @@
 //! template_ids = ["TEMPLATE_ID"]
 //! form_ids = ["FORMID"]
 //! form_id_lifetime_secs = 604800
+//! activity_ids = ["ACTIVITY_ID"]   # updatable messages' activity ids
 //! media_lifetime_secs = 259200
 //!
 //! [[known.media]]
@@ -584,6 +585,9 @@ pub struct Known {
     pub form_id_lifetime: Duration,
     /// Media present from the start; they never expire.
     pub media: Vec<KnownMedia>,
+    /// Activity ids of updatable messages, as if createActivityId had just
+    /// made them (they expire 24 hours after the emulator starts).
+    pub activity_ids: Vec<String>,
     /// How long uploaded media live; 3 days by default, as WeChat's temporary media.
     #[serde(rename = "media_lifetime_secs", deserialize_with = "secs")]
     pub media_lifetime: Duration,
@@ -601,6 +605,7 @@ impl Default for Known {
                 KnownMedia::png("thumb_media_id"),
             ],
             media_lifetime: Duration::from_secs(3 * 24 * 3600),
+            activity_ids: vec!["ACTIVITY_ID".to_owned()],
         }
     }
 }

@@ -25,7 +25,8 @@
 //!
 //! The default [`Config`] makes the examples of WeChat's documentation
 //! succeed as written: it knows openid `OPENID`, template `TEMPLATE_ID`,
-//! form_id `FORMID` (usable once) and media `MEDIA_ID` and `thumb_media_id`,
+//! form_id `FORMID` (usable once), media `MEDIA_ID` and `thumb_media_id` and
+//! the activity id `ACTIVITY_ID` (see [`config::Templates`] for its templates),
 //! and `OPENID`'s reply window is open, as if the user had just written.
 //!
 //! It plays the user too: [`Emulator::user_acts`] (or `POST

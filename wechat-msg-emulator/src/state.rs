@@ -639,7 +639,7 @@ impl State {
             tokens: TokenStore::default(),
             openids: known.openids.iter().cloned().collect(),
             templates: TemplateStore::new(config),
-            activities: Activities::default(),
+            activities: Activities::new(&known.activity_ids, now),
             form_ids: known
                 .form_ids
                 .iter()
