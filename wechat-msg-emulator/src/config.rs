@@ -909,6 +909,9 @@ mod tests {
         assert_eq!(config.header_read_timeout, Duration::from_secs(10));
         assert_eq!(config.body_read_timeout, Duration::from_secs(30));
         assert_eq!(config.shutdown_grace, Duration::from_secs(5));
+        // Its templates are the defaults, written out.
+        assert_eq!(config.templates.private, Templates::default().private);
+        assert_eq!(config.known.activity_ids, ["ACTIVITY_ID"]);
     }
 
     #[test]
