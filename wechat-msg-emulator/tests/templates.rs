@@ -461,6 +461,8 @@ async fn an_activity_goes_from_in_progress_to_started_and_no_further() {
             "expires in {expiry} s"
         );
         let id = created.activity_id.as_str();
+        let stranger = CreateActivityId::builder().openid("NOBODY").build();
+        assert_eq!(errcode(&client, &stranger).await, 40003, "an unknown user");
         assert_eq!(errcode(&client, &set("nope", 0, PROGRESS)).await, 47501);
         assert_eq!(errcode(&client, &set(id, 2, PROGRESS)).await, 47502);
         assert_eq!(

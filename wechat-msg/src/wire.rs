@@ -733,3 +733,52 @@ impl<T: Wire> Wire for Vec<T> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_joined_list_is_one_string_and_reads_back() {
+        let ids: Vec<i64> = vec![2, 616];
+        let text = serde_json::to_value(Joined(",", Form::Http, &ids)).unwrap();
+        assert_eq!(text, Value::from("2,616"));
+        let mut cx = Cx::new(Form::Http, true);
+        let back: Vec<i64> = cx.joined_field("ids", &text, ",").unwrap();
+        assert_eq!(back, ids);
+        let empty: Vec<i64> = cx.joined_field("ids", &Value::from(""), ",").unwrap();
+        assert!(empty.is_empty());
+        // Strings that spell numbers stay strings.
+        let names: Vec<String> = cx.joined_field("names", &Value::from("1;b"), ";").unwrap();
+        assert_eq!(names, ["1", "b"]);
+    }
+
+    #[test]
+    fn an_item_holding_the_separator_cannot_be_joined() {
+        let items = vec!["a".to_owned(), "b,c".to_owned()];
+        let err = serde_json::to_value(Joined(",", Form::Cloud, &items)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "item 1 (\"b,c\") contains the separator \",\" it is joined with"
+        );
+    }
+
+    #[test]
+    fn a_bad_item_is_named_by_its_index() {
+        let mut cx = Cx::new(Form::Cloud, true);
+        let err = cx
+            .joined_field::<i64>("ids", &Value::from("2,x"), ",")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ids[1]: expected an integer, found a string"
+        );
+        let err = cx
+            .joined_field::<i64>("ids", &serde_json::json!([2]), ",")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ids: expected a string of items joined by a separator, found an array"
+        );
+    }
+}
