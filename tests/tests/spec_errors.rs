@@ -30,7 +30,7 @@ fn unknown_key() {
     assert_mistakes(
         "unknown_key",
         &[
-            "api-spec/message.toml:18:1: unknown key `requried` in a field; expected one of: http, cloud, rust, type, required, role, in, keywords, doc",
+            "api-spec/message.toml:18:1: unknown key `requried` in a field; expected one of: http, cloud, rust, type, required, role, in, keywords, join, verbatim, doc",
         ],
     );
 }
@@ -167,6 +167,7 @@ fn every_broken_spec_has_a_test_here_and_a_compile_fail_case() {
             "duplicate_errcode",
             "duplicate_rust_name",
             "duplicate_wire_name",
+            "form_join_verbatim",
             "many_mistakes",
             "toml_syntax",
             "undefined_type",
@@ -192,4 +193,21 @@ fn the_repository_spec_loads() {
         let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
         panic!("api-spec/ has mistakes:\n{}", errors.join("\n"));
     }
+}
+
+#[test]
+fn form_bodies_joined_lists_and_verbatim_keys_misused() {
+    assert_mistakes(
+        "form_join_verbatim",
+        &[
+            "api-spec/message.toml:7:11: query field `tags` of `ListQuery` must be a string, integer, bool or enum (a list of them needs `join`, the separator: `join = \",\"`)",
+            "api-spec/message.toml:14:11: form field `extra` of `AddForm` must be a scalar or a list of scalars (sent as repeated keys)",
+            "api-spec/message.toml:27:8: `join = \"|\"` is not a separator the query keeps as is; expected one of: , ;",
+            "api-spec/message.toml:42:8: `join` is for a list of strings, integers, bools or enums, and `page` is `integer`",
+            "api-spec/message.toml:51:9: cloud name `kidList` becomes `kid_list` under wx-server-sdk's rule (each capital X -> _x), not the HTTP name `kidList`",
+            "api-spec/message.toml:53:8: `join` joins a list in the query; give `kidList` `in = \"query\"` (a form body sends a list as repeated keys)",
+            "api-spec/message.toml:58:9: a `verbatim` key is the same in both forms; cloud name `sceneDESC` differs from the HTTP name `sceneDesc`",
+            "api-spec/message.toml:66:12: `verbatim` is only for keys with capitals; wx-server-sdk's rule already keeps `tid` as is, remove `verbatim`",
+        ],
+    );
 }

@@ -40,7 +40,10 @@ fn a_template_becomes_a_subscribe_message_in_both_forms() {
 fn constants_name_the_template() {
     assert_eq!(OrderShipped::ID, "TEMPLATE_ID");
     assert_eq!(OrderShipped::TITLE, "Order shipped");
-    assert_eq!(OrderShipped::KEYS, ["thing1", "time2", "phrase3", "short_thing4"]);
+    assert_eq!(
+        OrderShipped::KEYS,
+        ["thing1", "time2", "phrase3", "short_thing4"]
+    );
     assert_eq!(PaymentReceived::ID, "PAY_TEMPLATE");
 }
 

@@ -59,6 +59,8 @@ pub enum BodyKind {
     Json,
     /// multipart/form-data.
     Multipart,
+    /// application/x-www-form-urlencoded (a list as repeated keys).
+    Form,
 }
 
 /// What a success answers.
@@ -143,6 +145,9 @@ pub struct Field {
     /// For a `map<T>` of template keywords (`keywords = "value"`): the index
     /// of `T`'s string field that holds each keyword's text.
     pub keywords: Option<usize>,
+    /// For a list in the query: the separator its items are joined with
+    /// (`ids=2,616`).
+    pub join: Option<String>,
     /// Description.
     pub doc: String,
 }

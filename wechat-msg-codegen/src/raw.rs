@@ -152,6 +152,8 @@ pub struct RawField {
     pub role: Option<Sp<String>>,
     pub location: Option<Sp<String>>,
     pub keywords: Option<Sp<String>>,
+    pub join: Option<Sp<String>>,
+    pub verbatim: Option<Sp<bool>>,
     pub doc: Option<Sp<String>>,
 }
 
@@ -358,7 +360,8 @@ const ENDPOINT_KEYS: &[&str] = &[
 const ERRCODE_KEYS: &[&str] = &["code", "rust", "class", "description"];
 const TYPE_KEYS: &[&str] = &["name", "doc", "field", "union"];
 const FIELD_KEYS: &[&str] = &[
-    "http", "cloud", "rust", "type", "required", "role", "in", "keywords", "doc",
+    "http", "cloud", "rust", "type", "required", "role", "in", "keywords", "join", "verbatim",
+    "doc",
 ];
 const KEYWORD_KEYS: &[&str] = &[
     "name",
@@ -433,6 +436,8 @@ fn field(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawField {
         role: t.string(cx, "role"),
         location: t.string(cx, "in"),
         keywords: t.string(cx, "keywords"),
+        join: t.string(cx, "join"),
+        verbatim: t.bool(cx, "verbatim"),
         doc: t.req_string(cx, "doc"),
     }
 }

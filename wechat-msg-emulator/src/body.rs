@@ -42,6 +42,9 @@ pub(crate) async fn from_http(
     } else {
         match info.body {
             BodyKind::Multipart => multipart(info, headers, bytes).await?,
+            // WeChat takes a form endpoint's body as JSON too (the newest
+            // docs of addTemplate show JSON); the Content-Type tells which.
+            BodyKind::Form if !is_json(headers) => form(info, &bytes),
             // A key given twice is refused, not "last one wins".
             _ => wechat_msg::wire::parse_json(&bytes)
                 .map_err(|e| WxError::new(47001, format!("data format error: {e}")))?,
@@ -56,12 +59,51 @@ pub(crate) async fn from_http(
             }
         }
     }
+    if info.body == BodyKind::Form && !is_json(headers) {
+        // Form values arrive as text too.
+        query_fields.extend(
+            info.fields
+                .iter()
+                .filter(|f| f.location == Location::Body)
+                .map(|f| f.http),
+        );
+    }
     validate(info, body, Form::Http, &query_fields)
 }
 
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim_start().starts_with("application/json"))
+}
+
+/// An `application/x-www-form-urlencoded` body as a JSON object of strings:
+/// a list field's key may repeat (`kidList=1&kidList=2`) and is always an
+/// array; another field given twice keeps its last value, as form parsers do.
+fn form(info: &EndpointInfo, bytes: &[u8]) -> Value {
+    let mut out = Map::new();
+    for (key, value) in form_urlencoded::parse(bytes) {
+        let value = Value::String(value.into_owned());
+        let list = info.fields.iter().any(|f| f.http == key && f.list);
+        if list {
+            let entry = out
+                .entry(key.into_owned())
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(items) = entry {
+                items.push(value);
+            }
+        } else {
+            out.insert(key.into_owned(), value);
+        }
+    }
+    Value::Object(out)
+}
+
 /// Parses `body` in `form` with the generated parser and writes it in the
-/// HTTP form. A query value that the spec types as a number or boolean
-/// arrives as a string; it is read again as JSON before giving up.
+/// HTTP form. A query or form value that the spec types as a number or
+/// boolean arrives as a string (an item of a list too: `kidList[0]`); it is
+/// read again as JSON before giving up.
 pub(crate) fn validate(
     info: &'static EndpointInfo,
     mut body: Value,
@@ -73,23 +115,42 @@ pub(crate) fn validate(
         match (info.convert)(&body, form, Form::Http) {
             Ok(value) => return Ok(value),
             Err(err) => {
+                let (key, index) = split_path(err.path());
                 let retry = matches!(err.kind(), WireErrorKind::WrongType { .. })
-                    && query_fields.contains(&err.path())
+                    && query_fields.contains(&key)
                     && !retried.contains(&err.path().to_owned());
-                let reparsed = retry
-                    .then(|| body.get(err.path()).and_then(Value::as_str))
+                let slot = retry
+                    .then(|| body.get_mut(key))
                     .flatten()
-                    .and_then(|text| serde_json::from_str::<Value>(text).ok())
-                    .filter(|v| v.is_number() || v.is_boolean());
-                match (reparsed, body.as_object_mut()) {
-                    (Some(value), Some(map)) => {
-                        retried.push(err.path().to_owned());
-                        map.insert(err.path().to_owned(), value);
-                    }
-                    _ => return Err(format_error(&err)),
+                    .and_then(|v| match index {
+                        None => Some(v),
+                        Some(i) => v.get_mut(i),
+                    });
+                let reparsed = slot.and_then(|slot| {
+                    let value = slot
+                        .as_str()
+                        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+                        .filter(|v| v.is_number() || v.is_boolean())?;
+                    *slot = value;
+                    Some(())
+                });
+                match reparsed {
+                    Some(()) => retried.push(err.path().to_owned()),
+                    None => return Err(format_error(&err)),
                 }
             }
         }
+    }
+}
+
+/// A top-level key and, for `key[3]`, the index of the item.
+fn split_path(path: &str) -> (&str, Option<usize>) {
+    match path.split_once('[') {
+        Some((key, rest)) => match rest.strip_suffix(']').and_then(|i| i.parse().ok()) {
+            Some(index) => (key, Some(index)),
+            None => (path, None),
+        },
+        None => (path, None),
     }
 }
 

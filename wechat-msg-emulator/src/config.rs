@@ -23,12 +23,35 @@
 //! template_ids = ["TEMPLATE_ID"]
 //! form_ids = ["FORMID"]
 //! form_id_lifetime_secs = 604800
+//! activity_ids = ["ACTIVITY_ID"]   # updatable messages' activity ids
 //! media_lifetime_secs = 259200
 //!
 //! [[known.media]]
 //! id = "MEDIA_ID"
 //! content_type = "image/png"
 //! # base64 = "..."        # the bytes; a 1x1 PNG when absent
+//!
+//! [templates]             # the account's subscribe templates (see below)
+//! max_private = 25        # addTemplate answers 200012 past this many
+//!
+//! [[templates.private]]   # replaces the built-in TEMPLATE_ID when given
+//! id = "TEMPLATE_ID"
+//! title = "会议提醒"
+//! content = "会议名称:{{thing1.DATA}}\n会议时间:{{time2.DATA}}"
+//! example = "会议名称:周会\n会议时间:15:01"
+//! type = 3                # 2 one-time, 3 long-term
+//! enums = { phrase5 = ["待开始", "已结束"] }   # keywordEnumValueList
+//!
+//! [[templates.categories]]   # replace the built-in library when given
+//! id = 616
+//! name = "餐饮"
+//!
+//! [[templates.library]]
+//! tid = 99
+//! title = "付款成功通知"
+//! type = 2
+//! category_id = 616
+//! keywords = [{ kid = 1, name = "金额", example = "￥100", rule = "amount" }]
 //!
 //! [quotas]
 //! daily = 1000000         # per endpoint, unless the endpoint says otherwise
@@ -91,6 +114,8 @@ pub struct Config {
     pub tokens: Tokens,
     /// The openids, template ids, form_ids and media the emulator knows.
     pub known: Known,
+    /// The account's subscribe templates and the public template library.
+    pub templates: Templates,
     /// Daily and per-user limits.
     pub quotas: Quotas,
     /// What the cloud-function endpoint accepts.
@@ -135,6 +160,7 @@ impl Default for Config {
             app: App::default(),
             tokens: Tokens::default(),
             known: Known::default(),
+            templates: Templates::default(),
             quotas: Quotas::default(),
             cloud: Cloud::default(),
             conversation: Conversation::default(),
@@ -205,9 +231,19 @@ impl Config {
             if grant.openid.is_empty() || grant.openid.chars().any(char::is_control) {
                 problems.push(format!("{at}.openid must be non-empty text"));
             }
-            if !self.known.template_ids.contains(&grant.template_id) {
+            let known = self.known.template_ids.contains(&grant.template_id)
+                || self
+                    .templates
+                    .private
+                    .iter()
+                    .any(|t| t.id == grant.template_id);
+            // The built-in grant stands only while the account has its
+            // template: a configuration with templates of its own need not
+            // undo it.
+            let built_in = Subscriptions::default().granted.contains(grant);
+            if !known && !built_in {
                 problems.push(format!(
-                    "{at}.template_id: `{}` is not one of the account's templates (known.template_ids)",
+                    "{at}.template_id: `{}` is not one of the account's templates (templates.private, known.template_ids)",
                     grant.template_id
                 ));
             }
@@ -217,6 +253,7 @@ impl Config {
                 ));
             }
         }
+        self.templates.problems(&mut problems);
         if let Some(push) = &self.push
             && let Err(e) = push.signer(&self.app.appid)
         {
@@ -360,6 +397,216 @@ impl Default for Tokens {
     }
 }
 
+/// The account's subscribe templates and the public library they are
+/// composed from (`[templates]`).
+///
+/// The private templates are the template ids the emulator knows: each
+/// `known.template_ids` entry that is not one of them is a private template
+/// with no keywords, so old configurations keep working. By default there
+/// is one, `TEMPLATE_ID`, whose content names `thing1` (the README's
+/// example), `time2`, `date3`, `character_string4` and `phrase5` (an enum
+/// keyword: `待开始`, `进行中` or `已结束`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Templates {
+    /// How many private templates the account may have; addTemplate answers
+    /// 200012 past it. WeChat's limit is 25.
+    pub max_private: usize,
+    /// The account's private templates.
+    pub private: Vec<PrivateTemplate>,
+    /// The categories of the Mini Program (getCategory).
+    pub categories: Vec<Category>,
+    /// The public templates of those categories.
+    pub library: Vec<PublicTemplate>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        let keyword = |kid, name: &str, example: &str, rule: &str| PublicKeyword {
+            kid,
+            name: name.to_owned(),
+            example: example.to_owned(),
+            rule: rule.to_owned(),
+        };
+        Templates {
+            max_private: 25,
+            private: vec![PrivateTemplate {
+                id: "TEMPLATE_ID".to_owned(),
+                title: "会议提醒".to_owned(),
+                content: "会议名称:{{thing1.DATA}}\n会议时间:{{time2.DATA}}\n会议日期:{{date3.DATA}}\n会议编号:{{character_string4.DATA}}\n会议状态:{{phrase5.DATA}}".to_owned(),
+                example: "会议名称:周会\n会议时间:15:01\n会议日期:2019年10月1日\n会议编号:A-1024\n会议状态:待开始".to_owned(),
+                template_type: 3,
+                enums: BTreeMap::from([(
+                    "phrase5".to_owned(),
+                    vec!["待开始".to_owned(), "进行中".to_owned(), "已结束".to_owned()],
+                )]),
+            }],
+            categories: vec![
+                Category { id: 2, name: "商家自营".to_owned() },
+                Category { id: 616, name: "餐饮服务".to_owned() },
+            ],
+            library: vec![
+                PublicTemplate {
+                    tid: 99,
+                    title: "付款成功通知".to_owned(),
+                    template_type: 2,
+                    category_id: 616,
+                    keywords: vec![
+                        keyword(1, "商品名称", "咖啡", "thing"),
+                        keyword(2, "支付金额", "￥25.00", "amount"),
+                        keyword(3, "支付时间", "2019年10月1日 15:01", "date"),
+                        keyword(4, "订单号", "DD20191001", "character_string"),
+                    ],
+                },
+                PublicTemplate {
+                    tid: 401,
+                    title: "会议提醒".to_owned(),
+                    template_type: 2,
+                    category_id: 2,
+                    keywords: vec![
+                        keyword(1, "会议名称", "周会", "thing"),
+                        keyword(2, "会议时间", "15:01", "time"),
+                        keyword(3, "会议地点", "三楼会议室", "thing"),
+                        keyword(4, "联系电话", "020-12345678", "phone_number"),
+                        keyword(5, "会议状态", "待开始", "phrase"),
+                    ],
+                },
+            ],
+        }
+    }
+}
+
+impl Templates {
+    fn problems(&self, problems: &mut Vec<String>) {
+        let mut ids = std::collections::HashSet::new();
+        for t in &self.private {
+            if t.id.is_empty() {
+                problems.push("templates.private: an id must not be empty".to_owned());
+            }
+            if !ids.insert(&t.id) {
+                problems.push(format!("templates.private: `{}` is given twice", t.id));
+            }
+            if t.template_type != 2 && t.template_type != 3 {
+                problems.push(format!(
+                    "templates.private `{}`: type must be 2 (one-time) or 3 (long-term), not {}",
+                    t.id, t.template_type
+                ));
+            }
+        }
+        let mut tids = std::collections::HashSet::new();
+        for t in &self.library {
+            if !tids.insert(t.tid) {
+                problems.push(format!("templates.library: tid {} is given twice", t.tid));
+            }
+            if !self.categories.iter().any(|c| c.id == t.category_id) {
+                problems.push(format!(
+                    "templates.library tid {}: category_id {} is not in templates.categories",
+                    t.tid, t.category_id
+                ));
+            }
+            let mut kids = std::collections::HashSet::new();
+            for k in &t.keywords {
+                if !kids.insert(k.kid) {
+                    problems.push(format!(
+                        "templates.library tid {}: kid {} is given twice",
+                        t.tid, k.kid
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// A private template of the account (getTemplateList's items).
+#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PrivateTemplate {
+    /// Its template id (`priTmplId`).
+    pub id: String,
+    /// Its title.
+    #[serde(default)]
+    pub title: String,
+    /// Its content: one `NAME:{{KEY.DATA}}` line per keyword.
+    #[serde(default)]
+    pub content: String,
+    /// Its content with example values.
+    #[serde(default)]
+    pub example: String,
+    /// 2: one-time subscription; 3: long-term.
+    #[serde(rename = "type", default = "long_term")]
+    pub template_type: i64,
+    /// The values allowed for its enum keywords, by key (`phrase5`):
+    /// subscribeMessage.send answers 47003 for any other value.
+    #[serde(default)]
+    pub enums: BTreeMap<String, Vec<String>>,
+}
+
+fn long_term() -> i64 {
+    3
+}
+
+impl PrivateTemplate {
+    /// A template with an id and nothing else: what a `known.template_ids`
+    /// entry is.
+    pub fn bare(id: impl Into<String>) -> Self {
+        PrivateTemplate {
+            id: id.into(),
+            title: String::new(),
+            content: String::new(),
+            example: String::new(),
+            template_type: long_term(),
+            enums: BTreeMap::new(),
+        }
+    }
+}
+
+/// A category of the Mini Program.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Category {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+}
+
+/// A public template of the library.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PublicTemplate {
+    /// Its id (`tid`).
+    pub tid: i64,
+    /// Its title.
+    pub title: String,
+    /// 2: one-time subscription; 3: long-term.
+    #[serde(rename = "type")]
+    pub template_type: i64,
+    /// Its category (one of [`Templates::categories`]).
+    pub category_id: i64,
+    /// The keywords a private template picks from.
+    pub keywords: Vec<PublicKeyword>,
+}
+
+/// A keyword of a public template.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PublicKeyword {
+    /// Its id (`kid`).
+    pub kid: i64,
+    /// Its name (`会议时间`).
+    pub name: String,
+    /// An example value.
+    #[serde(default)]
+    pub example: String,
+    /// Its type (`thing`): a template made from it names it `{rule}{kid}`.
+    pub rule: String,
+}
+
 /// What the emulator knows from the start.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -367,7 +614,8 @@ impl Default for Tokens {
 pub struct Known {
     /// Users' OpenIDs (others answer 40003).
     pub openids: Vec<String>,
-    /// Template IDs (others answer 40037).
+    /// Template IDs (others answer 40037): private templates without
+    /// keywords, besides those of [`Templates::private`].
     pub template_ids: Vec<String>,
     /// Unused form_ids, each usable once (others answer 41028).
     pub form_ids: Vec<String>,
@@ -376,6 +624,9 @@ pub struct Known {
     pub form_id_lifetime: Duration,
     /// Media present from the start; they never expire.
     pub media: Vec<KnownMedia>,
+    /// Activity ids of updatable messages, as if createActivityId had just
+    /// made them (they expire 24 hours after the emulator starts).
+    pub activity_ids: Vec<String>,
     /// How long uploaded media live; 3 days by default, as WeChat's temporary media.
     #[serde(rename = "media_lifetime_secs", deserialize_with = "secs")]
     pub media_lifetime: Duration,
@@ -393,6 +644,7 @@ impl Default for Known {
                 KnownMedia::png("thumb_media_id"),
             ],
             media_lifetime: Duration::from_secs(3 * 24 * 3600),
+            activity_ids: vec!["ACTIVITY_ID".to_owned()],
         }
     }
 }
@@ -517,9 +769,10 @@ pub struct Subscriptions {
     /// ignored; an empty list turns the check off.
     pub endpoints: Vec<String>,
     /// Subscriptions held from the start: by default `OPENID`'s long-term
-    /// subscription to `TEMPLATE_ID`, so the documentation's examples can be
-    /// sent to a fresh emulator. A list in the file replaces it. Each
-    /// template id must be one of `known.template_ids`. A grant does not
+    /// subscription to `TEMPLATE_ID` (while the account has that template),
+    /// so the documentation's examples can be sent to a fresh emulator. A list in the file replaces it. Each
+    /// template id must be one of the account's templates
+    /// (`templates.private` or `known.template_ids`). A grant does not
     /// make its openid known: list the user in `known.openids` too (a
     /// message to an unknown openid answers 40003 first).
     pub granted: Vec<Grant>,
@@ -828,6 +1081,9 @@ mod tests {
         assert_eq!(config.header_read_timeout, Duration::from_secs(10));
         assert_eq!(config.body_read_timeout, Duration::from_secs(30));
         assert_eq!(config.shutdown_grace, Duration::from_secs(5));
+        // Its templates are the defaults, written out.
+        assert_eq!(config.templates.private, Templates::default().private);
+        assert_eq!(config.known.activity_ids, ["ACTIVITY_ID"]);
     }
 
     #[test]

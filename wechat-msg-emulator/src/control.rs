@@ -17,6 +17,9 @@
 //! | `POST /_emulator/users/{openid}/subscriptions` | `{"template_id", "times"?}`: the user subscribes; pushed as `subscribe_msg_popup_event` |
 //! | `GET /_emulator/users/{openid}` | the user's reply window and subscriptions |
 //! | `GET /_emulator/pushes` | every push and its delivery ([`crate::PushDelivery`]) |
+//! | `GET /_emulator/templates` | the account's private templates ([`crate::config::PrivateTemplate`]s) |
+//! | `POST /_emulator/templates` | adds or replaces one (a [`crate::config::PrivateTemplate`] as JSON) |
+//! | `DELETE /_emulator/templates/{id}` | removes one |
 
 use std::sync::Arc;
 
@@ -31,7 +34,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::clock::check_secs;
-use crate::config::PushTarget;
+use crate::config::{PrivateTemplate, PushTarget};
 use crate::deliver::deliver;
 use crate::error::ControlError;
 use crate::faults::Faults;
@@ -65,6 +68,11 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             "/_emulator/users/{openid}/subscriptions",
             post(user_subscribes),
         )
+        .route("/_emulator/templates", get(templates).post(add_template))
+        .route(
+            "/_emulator/templates/{id}",
+            axum::routing::delete(remove_template),
+        )
         .method_not_allowed_fallback(wrong_method)
 }
 
@@ -85,6 +93,9 @@ const ROUTES: &[&str] = &[
     "GET /_emulator/users/{openid}",
     "POST /_emulator/users/{openid}/messages",
     "POST /_emulator/users/{openid}/subscriptions",
+    "GET /_emulator/templates",
+    "POST /_emulator/templates",
+    "DELETE /_emulator/templates/{id}",
 ];
 
 async fn index(State(shared): State<Arc<Shared>>) -> Json<Value> {
@@ -293,6 +304,36 @@ async fn finish(shared: &Shared, acted: Acted) -> Result<PushDelivery, String> {
     shared
         .delivered(acted.index, attempts, delivered)
         .ok_or_else(|| "the push record is gone (the emulator was reset)".to_owned())
+}
+
+async fn templates(State(shared): State<Arc<Shared>>) -> Response {
+    Json(json!({"templates": shared.templates()})).into_response()
+}
+
+async fn add_template(
+    State(shared): State<Arc<Shared>>,
+    Extension(Buffered(body)): Extension<Buffered>,
+) -> Result<Response, ControlError> {
+    let template = parse::<PrivateTemplate>(&body)?;
+    let id = template.id.clone();
+    shared
+        .add_template(template)
+        .map_err(ControlError::bad_request)?;
+    Ok(Json(json!({"ok": true, "id": id})).into_response())
+}
+
+async fn remove_template(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Response, ControlError> {
+    if shared.remove_template(&id) {
+        Ok(done())
+    } else {
+        Err(ControlError {
+            status: StatusCode::NOT_FOUND,
+            message: format!("no private template {id:?}"),
+        })
+    }
 }
 
 async fn new_day(State(shared): State<Arc<Shared>>) -> Response {

@@ -25,7 +25,8 @@
 //!
 //! The default [`Config`] makes the examples of WeChat's documentation
 //! succeed as written: it knows openid `OPENID`, template `TEMPLATE_ID`,
-//! form_id `FORMID` (usable once) and media `MEDIA_ID` and `thumb_media_id`,
+//! form_id `FORMID` (usable once), media `MEDIA_ID` and `thumb_media_id` and
+//! the activity id `ACTIVITY_ID` (see [`config::Templates`] for its templates),
 //! `OPENID`'s reply window is open, as if the user had just written, and
 //! `OPENID` holds a long-term subscription to `TEMPLATE_ID`.
 //!
@@ -50,9 +51,15 @@
 //! | 40002, 41002, 41004, 40013, 40125 | token requests: bad grant_type, appid or secret missing, wrong appid, wrong secret |
 //! | 44002 | empty body |
 //! | 47001 | a body the spec rejects; errmsg names the field (`link.thumb_url: missing`); a body over [`Config::max_body_bytes`] |
-//! | 47003 | a subscribe message keyword whose value breaks its type's rule (`argument invalid! data.thing1.value invalid`, or `... is empty`), checked with the generated [`wechat_msg::keyword`] rules; keys of undeclared types (`short_thing`, enums) pass unchecked |
-//! | 40003 / 40037 | unknown openid / template id |
+//! | 47003 | a subscribe message keyword whose value breaks its type's rule (`argument invalid! data.thing1.value invalid`, or `... is empty`), checked with the generated [`wechat_msg::keyword`] rules; keys of undeclared types (`short_thing`) pass unchecked; a value outside a template keyword's `keywordEnumValueList` |
+//! | 40003 / 40037 | unknown openid / template id (the private templates, [`Templates`]) |
 //! | 43101 | a subscribe message to a user without a subscription to its template, or whose one-time subscriptions are used up (checked last) |
+//! | 200014 / 200020 / 200021 | addTemplate: unknown tid / kidList not 2 to 5 distinct keywords of the template / sceneDesc over 15 characters (200014 also for getPubTemplateKeyWordsById) |
+//! | 200012 / 200022 | addTemplate: [`Templates::max_private`] reached / the same tid and kidList again |
+//! | 200016 / 200017 / 200018 / 200019 | getPubTemplateTitleList: start below 0 / limit not 1 to 30 / ids empty / an id that is no category of the account |
+//! | 47501 / 47504 | setUpdatableMsg: an activity_id createActivityId did not make / one older than 24 hours (emulator clock) |
+//! | 47502 / 47503 | setUpdatableMsg: target_state not 0 or 1, or the message already in state 1 / version_type not develop, trial or release |
+//! | 47001 | setUpdatableMsg: a parameter its target_state needs is missing (0: member_count and room_limit, as digits; 1: path and version_type) |
 //! | 41028 / 41029 | form_id unknown or expired / already used |
 //! | 40007 | unknown or expired media_id |
 //! | 45015 | a reply to a user whose reply window is closed (see [`Conversation`]) |
@@ -85,6 +92,9 @@
 //! | `POST /_emulator/users/{openid}/subscriptions` | [`Emulator::subscribe`]: `{"template_id", "times"?}`; answers the popup's [`PushDelivery`] and the user's subscriptions |
 //! | `GET /_emulator/users/{openid}` | [`Emulator::window`] and [`Emulator::subscriptions`] |
 //! | `GET /_emulator/pushes` | [`Emulator::pushes`] |
+//! | `GET /_emulator/templates` | [`Emulator::templates`]: `{"templates": [...]}` |
+//! | `POST /_emulator/templates` | [`Emulator::add_template`] ([`PrivateTemplate`] as JSON: `{"id", "title", "content", "example", "type", "enums"}`) |
+//! | `DELETE /_emulator/templates/{id}` | [`Emulator::remove_template`] (404 when there is none) |
 //!
 //! A control request the emulator refuses is answered `{"ok": false,
 //! "error": "..."}` with a 4xx status (400 for a bad body, 405 for a wrong
@@ -106,10 +116,12 @@
 //! 1. `clock`, `media`, `tokens`, `faults`, `error`, `conn`, [`inspect`]:
 //!    leaves (deadlines, base64, token records, pending faults, error
 //!    answers, resettable connections, the public inspection types).
-//! 2. [`config`], `conversation` (each user's reply window and typing),
-//!    `subscriptions` (users' subscriptions to templates, and the subscribe
-//!    events), then `state`: what the emulator knows, behind one lock, with
-//!    the checks and commits of a call.
+//! 2. `activities` (updatable messages' activity ids and states),
+//!    [`config`], `conversation` (each user's reply window and typing),
+//!    `templates` (private templates, the public library, and the
+//!    template-management endpoints), `subscriptions` (users' subscriptions
+//!    to templates, and the subscribe events), then `state`: what the
+//!    emulator knows, behind one lock, with the checks and commits of a call.
 //! 3. `body`, `reply`: requests read into validated bodies, answers written;
 //!    `deliver`: pushes to the developer's server, signed and sealed (a
 //!    call's pushes in the background).
@@ -121,6 +133,7 @@
 //! from tests.
 #![deny(missing_docs)]
 
+mod activities;
 mod body;
 mod clock;
 mod cloud;
@@ -140,6 +153,7 @@ mod router;
 mod server;
 mod state;
 mod subscriptions;
+mod templates;
 mod tokens;
 
 use std::fmt;
@@ -153,7 +167,10 @@ use tokio::task::JoinHandle;
 use wechat_msg::EndpointInfo;
 
 pub use clock::MAX_DURATION;
-pub use config::{App, Config, ConfigError, Conversation, EndpointQuota, Grant, PushTarget};
+pub use config::{
+    App, Config, ConfigError, Conversation, EndpointQuota, Grant, PrivateTemplate, PushTarget,
+    Templates,
+};
 pub use conversation::WindowState;
 pub use faults::Faults;
 pub use inspect::{
@@ -347,6 +364,23 @@ impl Emulator {
     /// The reply window of `openid`, when one is open.
     pub fn window(&self, openid: &str) -> Option<WindowState> {
         self.shared.window(openid)
+    }
+
+    /// The account's private templates, in order: the template ids
+    /// subscribeMessage.send accepts, as getTemplateList lists them.
+    pub fn templates(&self) -> Vec<PrivateTemplate> {
+        self.shared.templates()
+    }
+
+    /// Adds a private template, or replaces the one with its id; refused
+    /// when its id is empty or its type is neither 2 nor 3.
+    pub fn add_template(&self, template: PrivateTemplate) -> Result<(), String> {
+        self.shared.add_template(template)
+    }
+
+    /// Removes a private template; whether there was one.
+    pub fn remove_template(&self, id: &str) -> bool {
+        self.shared.remove_template(id)
     }
 
     /// Adds openids, template ids, form_ids and media.

@@ -14,14 +14,16 @@ use serde_json::{Map, Value};
 use wechat_msg::push::PushMessage as _;
 use wechat_msg::{AnswerKind, EndpointInfo, Method, Role};
 
+use crate::activities::Activities;
 use crate::clock::{Deadline, MAX_DURATION, MAX_SECS, check_secs};
-use crate::config::{Config, PushTarget};
+use crate::config::{Config, PrivateTemplate, PushTarget};
 use crate::conversation::{Action, Conversations, Typing, WindowState};
 use crate::error::WxError;
 use crate::faults::{Faults, Plan};
 use crate::inspect::{Counters, Message, PushAttempt, PushDelivery, Registration, Via};
 use crate::media::{Media, decode_base64};
 use crate::subscriptions::{self, Subscription, Subscriptions};
+use crate::templates::TemplateStore;
 use crate::tokens::{Issued, TokenProblem, TokenStore};
 
 /// A form_id's life.
@@ -36,7 +38,8 @@ enum FormId {
 pub(crate) struct State {
     pub tokens: TokenStore,
     openids: HashSet<String>,
-    template_ids: HashSet<String>,
+    pub templates: TemplateStore,
+    activities: Activities,
     form_ids: HashMap<String, FormId>,
     media: HashMap<String, Media>,
     daily: HashMap<&'static str, u64>,
@@ -318,6 +321,9 @@ impl Shared {
             }
             _ => None,
         };
+        if let Some(template) = &template {
+            state.templates.check_enums(template, &body)?;
+        }
         // The subscription last, as WeChat checks it: a message refused for
         // anything else uses none up.
         let subscribed = match (&user, &template) {
@@ -334,6 +340,19 @@ impl Shared {
             }
             _ => None,
         };
+
+        // The endpoints with state of their own check and commit in one
+        // step, as the last check: nothing else is committed when they refuse.
+        let unix_now = self.unix_now(&state);
+        let state_ref = &mut *state;
+        let mut own = state_ref
+            .templates
+            .serve(&self.config, info.name, &body, new_template_id)?;
+        if own.is_none() {
+            own = state_ref
+                .activities
+                .serve(info.name, &body, now, unix_now, new_activity_id)?;
+        }
 
         // Everything checked: commit.
         if let Some((user, template)) = &subscribed {
@@ -367,7 +386,10 @@ impl Shared {
                 },
                 None => return Err(WxError::new(40007, "invalid media_id")),
             },
-            AnswerKind::Json => Success::Json(self.synthesize(&mut state, info, &body, now)),
+            AnswerKind::Json => match own {
+                Some(fields) => Success::Json(fields),
+                None => Success::Json(self.synthesize(&mut state, info, &body, now)),
+            },
             _ => Success::Json(Map::new()),
         };
         state.counters.accepted = state.counters.accepted.saturating_add(1);
@@ -452,9 +474,9 @@ impl Shared {
             );
         }
         let mut state = self.lock();
-        if !state.template_ids.contains(template_id) {
+        if !state.templates.contains(template_id) {
             return Err(format!(
-                "template_id `{template_id}` is not one of the account's templates; a user can only subscribe to those (known.template_ids, POST /_emulator/known)"
+                "template_id `{template_id}` is not one of the account's templates; a user can only subscribe to those (templates.private, known.template_ids, POST /_emulator/templates)"
             ));
         }
         let acted =
@@ -520,9 +542,9 @@ impl Shared {
         let mut state = self.lock();
         let now = self.now(&state);
         state.openids.extend(known.openids.iter().cloned());
-        state
-            .template_ids
-            .extend(known.template_ids.iter().cloned());
+        for id in &known.template_ids {
+            state.templates.insert_bare(id);
+        }
         let expires_at = Deadline::after(now, self.config.known.form_id_lifetime);
         for id in &known.form_ids {
             state
@@ -541,6 +563,31 @@ impl Shared {
             );
         }
         Ok(())
+    }
+
+    /// The account's private templates, in order.
+    pub fn templates(&self) -> Vec<PrivateTemplate> {
+        self.lock().templates.list()
+    }
+
+    /// Adds a private template, or replaces the one with its id.
+    pub fn add_template(&self, template: PrivateTemplate) -> Result<(), String> {
+        if template.id.is_empty() || template.id.chars().any(char::is_control) {
+            return Err("id: a template id is non-empty text".to_owned());
+        }
+        if template.template_type != 2 && template.template_type != 3 {
+            return Err(format!(
+                "type: 2 (one-time) or 3 (long-term), not {}",
+                template.template_type
+            ));
+        }
+        self.lock().templates.insert(template);
+        Ok(())
+    }
+
+    /// Removes a private template; whether there was one.
+    pub fn remove_template(&self, id: &str) -> bool {
+        self.lock().templates.remove(id)
     }
 
     /// The accepted messages, in order.
@@ -677,10 +724,11 @@ impl State {
                 ))
             })
             .collect();
+        let templates = TemplateStore::new(config);
         State {
             tokens: TokenStore::default(),
             openids: known.openids.iter().cloned().collect(),
-            template_ids: known.template_ids.iter().cloned().collect(),
+            activities: Activities::new(&known.activity_ids, now),
             form_ids: known
                 .form_ids
                 .iter()
@@ -698,7 +746,8 @@ impl State {
             per_user: HashMap::new(),
             messages: Vec::new(),
             conversations: Conversations::new(&config.conversation, now),
-            subscriptions: Subscriptions::new(&config.subscriptions),
+            subscriptions: Subscriptions::new(&config.subscriptions, |id| templates.contains(id)),
+            templates,
             push_target: config.push.clone(),
             pushes: Vec::new(),
             outbox: Vec::new(),
@@ -714,7 +763,7 @@ impl State {
             Role::Openid if !self.openids.contains(value) => {
                 Err(WxError::new(40003, format!("invalid openid ({path})")))
             }
-            Role::TemplateId if !self.template_ids.contains(value) => {
+            Role::TemplateId if !self.templates.contains(value) => {
                 Err(WxError::new(40037, format!("invalid template_id ({path})")))
             }
             Role::FormId => match self.form_ids.get(value) {
@@ -770,6 +819,23 @@ fn lookup<'v>(body: &'v Value, path: &str) -> Option<&'v Value> {
 }
 
 /// A media_id shaped like WeChat's.
+/// A template id as WeChat's look: 43 characters of base64url.
+fn new_template_id() -> String {
+    random_id(43)
+}
+
+/// An activity id: WeChat's are opaque text of this kind.
+fn new_activity_id() -> String {
+    random_id(48)
+}
+
+fn random_id(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+    (0..len)
+        .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)
+        .collect()
+}
+
 fn new_media_id() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
     (0..64)

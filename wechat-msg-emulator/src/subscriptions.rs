@@ -50,10 +50,12 @@ pub(crate) struct Subscriptions {
 }
 
 impl Subscriptions {
-    /// The subscriptions of the configuration.
-    pub fn new(config: &Configured) -> Self {
+    /// The subscriptions of the configuration, for the templates the
+    /// account has (`known`): the default grant to `TEMPLATE_ID` is the only
+    /// one the configuration's checks let through without its template.
+    pub fn new(config: &Configured, known: impl Fn(&str) -> bool) -> Self {
         let mut out = Subscriptions::default();
-        for grant in &config.granted {
+        for grant in config.granted.iter().filter(|g| known(&g.template_id)) {
             out.grant(&grant.openid, &grant.template_id, grant.times);
         }
         out

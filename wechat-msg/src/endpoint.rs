@@ -143,6 +143,9 @@ pub enum BodyKind {
     Json,
     /// `multipart/form-data`, one part per body field.
     Multipart,
+    /// `application/x-www-form-urlencoded`: one `key=value` pair per body
+    /// field, a list as the same key repeated (`kidList=1&kidList=2`).
+    Form,
 }
 
 /// What a successful call answers.
@@ -178,6 +181,11 @@ pub struct FieldInfo {
     pub location: Location,
     /// Whether it is a file (`{content_type, value}` in JSON, a file part in multipart).
     pub file: bool,
+    /// Whether it is a list (in a form body: the key repeated, once per item).
+    pub list: bool,
+    /// For a list in the query: the separator its items are joined with
+    /// (`ids=2,616`).
+    pub join: Option<&'static str>,
     /// Whether it must be present.
     pub required: bool,
     /// What the value means, when the server checks or sets it.

@@ -154,6 +154,38 @@ impl<T: Wire> Serialize for Wired<'_, T> {
     }
 }
 
+/// A list written as one string, its items joined by a separator
+/// (`"2,616"`): a spec field with `join`. Both JSON forms hold the joined
+/// string; over HTTP it travels in the query as written. An item that
+/// contains the separator cannot be joined and is an error of the
+/// serializer.
+#[derive(Debug)]
+pub struct Joined<'a, T>(pub &'static str, pub Form, pub &'a [T]);
+
+impl<T: Wire> Serialize for Joined<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Joined(separator, form, items) = *self;
+        let mut joined = String::new();
+        for (i, item) in items.iter().enumerate() {
+            let text = match serde_json::to_value(Wired(form, item)) {
+                Ok(Value::String(text)) => text,
+                Ok(other) => other.to_string(),
+                Err(e) => return Err(serde::ser::Error::custom(e)),
+            };
+            if text.contains(separator) {
+                return Err(serde::ser::Error::custom(format_args!(
+                    "item {i} ({text:?}) contains the separator {separator:?} it is joined with"
+                )));
+            }
+            if i > 0 {
+                joined.push_str(separator);
+            }
+            joined.push_str(&text);
+        }
+        serializer.serialize_str(&joined)
+    }
+}
+
 /// Parses `value` as `T` in form `from` and writes it back in form `to`.
 pub fn convert<T: Wire>(value: &Value, from: Form, to: Form) -> Result<Value, WireError> {
     Ok(T::from_value(value, from)?.to_value(to))
@@ -350,6 +382,44 @@ impl Cx {
             push_key(&mut path, key);
         }
         WireError { path, kind }
+    }
+
+    /// Reads the value under `key` as a list joined by `separator` into one
+    /// string (`"2,616"`, see [`Joined`]). Each item is read as a string
+    /// first, then as the number or boolean its text spells; the empty
+    /// string is the empty list.
+    pub fn joined_field<T: Wire>(
+        &mut self,
+        key: &str,
+        value: &Value,
+        separator: &str,
+    ) -> Result<Vec<T>, WireError> {
+        self.path.push(Segment::Key(key.to_owned()));
+        let read = self.joined(value, separator);
+        self.path.pop();
+        read
+    }
+
+    fn joined<T: Wire>(&mut self, value: &Value, separator: &str) -> Result<Vec<T>, WireError> {
+        let text = value
+            .as_str()
+            .ok_or_else(|| self.wrong_type("a string of items joined by a separator", value))?;
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for (index, item) in text.split(separator).enumerate() {
+            self.path.push(Segment::Index(index));
+            let read = T::read_wire(&Value::String(item.to_owned()), self).or_else(|err| {
+                match serde_json::from_str::<Value>(item) {
+                    Ok(v) if v.is_number() || v.is_boolean() => T::read_wire(&v, self),
+                    _ => Err(err),
+                }
+            });
+            self.path.pop();
+            out.push(read?);
+        }
+        Ok(out)
     }
 
     /// The current value as an object, or a type error.
@@ -702,5 +772,54 @@ impl<T: Wire> Wire for Vec<T> {
             out.push(read?);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_joined_list_is_one_string_and_reads_back() {
+        let ids: Vec<i64> = vec![2, 616];
+        let text = serde_json::to_value(Joined(",", Form::Http, &ids)).unwrap();
+        assert_eq!(text, Value::from("2,616"));
+        let mut cx = Cx::new(Form::Http, true);
+        let back: Vec<i64> = cx.joined_field("ids", &text, ",").unwrap();
+        assert_eq!(back, ids);
+        let empty: Vec<i64> = cx.joined_field("ids", &Value::from(""), ",").unwrap();
+        assert!(empty.is_empty());
+        // Strings that spell numbers stay strings.
+        let names: Vec<String> = cx.joined_field("names", &Value::from("1;b"), ";").unwrap();
+        assert_eq!(names, ["1", "b"]);
+    }
+
+    #[test]
+    fn an_item_holding_the_separator_cannot_be_joined() {
+        let items = vec!["a".to_owned(), "b,c".to_owned()];
+        let err = serde_json::to_value(Joined(",", Form::Cloud, &items)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "item 1 (\"b,c\") contains the separator \",\" it is joined with"
+        );
+    }
+
+    #[test]
+    fn a_bad_item_is_named_by_its_index() {
+        let mut cx = Cx::new(Form::Cloud, true);
+        let err = cx
+            .joined_field::<i64>("ids", &Value::from("2,x"), ",")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ids[1]: expected an integer, found a string"
+        );
+        let err = cx
+            .joined_field::<i64>("ids", &serde_json::json!([2]), ",")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ids: expected a string of items joined by a separator, found an array"
+        );
     }
 }

@@ -67,6 +67,7 @@ fn endpoint(model: &Model, e: &Endpoint) -> TokenStream {
     let body = ident(match e.body {
         BodyKind::Json => "Json",
         BodyKind::Multipart => "Multipart",
+        BodyKind::Form => "Form",
     });
     let name = &e.name;
     let request_name = &request_obj.name;
@@ -146,7 +147,9 @@ fn field_infos(fields: &[crate::model::Field]) -> TokenStream {
             }
             None => quote!(::core::option::Option::None),
         };
-        quote!(#rt::FieldInfo { http: #http, cloud: #cloud, location: #rt::Location::#location, file: #file, required: #required, role: #role },)
+        let list = matches!(f.ty, Ty::List(_));
+        let join = opt_str(&f.join);
+        quote!(#rt::FieldInfo { http: #http, cloud: #cloud, location: #rt::Location::#location, file: #file, list: #list, join: #join, required: #required, role: #role },)
     });
     quote!(#(#infos)*)
 }

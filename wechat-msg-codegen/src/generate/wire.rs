@@ -49,12 +49,18 @@ fn write_object(o: &Object) -> TokenStream {
     let fields = o.fields.iter().map(|f| {
         let fname = ident(&f.rust);
         let key = key_expr(|form| f.key(form));
+        let wired = |value: TokenStream| match &f.join {
+            Some(separator) => quote!(&#rt::Joined(#separator, form, #value)),
+            None => quote!(&#rt::Wired(form, #value)),
+        };
         if f.required {
-            quote!(#rt::serde::ser::SerializeStruct::serialize_field(&mut out, #key, &#rt::Wired(form, &self.#fname))?;)
+            let value = wired(quote!(&self.#fname));
+            quote!(#rt::serde::ser::SerializeStruct::serialize_field(&mut out, #key, #value)?;)
         } else {
+            let value = wired(quote!(value));
             quote! {
                 match &self.#fname {
-                    ::core::option::Option::Some(value) => #rt::serde::ser::SerializeStruct::serialize_field(&mut out, #key, &#rt::Wired(form, value))?,
+                    ::core::option::Option::Some(value) => #rt::serde::ser::SerializeStruct::serialize_field(&mut out, #key, #value)?,
                     ::core::option::Option::None => #rt::serde::ser::SerializeStruct::skip_field(&mut out, #key)?,
                 }
             }
@@ -132,10 +138,14 @@ fn read_object(model: &Model, o: &Object) -> TokenStream {
             let action = match slot {
                 Slot::Field(f, i) => {
                     let local = format_ident!("f{}", i);
+                    let read = match &f.join {
+                        Some(separator) => quote!(cx.joined_field(key, value, #separator)?),
+                        None => quote!(cx.field(key, value)?),
+                    };
                     if f.required {
-                        quote!(#local = ::core::option::Option::Some(cx.field(key, value)?);)
+                        quote!(#local = ::core::option::Option::Some(#read);)
                     } else {
-                        quote!(if !value.is_null() { #local = ::core::option::Option::Some(cx.field(key, value)?); })
+                        quote!(if !value.is_null() { #local = ::core::option::Option::Some(#read); })
                     }
                 }
                 Slot::Tag => quote!(tag = ::core::option::Option::Some(value);),

@@ -36,6 +36,37 @@ impl Validator<'_> {
     }
 }
 
+impl Validator<'_> {
+    /// A field marked `verbatim = true`: its key is WeChat's own camelCase
+    /// (`kidList`), written the same in both forms. It must be the same in
+    /// both, and it must need the mark: a key without capitals is mapped
+    /// onto itself by the rule already.
+    pub(super) fn verbatim_name(
+        &mut self,
+        http: &Sp<String>,
+        cloud: &Sp<String>,
+        verbatim: &Sp<bool>,
+    ) -> bool {
+        if cloud.value != http.value {
+            let msg = format!(
+                "a `verbatim` key is the same in both forms; cloud name `{}` differs from the HTTP name `{}`",
+                cloud.value, http.value
+            );
+            self.errors.push(&cloud.pos, msg);
+            return false;
+        }
+        if !http.value.chars().any(|c| c.is_ascii_uppercase()) {
+            let msg = format!(
+                "`verbatim` is only for keys with capitals; wx-server-sdk's rule already keeps `{}` as is, remove `verbatim`",
+                http.value
+            );
+            self.errors.push(&verbatim.pos, msg);
+            return false;
+        }
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::sdk_snake_case;

@@ -111,10 +111,11 @@ impl Validator<'_> {
             Some(b) => match b.value.as_str() {
                 "json" => Some(BodyKind::Json),
                 "multipart" => Some(BodyKind::Multipart),
+                "form" => Some(BodyKind::Form),
                 other => {
                     self.errors.push(
                         &b.pos,
-                        format!("unknown body `{other}`; expected `json` or `multipart`"),
+                        format!("unknown body `{other}`; expected `json`, `multipart` or `form`"),
                     );
                     None
                 }

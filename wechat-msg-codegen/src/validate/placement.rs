@@ -21,12 +21,28 @@ impl Validator<'_> {
         let index = request;
         let request = &objects[index];
         for f in &request.fields {
-            let scalar = matches!(f.ty, Ty::String | Ty::Integer | Ty::Bool | Ty::Enum(_));
-            if f.location == Location::Query && !scalar {
+            let scalar = is_scalar(&f.ty);
+            let scalar_list = matches!(&f.ty, Ty::List(item) if is_scalar(item));
+            // A joined list was checked where `join` is written.
+            if f.location == Location::Query && !scalar && f.join.is_none() {
+                let hint = if scalar_list {
+                    " (a list of them needs `join`, the separator: `join = \",\"`)"
+                } else {
+                    ""
+                };
                 self.errors.push(
                     pos,
                     format!(
-                        "query field `{}` of `{}` must be a string, integer, bool or enum",
+                        "query field `{}` of `{}` must be a string, integer, bool or enum{hint}",
+                        f.http, request.name
+                    ),
+                );
+            }
+            if body == BodyKind::Form && f.location == Location::Body && !scalar && !scalar_list {
+                self.errors.push(
+                    pos,
+                    format!(
+                        "form field `{}` of `{}` must be a scalar or a list of scalars (sent as repeated keys)",
                         f.http, request.name
                     ),
                 );
@@ -44,7 +60,7 @@ impl Validator<'_> {
                     ),
                 );
             }
-            if body == BodyKind::Json && f.ty == Ty::File {
+            if body != BodyKind::Multipart && f.ty == Ty::File {
                 self.errors.push(
                     pos,
                     format!(
@@ -73,13 +89,15 @@ impl Validator<'_> {
                 );
             }
         }
-        if body == BodyKind::Multipart && request.union.is_some() {
+        if body != BodyKind::Json && request.union.is_some() {
+            let kind = if body == BodyKind::Form {
+                "form"
+            } else {
+                "multipart"
+            };
             self.errors.push(
                 pos,
-                format!(
-                    "a multipart request (`{}`) cannot hold a union",
-                    request.name
-                ),
+                format!("a {kind} request (`{}`) cannot hold a union", request.name),
             );
         }
         // Files and query fields below the top level are never sent right.
@@ -98,6 +116,10 @@ impl Validator<'_> {
             }
         }
     }
+}
+
+fn is_scalar(ty: &Ty) -> bool {
+    matches!(ty, Ty::String | Ty::Integer | Ty::Bool | Ty::Enum(_))
 }
 
 fn contains_file(ty: &Ty) -> bool {

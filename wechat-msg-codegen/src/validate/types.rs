@@ -13,6 +13,10 @@ use crate::error::Pos;
 use crate::model::*;
 use crate::raw::*;
 
+/// The separators `join` may use: characters a query keeps unescaped
+/// (RFC 3986 sub-delimiters), so `ids=2,616` goes out as written.
+const JOIN_SEPARATORS: &[&str] = &[",", ";"];
+
 impl Validator<'_> {
     pub(super) fn resolve_type(&mut self, sp: &Sp<String>) -> Option<Ty> {
         let parsed = parse_type(&sp.value, &self.objects, &self.enums);
@@ -79,7 +83,10 @@ impl Validator<'_> {
     pub(super) fn field(&mut self, f: &RawField) -> Option<Field> {
         let (http, cloud) = (f.http.as_ref()?, f.cloud.as_ref()?);
         let mut ok = self.wire_name(http) & self.wire_name(cloud);
-        ok &= self.camel_rule(http, cloud);
+        match f.verbatim.as_ref().filter(|v| v.value) {
+            Some(verbatim) => ok &= self.verbatim_name(http, cloud, verbatim),
+            None => ok &= self.camel_rule(http, cloud),
+        }
         let rust = match &f.rust {
             Some(r) => {
                 ok &= self.field_ident(r);
@@ -130,6 +137,37 @@ impl Validator<'_> {
                 }
             },
         };
+        let join = match (&f.join, &ty) {
+            (None, _) => None,
+            (Some(j), ty) => {
+                let separator_ok = JOIN_SEPARATORS.contains(&j.value.as_str());
+                if !separator_ok {
+                    let msg = format!(
+                        "`join = \"{}\"` is not a separator the query keeps as is; expected one of: {}",
+                        j.value.escape_debug(),
+                        JOIN_SEPARATORS.join(" ")
+                    );
+                    self.errors.push(&j.pos, msg);
+                }
+                let list_of_scalars = matches!(ty, Some(Ty::List(item)) if matches!(**item, Ty::String | Ty::Integer | Ty::Bool | Ty::Enum(_)));
+                if ty.is_some() && !list_of_scalars {
+                    let msg = format!(
+                        "`join` is for a list of strings, integers, bools or enums, and `{}` is `{}`",
+                        http.value,
+                        f.ty.as_ref().map_or("", |t| t.value.as_str())
+                    );
+                    self.errors.push(&j.pos, msg);
+                }
+                if location != Location::Query {
+                    let msg = format!(
+                        "`join` joins a list in the query; give `{}` `in = \"query\"` (a form body sends a list as repeated keys)",
+                        http.value
+                    );
+                    self.errors.push(&j.pos, msg);
+                }
+                Some(j.value.clone())
+            }
+        };
         if !ok {
             return None;
         }
@@ -142,6 +180,7 @@ impl Validator<'_> {
             role,
             location,
             keywords: None,
+            join,
             doc: text(&f.doc),
         })
     }

@@ -152,11 +152,19 @@ pub fn doc_examples(form: &str) -> Vec<(String, String, Value)> {
     apis.sort_by_key(|e| e.file_name());
     for api in apis {
         let name = api.file_name().to_string_lossy().into_owned();
-        // The message endpoints (JSON in, `{errcode, errmsg}` out); the media
-        // endpoints' golden bodies are exercised by `media.rs` and the
-        // cross-crate golden tests.
+        // The message endpoints (JSON in, `{errcode, errmsg}` out, to a
+        // user); the media endpoints' golden bodies are exercised by
+        // `media.rs`, template management and updatable messages by
+        // `templates.rs`, and all of them by the cross-crate golden tests.
         let info = wechat_msg::endpoint(&name).unwrap();
-        if info.answer != wechat_msg::AnswerKind::Ack || info.body != wechat_msg::BodyKind::Json {
+        let to_a_user = info
+            .roles
+            .iter()
+            .any(|r| r.role == wechat_msg::Role::Openid);
+        if info.answer != wechat_msg::AnswerKind::Ack
+            || info.body != wechat_msg::BodyKind::Json
+            || !to_a_user
+        {
             continue;
         }
         let mut files: Vec<_> = std::fs::read_dir(api.path()).unwrap().flatten().collect();

@@ -15,7 +15,7 @@ use crate::wire::Form;
 
 use super::failure::{AnswerProblem, Failure};
 use super::secrets::Scrub;
-use super::transport::{OutBody, Outgoing, Payload, Received, Reply, read_json};
+use super::transport::{OutBody, Outgoing, Payload, QueryPair, Received, Reply, read_json};
 
 /// The server API that runs a cloud function.
 const INVOKE_PATH: &str = "/tcb/invokecloudfunction";
@@ -86,8 +86,8 @@ pub(crate) fn outgoing(
         method: Method::Post,
         path: INVOKE_PATH,
         query: vec![
-            ("env".to_owned(), function.env().to_owned()),
-            ("name".to_owned(), function.name().to_owned()),
+            QueryPair::text("env", function.env()),
+            QueryPair::text("name", function.name()),
         ],
         body: OutBody::Json(Bytes::from(Value::Object(event).to_string())),
     }

@@ -11,7 +11,9 @@ use crate::wire::{Form, Wire};
 
 use super::failure::{AnswerProblem, Failure};
 use super::secrets::Scrub;
-use super::transport::{OutBody, OutPart, Outgoing, Payload, Received, Reply, read_json};
+use super::transport::{
+    OutBody, OutPart, Outgoing, Payload, QueryPair, Received, Reply, read_json,
+};
 
 /// The HTTP request of an endpoint, from its body in the HTTP form: query
 /// fields to the query string, the rest to a JSON body or multipart parts.
@@ -32,11 +34,21 @@ pub(crate) fn outgoing(info: &'static EndpointInfo, value: Value) -> Outgoing {
     let mut query = Vec::new();
     for field in info.fields.iter().filter(|f| f.location == Location::Query) {
         if let Some(value) = object.remove(field.http) {
-            query.push((field.http.to_owned(), scalar_text(&value)));
+            // A joined list is one string in the JSON forms; its items are
+            // escaped one by one so the separator goes out as written.
+            query.push(match (field.join, value) {
+                (Some(join), Value::String(text)) => QueryPair {
+                    key: field.http.to_owned(),
+                    items: text.split(join).map(str::to_owned).collect(),
+                    join,
+                },
+                (_, value) => QueryPair::text(field.http, scalar_text(&value)),
+            });
         }
     }
     let body = match info.body {
         BodyKind::Multipart => OutBody::Multipart(parts(info, object)),
+        BodyKind::Form => OutBody::Form(Bytes::from(form_body(object))),
         _ if info.method == Method::Get && object.is_empty() => OutBody::Empty,
         _ => OutBody::Json(Bytes::from(Value::Object(object).to_string())),
     };
@@ -65,6 +77,25 @@ fn parts(info: &'static EndpointInfo, object: Map<String, Value>) -> Vec<OutPart
             }
         })
         .collect()
+}
+
+/// A form body: one pair per field in order, a list as its key repeated
+/// once per item (`kidList=1&kidList=2`).
+fn form_body(object: Map<String, Value>) -> String {
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in &object {
+        match value {
+            Value::Array(items) => {
+                for item in items {
+                    form.append_pair(key, &scalar_text(item));
+                }
+            }
+            value => {
+                form.append_pair(key, &scalar_text(value));
+            }
+        }
+    }
+    form.finish()
 }
 
 /// A value as query or form text: strings as they are, anything else as JSON.

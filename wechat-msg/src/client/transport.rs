@@ -32,14 +32,46 @@ pub(crate) struct Outgoing {
     pub(crate) method: Method,
     pub(crate) path: &'static str,
     /// Query pairs besides the access_token.
-    pub(crate) query: Vec<(String, String)>,
+    pub(crate) query: Vec<QueryPair>,
     pub(crate) body: OutBody,
+}
+
+/// One `key=value` of a query. A joined list's items are escaped one by
+/// one and its separator is written as is: `ids=2,616`.
+pub(crate) struct QueryPair {
+    pub(crate) key: String,
+    pub(crate) items: Vec<String>,
+    pub(crate) join: &'static str,
+}
+
+impl QueryPair {
+    /// A pair with one text value.
+    pub(crate) fn text(key: impl Into<String>, value: impl Into<String>) -> Self {
+        QueryPair {
+            key: key.into(),
+            items: vec![value.into()],
+            join: "",
+        }
+    }
+
+    fn write(&self, out: &mut String) {
+        out.extend(form_urlencoded::byte_serialize(self.key.as_bytes()));
+        out.push('=');
+        for (i, item) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push_str(self.join);
+            }
+            out.extend(form_urlencoded::byte_serialize(item.as_bytes()));
+        }
+    }
 }
 
 pub(crate) enum OutBody {
     Empty,
     Json(Bytes),
     Multipart(Vec<OutPart>),
+    /// `application/x-www-form-urlencoded`, already encoded.
+    Form(Bytes),
 }
 
 pub(crate) enum OutPart {
@@ -116,6 +148,11 @@ impl Transport {
                     .body(bytes.clone());
             }
             OutBody::Multipart(parts) => request = request.multipart(multipart(parts)),
+            OutBody::Form(bytes) => {
+                request = request
+                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(bytes.clone());
+            }
         }
         let response = request.send().await.map_err(|e| classify(e, scrub))?;
         let status = response.status().as_u16();
@@ -156,13 +193,17 @@ impl Transport {
         let text = format!("{}{}", self.base, out.path);
         let mut url = reqwest::Url::parse(&text).map_err(|_| TransportError::invalid_url())?;
         if token.is_some() || !out.query.is_empty() {
-            let mut pairs = url.query_pairs_mut();
+            let mut query = String::new();
             if let Some(token) = token {
-                pairs.append_pair("access_token", token.expose());
+                QueryPair::text("access_token", token.expose()).write(&mut query);
             }
-            for (key, value) in &out.query {
-                pairs.append_pair(key, value);
+            for pair in &out.query {
+                if !query.is_empty() {
+                    query.push('&');
+                }
+                pair.write(&mut query);
             }
+            url.set_query(Some(&query));
         }
         Ok(url)
     }

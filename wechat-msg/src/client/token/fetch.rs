@@ -14,7 +14,7 @@ use crate::answer::Rejection;
 use crate::client::failure::{AnswerProblem, Failure, TransportError};
 use crate::client::retry::RetryPolicy;
 use crate::client::secrets::{AccessToken, AppSecret, Scrub};
-use crate::client::transport::{OutBody, Outgoing, Received, Transport, read_json};
+use crate::client::transport::{OutBody, Outgoing, QueryPair, Received, Transport, read_json};
 use crate::endpoint::{Errcode, Method};
 use crate::wire::{Cx, Form, WireErrorKind};
 
@@ -59,9 +59,9 @@ impl Fetcher {
                     method: Method::Get,
                     path: "/cgi-bin/token",
                     query: vec![
-                        ("grant_type".to_owned(), "client_credential".to_owned()),
-                        ("appid".to_owned(), appid.clone()),
-                        ("secret".to_owned(), secret.expose().to_owned()),
+                        QueryPair::text("grant_type", "client_credential"),
+                        QueryPair::text("appid", appid.clone()),
+                        QueryPair::text("secret", secret.expose()),
                     ],
                     body: OutBody::Empty,
                 };
