@@ -45,6 +45,8 @@ fn constants_name_the_template() {
         ["thing1", "time2", "phrase3", "short_thing4"]
     );
     assert_eq!(PaymentReceived::ID, "PAY_TEMPLATE");
+    assert!(Bare::KEYS.is_empty());
+    assert!(Bare::builder().build().to("OPENID").data.is_empty());
 }
 
 #[test]
@@ -68,4 +70,51 @@ fn typed_values_are_checked_before_they_reach_the_template() {
     assert_eq!(message.template_id, "PAY_TEMPLATE");
     assert_eq!(message.data["amount1"].value, "¥12.50");
     assert_eq!(message.data["character_string2"].value, "A-1024");
+}
+
+/// The file `wechat-msg templates pull` prints for the default emulator
+/// (the CLI's tests keep it equal to that output).
+mod pulled {
+    wechat_msg::templates!("templates.toml");
+}
+
+#[tokio::test]
+async fn the_pulled_file_compiles_and_its_messages_reach_the_emulator() {
+    use pulled::{Template1, Template1Phrase5};
+    use wechat_msg::Client;
+    use wechat_msg::keyword::{CharacterString, Date};
+    use wechat_msg_emulator::{Config, Emulator};
+
+    let config = Config::from_toml("[known]\nopenids = [\"OPENID\", \"FAN\"]\n").unwrap();
+    let emulator = Emulator::start(config).await.unwrap();
+    let app = emulator.app();
+    let client = Client::builder()
+        .base_url(emulator.base_url())
+        .credentials(app.appid.clone(), app.secret.clone())
+        .build()
+        .unwrap();
+    let meeting = Template1::builder()
+        .thing1(Thing::try_from("Quarterly review").unwrap())
+        .time2(Time::try_from("15:01").unwrap())
+        .date3(Date::try_from("2019年10月1日").unwrap())
+        .character_string4(CharacterString::try_from("R-2048").unwrap())
+        .phrase5(Template1Phrase5::try_from("进行中").unwrap())
+        .build();
+    client.send(&meeting.to("OPENID")).await.unwrap();
+    let sent = emulator.messages();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].body["data"]["phrase5"]["value"],
+        json!("进行中"),
+        "{:?}",
+        sent[0].body
+    );
+    // Another user has not subscribed: WeChat's 43101.
+    let err = client.send(&meeting.to("FAN")).await.unwrap_err();
+    assert_eq!(
+        err.rejection().map(|r| &r.errcode),
+        Some(&wechat_msg::SubscribeMessageSendErrcode::UserRefused),
+        "{err}"
+    );
+    emulator.shutdown().await;
 }

@@ -112,12 +112,6 @@ pub fn render(answer: &Value) -> Result<String, String> {
         writeln!(out, "title = {}", toml_string(title)).ok();
         let enums = t.get("keywordEnumValueList").and_then(Value::as_array);
         let keywords = placeholders(content);
-        if keywords.is_empty() {
-            return Err(format!(
-                "template {} has no `{{{{KEY.DATA}}}}` keyword in its content",
-                Foreign(id)
-            ));
-        }
         for p in keywords {
             let Some(ty) = keyword_type(&p.key) else {
                 return Err(format!(
@@ -135,7 +129,11 @@ pub fn render(answer: &Value) -> Result<String, String> {
             }
             let values = enums.and_then(|list| {
                 list.iter()
-                    .find(|e| e.get("keywordCode").and_then(Value::as_str) == Some(&p.key))
+                    .find(|e| {
+                        // WeChat writes the code as in the content: `phrase5.DATA`.
+                        let code = e.get("keywordCode").and_then(Value::as_str);
+                        code.map(|c| c.strip_suffix(".DATA").unwrap_or(c)) == Some(p.key.as_str())
+                    })
                     .and_then(|e| e.get("enumValueList"))
                     .and_then(Value::as_array)
             });
@@ -226,7 +224,7 @@ mod tests {
         let answer = serde_json::json!({"errcode": 0, "data": [
             {"priTmplId": "A1", "title": "Order shipped", "type": 2,
              "content": "Item:{{thing1.DATA}}\nState:{{phrase2.DATA}}",
-             "keywordEnumValueList": [{"keywordCode": "phrase2", "enumValueList": ["已发货", "已签收"]}]},
+             "keywordEnumValueList": [{"keywordCode": "phrase2.DATA", "enumValueList": ["已发货", "已签收"]}]},
             {"priTmplId": "B\"2", "title": "会议提醒", "type": 2,
              "content": "会议时间:{{date2.DATA}}\n备注:{{short_thing3.DATA}}"},
             {"priTmplId": "C3", "title": "Order shipped", "type": 3,

@@ -148,14 +148,7 @@ pub fn parse_templates(text: &str, shown: &str) -> Result<Templates, Vec<SpecErr
                 );
             }
         }
-        let table_pos = t.pos.clone();
         let keywords = keywords(&mut cx, &mut t);
-        if keywords.is_empty() {
-            cx.errors.push(
-                &table_pos,
-                "a template needs at least one `[[template.keyword]]`",
-            );
-        }
         if let (Some(id), Some(rust), Some(title)) = (id, rust, title) {
             out.templates.push(Template {
                 id: id.value,

@@ -158,6 +158,14 @@ async fn a_message_refused_for_anything_else_uses_no_subscription() {
         )
         .await;
     assert_eq!(errcode(&answer), 47001, "{answer}");
+    // A keyword value that breaks its type's rule, and one outside the
+    // template's enum list: 47003, nothing used up.
+    for (key, value) in [("thing1", "x".repeat(21)), ("phrase5", "取消".to_owned())] {
+        let body = json!({"touser": "FAN", "template_id": "TEMPLATE_ID",
+                          "data": {key: {"value": value}}});
+        let answer = h.send_with(&token, API, &body).await;
+        assert_eq!(errcode(&answer), 47003, "{answer}");
+    }
     assert_eq!(h.emu.subscriptions("FAN")[0].times, 1);
     // The one subscription is still there for a good message.
     assert_eq!(send(&h, &token, "FAN").await, 0);
