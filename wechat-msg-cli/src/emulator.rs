@@ -39,7 +39,7 @@ pub async fn run(listen: Option<SocketAddr>, config: Option<&str>) -> Result<(),
         "emulator: serving {} endpoints; control API under {}/_emulator/{}; Ctrl-C to stop",
         wechat_msg::ENDPOINTS.len(),
         emulator.base_url(),
-        crate::send::open_windows(&emulator)
+        crate::send::starting_state(&emulator)
     );
     stop_signal().await;
     emulator.shutdown().await;

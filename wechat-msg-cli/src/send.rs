@@ -135,7 +135,7 @@ pub async fn connect(target: Target) -> Result<Connected, Failure> {
                 "no credentials (WECHAT_APPID, WECHAT_SECRET) and no --base-url: \
                  sending to an embedded emulator at {}{}",
                 emulator.base_url(),
-                open_windows(&emulator)
+                starting_state(&emulator)
             );
             let app = emulator.app().clone();
             let url = emulator.base_url();
@@ -235,23 +235,43 @@ pub fn failure_of(err: &wechat_msg::client::Error, redactions: &Redactions) -> F
     }
 }
 
-/// `; OPENID has an open reply window (...)`, for the users whose window the
-/// emulator opened at the start: customer-service messages to anyone else
-/// answer 45015 until they write.
-pub fn open_windows(emulator: &Emulator) -> String {
-    let conversation = &emulator.config().conversation;
-    if conversation.open.is_empty() {
-        return String::new();
+/// `; OPENID has an open reply window (...); OPENID is subscribed to
+/// TEMPLATE_ID (long-term)`: what the emulator grants at the start.
+/// Customer-service messages to anyone else answer 45015 until they write,
+/// and subscribe messages 43101 until they subscribe.
+pub fn starting_state(emulator: &Emulator) -> String {
+    let config = emulator.config();
+    let conversation = &config.conversation;
+    let mut out = String::new();
+    if !conversation.open.is_empty() {
+        out.push_str(&format!(
+            "; {} {} an open reply window ({} messages within {} h, as if the user had just written)",
+            conversation.open.join(", "),
+            if conversation.open.len() == 1 {
+                "has"
+            } else {
+                "have"
+            },
+            conversation.message_window_count,
+            conversation.message_window.as_secs() / 3600
+        ));
     }
-    format!(
-        "; {} {} an open reply window ({} messages within {} h, as if the user had just written)",
-        conversation.open.join(", "),
-        if conversation.open.len() == 1 {
-            "has"
-        } else {
-            "have"
-        },
-        conversation.message_window_count,
-        conversation.message_window.as_secs() / 3600
-    )
+    for grant in &config.subscriptions.granted {
+        let held = emulator
+            .subscriptions(&grant.openid)
+            .into_iter()
+            .any(|s| s.template_id == grant.template_id);
+        if held {
+            out.push_str(&format!(
+                "; {} is subscribed to {} ({})",
+                grant.openid,
+                grant.template_id,
+                match grant.times {
+                    Some(n) => format!("{n} one-time"),
+                    None => "long-term".to_owned(),
+                }
+            ));
+        }
+    }
+    out
 }
