@@ -62,6 +62,7 @@ pub(crate) fn validate(files: &[RawFile], errors: &mut SpecErrors) -> Option<Mod
     for (i, e) in endpoints.iter().enumerate() {
         objects[e.request].endpoint = Some(i);
     }
+    v.field_errcodes(&raw_types, &objects, &endpoints);
 
     let push = push::validate(files, v.errors, &mut v.names);
     let keywords = v.keywords(files);
