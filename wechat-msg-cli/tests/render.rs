@@ -338,7 +338,11 @@ fn a_token_endpoint_is_not_sendable() {
         Some(r#"{"grant_type":"client_credential","appid":"a","secret":"s"}"#),
     );
     assert_ne!(r.code, 0, "{}", r.stdout);
-    assert!(r.stderr.contains("auth.getStableAccessToken"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("auth.getStableAccessToken"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use wechat_msg::{EndpointInfo, Location, StableTokenRequest, TokenRequest};
@@ -121,7 +121,8 @@ fn token_request<R: wechat_msg::Endpoint>(
     })?;
     for field in info.fields.iter().filter(|f| f.errcode_missing.is_some()) {
         if body.get(field.http).and_then(Value::as_str) == Some("") {
-            return Err(field_error(field.http, true).unwrap_or_else(|| WxError::new(47001, "data format error")));
+            return Err(field_error(field.http, true)
+                .unwrap_or_else(|| WxError::new(47001, "data format error")));
         }
     }
     Ok(request)
@@ -139,16 +140,12 @@ fn check_credentials(shared: &Shared, appid: &str, secret: &str) -> Result<(), W
 }
 
 /// `GET /cgi-bin/token?grant_type=client_credential&appid=A&secret=S`.
-pub(crate) async fn classic_token(
-    State(shared): State<Arc<Shared>>,
-    request: Request,
-) -> Response {
+pub(crate) async fn classic_token(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     let query = query_pairs(&parts.uri);
-    let result =
-        token_request::<TokenRequest>(&parts.method, &query, Bytes::new())
-            .and_then(|r| check_credentials(&shared, &r.appid, &r.secret))
-            .map(|()| shared.issue_classic());
+    let result = token_request::<TokenRequest>(&parts.method, &query, Bytes::new())
+        .and_then(|r| check_credentials(&shared, &r.appid, &r.secret))
+        .map(|()| shared.issue_classic());
     token_reply(result, "classic")
 }
 
@@ -159,12 +156,10 @@ pub(crate) async fn stable_token(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let result =
-        token_request::<StableTokenRequest>(&parts.method, &[], bytes)
-            .and_then(|r| {
-                check_credentials(&shared, &r.appid, &r.secret)?;
-                Ok(shared.issue_stable(r.force_refresh.unwrap_or(false)))
-            });
+    let result = token_request::<StableTokenRequest>(&parts.method, &[], bytes).and_then(|r| {
+        check_credentials(&shared, &r.appid, &r.secret)?;
+        Ok(shared.issue_stable(r.force_refresh.unwrap_or(false)))
+    });
     token_reply(result, "stable")
 }
 

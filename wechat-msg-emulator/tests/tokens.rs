@@ -248,6 +248,9 @@ async fn stable_token_requests_are_checked_with_the_spec_errcodes() {
     let mut body = stable_body(false);
     body["grant_type"] = json!(7);
     let answer = h.post_text("/cgi-bin/stable_token", body.to_string()).await;
-    assert!(!answer.to_string().contains(App::DEFAULT_SECRET), "{answer}");
+    assert!(
+        !answer.to_string().contains(App::DEFAULT_SECRET),
+        "{answer}"
+    );
     assert_eq!(h.emu.counters().token_fetches, 0);
 }

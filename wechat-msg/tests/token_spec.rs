@@ -55,7 +55,10 @@ fn the_classic_request_goes_in_the_query() {
         .secret(SECRET)
         .build();
     let value = request.to_value(Form::Http);
-    assert_eq!(TokenRequest::from_value(&value, Form::Http).unwrap(), request);
+    assert_eq!(
+        TokenRequest::from_value(&value, Form::Http).unwrap(),
+        request
+    );
 }
 
 #[test]
@@ -70,9 +73,11 @@ fn debug_never_prints_the_secret_nor_the_token() {
     let classic = TokenRequest::builder().secret(SECRET).appid("wx1");
     assert!(!format!("{classic:?}").contains(SECRET));
 
-    let answer =
-        <TokenAnswer as Answer>::from_json(&json!({"access_token": SECRET, "expires_in": 7200}), Form::Http)
-            .unwrap();
+    let answer = <TokenAnswer as Answer>::from_json(
+        &json!({"access_token": SECRET, "expires_in": 7200}),
+        Form::Http,
+    )
+    .unwrap();
     assert_eq!(answer.access_token, SECRET);
     assert_eq!(answer.expires_in, 7200);
     let printed = format!("{answer:?}");

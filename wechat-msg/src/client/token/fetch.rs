@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::answer::Rejection;
+use crate::api::{GrantType, StableTokenRequest, TokenAnswer, TokenRequest};
 use crate::client::failure::{AnswerProblem, Failure, TransportError};
+use crate::client::http;
 use crate::client::retry::RetryPolicy;
 use crate::client::secrets::{AccessToken, AppSecret, Scrub};
-use crate::api::{GrantType, StableTokenRequest, TokenAnswer, TokenRequest};
-use crate::client::http;
 use crate::client::transport::{Received, Transport, read_json};
 use crate::endpoint::{Answer, Endpoint, Errcode};
 use crate::wire::{Cx, Form, WireErrorKind};
