@@ -30,7 +30,7 @@ fn unknown_key() {
     assert_mistakes(
         "unknown_key",
         &[
-            "api-spec/message.toml:18:1: unknown key `requried` in a field; expected one of: http, cloud, rust, type, required, role, in, keywords, join, verbatim, doc",
+            "api-spec/message.toml:18:1: unknown key `requried` in a field; expected one of: http, cloud, rust, type, required, role, in, keywords, join, verbatim, errcode_missing, errcode_invalid, doc",
         ],
     );
 }

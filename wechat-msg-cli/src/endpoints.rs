@@ -1,21 +1,35 @@
 //! `wechat-msg endpoints`: what the spec holds.
 
 use serde_json::{Value, json};
-use wechat_msg::{ENDPOINTS, EndpointInfo, ErrorClass};
+use wechat_msg::{AUTH_ENDPOINTS, Auth, ENDPOINTS, EndpointInfo, ErrorClass};
 
 use crate::Failure;
 
+/// Every endpoint: those sent with an access_token, then the token
+/// endpoints (marked: the client calls them itself; `send` and the relay
+/// do not).
+fn all() -> impl Iterator<Item = &'static EndpointInfo> {
+    ENDPOINTS.iter().chain(AUTH_ENDPOINTS).copied()
+}
+
 pub fn run(as_json: bool) -> Result<(), Failure> {
     if as_json {
-        let list: Vec<Value> = ENDPOINTS.iter().map(|e| describe(e)).collect();
+        let list: Vec<Value> = all().map(describe).collect();
         let text =
             serde_json::to_string_pretty(&list).map_err(|e| Failure::invalid(e.to_string()))?;
         println!("{text}");
         return Ok(());
     }
-    let width = ENDPOINTS.iter().map(|e| e.name.len()).max().unwrap_or(0);
-    for e in ENDPOINTS {
+    let width = all().map(|e| e.name.len()).max().unwrap_or(0);
+    for e in all() {
         let mut line = format!("{:<width$}  {:<4} {}", e.name, e.method.as_str(), e.path);
+        if e.auth == Auth::None {
+            line.push_str("  [token endpoint: no access_token");
+            if !e.cloud {
+                line.push_str(", no cloud call");
+            }
+            line.push(']');
+        }
         if let Some(d) = &e.deprecated {
             line.push_str("  [deprecated");
             if let Some(since) = d.since {
@@ -55,6 +69,11 @@ fn describe(e: &EndpointInfo) -> Value {
         "request_type": e.request_type,
         "body": format!("{:?}", e.body).to_lowercase(),
         "answer": format!("{:?}", e.answer).to_lowercase(),
+        "auth": match e.auth {
+            Auth::None => "none",
+            _ => "access_token",
+        },
+        "cloud": e.cloud,
         "deprecated": e.deprecated.map(|d| json!({
             "since": d.since,
             "successor": d.successor,

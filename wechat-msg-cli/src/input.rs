@@ -10,6 +10,11 @@ use crate::output::Foreign;
 
 /// The endpoint named `api`, or an error listing the known names.
 pub fn endpoint(api: &str) -> Result<&'static EndpointInfo, Failure> {
+    if wechat_msg::AUTH_ENDPOINTS.iter().any(|e| e.name == api) {
+        return Err(Failure::invalid(format!(
+            "`{api}` is a token endpoint: the client calls it itself to get an access_token (see --token-source); it is not sent as a request"
+        )));
+    }
     wechat_msg::endpoint(api).ok_or_else(|| {
         let known: Vec<&str> = wechat_msg::ENDPOINTS.iter().map(|e| e.name).collect();
         Failure::invalid(format!(

@@ -301,8 +301,48 @@ fn endpoints_lists_one_line_per_endpoint() {
     assert!(template.contains("2020-01-10"), "{template}");
     assert!(template.contains("subscribeMessage.send"), "{template}");
 
+    // The token endpoints are listed, marked: they take no access_token and
+    // are no cloud call.
+    for (name, method, path) in [
+        ("auth.getAccessToken", "GET", "/cgi-bin/token"),
+        ("auth.getStableAccessToken", "POST", "/cgi-bin/stable_token"),
+    ] {
+        let line = lines
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no line for {name}:\n{}", r.stdout));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(&words[1..3], [method, path], "{line}");
+        assert!(
+            line.contains("[token endpoint: no access_token, no cloud call]"),
+            "{line}"
+        );
+    }
+
     let listed = json_of(&["endpoints", "--json"], None);
     assert_eq!(listed.as_array().unwrap().len(), lines.len());
+    let stable = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "auth.getStableAccessToken")
+        .unwrap();
+    assert_eq!(stable["auth"], "none", "{stable}");
+    assert_eq!(stable["cloud"], false, "{stable}");
+}
+
+#[test]
+fn a_token_endpoint_is_not_sendable() {
+    let r = run(
+        &["render", "auth.getStableAccessToken", "-"],
+        Some(r#"{"grant_type":"client_credential","appid":"a","secret":"s"}"#),
+    );
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("auth.getStableAccessToken"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

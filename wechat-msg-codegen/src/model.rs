@@ -39,8 +39,36 @@ pub struct Endpoint {
     pub answer: AnswerKind,
     /// Set when retired.
     pub deprecated: Option<Deprecated>,
+    /// How the endpoint is authorized (`auth`).
+    pub auth: Auth,
+    /// Whether the endpoint has a cloud-call form (`cloud`).
+    pub cloud: bool,
+    /// The stem of the errcode enum: the endpoint's own `rust`, or that of
+    /// the endpoint named by `errcodes_of`, whose enum it shares.
+    pub errcode_stem: String,
+    /// Whether the shared errcode table is part of the enum
+    /// (`shared_errcodes`).
+    pub shared_errcodes: bool,
     /// Shared and own codes, sorted by code.
     pub errcodes: Vec<Errcode>,
+}
+
+impl Endpoint {
+    /// Whether this endpoint defines its errcode enum (rather than sharing
+    /// another endpoint's through `errcodes_of`).
+    pub fn owns_errcodes(&self) -> bool {
+        self.errcode_stem == self.rust
+    }
+}
+
+/// How an endpoint is authorized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// The client adds `access_token` to the query (the default).
+    AccessToken,
+    /// No token: the endpoint is called with the app's credentials (the
+    /// token endpoints themselves).
+    None,
 }
 
 /// HTTP method.
@@ -148,6 +176,12 @@ pub struct Field {
     /// For a list in the query: the separator its items are joined with
     /// (`ids=2,616`).
     pub join: Option<String>,
+    /// The errcode a server answers when this request field is missing or
+    /// empty (`errcode_missing`).
+    pub errcode_missing: Option<i64>,
+    /// The errcode a server answers when this request field's value is not
+    /// one its type allows (`errcode_invalid`).
+    pub errcode_invalid: Option<i64>,
     /// Description.
     pub doc: String,
 }
@@ -210,6 +244,8 @@ pub enum Role {
     MediaId,
     /// A Unix time the server sets (answers).
     Timestamp,
+    /// A secret (an AppSecret, a token): never printed by `Debug`.
+    Secret,
 }
 
 /// Where a field travels over HTTP.

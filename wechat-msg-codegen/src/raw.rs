@@ -108,6 +108,10 @@ pub struct RawEndpoint {
     pub request: Option<Sp<String>>,
     pub body: Option<Sp<String>>,
     pub answer: Option<Sp<String>>,
+    pub auth: Option<Sp<String>>,
+    pub cloud: Option<Sp<bool>>,
+    pub shared_errcodes: Option<Sp<bool>>,
+    pub errcodes_of: Option<Sp<String>>,
     pub deprecated: Option<RawDeprecated>,
     pub errcodes: Vec<RawErrcode>,
 }
@@ -154,6 +158,8 @@ pub struct RawField {
     pub keywords: Option<Sp<String>>,
     pub join: Option<Sp<String>>,
     pub verbatim: Option<Sp<bool>>,
+    pub errcode_missing: Option<Sp<i64>>,
+    pub errcode_invalid: Option<Sp<i64>>,
     pub doc: Option<Sp<String>>,
 }
 
@@ -330,6 +336,10 @@ fn endpoint(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawEndpoint {
         request: t.req_string(cx, "request"),
         body: t.string(cx, "body"),
         answer: t.string(cx, "answer"),
+        auth: t.string(cx, "auth"),
+        cloud: t.bool(cx, "cloud"),
+        shared_errcodes: t.bool(cx, "shared_errcodes"),
+        errcodes_of: t.string(cx, "errcodes_of"),
         deprecated: t
             .table(cx, "deprecated", &["since", "successor", "note"])
             .map(|mut d| RawDeprecated {
@@ -354,13 +364,28 @@ const ENDPOINT_KEYS: &[&str] = &[
     "request",
     "body",
     "answer",
+    "auth",
+    "cloud",
+    "shared_errcodes",
+    "errcodes_of",
     "deprecated",
     "errcode",
 ];
 const ERRCODE_KEYS: &[&str] = &["code", "rust", "class", "description"];
 const TYPE_KEYS: &[&str] = &["name", "doc", "field", "union"];
 const FIELD_KEYS: &[&str] = &[
-    "http", "cloud", "rust", "type", "required", "role", "in", "keywords", "join", "verbatim",
+    "http",
+    "cloud",
+    "rust",
+    "type",
+    "required",
+    "role",
+    "in",
+    "keywords",
+    "join",
+    "verbatim",
+    "errcode_missing",
+    "errcode_invalid",
     "doc",
 ];
 const KEYWORD_KEYS: &[&str] = &[
@@ -438,6 +463,8 @@ fn field(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawField {
         keywords: t.string(cx, "keywords"),
         join: t.string(cx, "join"),
         verbatim: t.bool(cx, "verbatim"),
+        errcode_missing: t.int(cx, "errcode_missing", false),
+        errcode_invalid: t.int(cx, "errcode_invalid", false),
         doc: t.req_string(cx, "doc"),
     }
 }

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use wechat_msg::EndpointInfo;
+use wechat_msg::{EndpointInfo, Location, StableTokenRequest, TokenRequest};
 
 use crate::body::{self, query_pairs, query_value};
 use crate::deliver::deliver_outbox;
@@ -79,22 +79,57 @@ pub(crate) fn wrong_method(required: &'static str) -> Response {
         .with_status(StatusCode::METHOD_NOT_ALLOWED)
 }
 
-/// Checks grant_type, appid and secret of a token request.
-fn check_credentials(
-    shared: &Shared,
-    grant_type: Option<&str>,
-    appid: Option<&str>,
-    secret: Option<&str>,
-) -> Result<(), WxError> {
-    if grant_type != Some("client_credential") {
-        return Err(WxError::new(40002, "invalid grant_type"));
+/// Reads a token request with the endpoint's generated parser. The
+/// errcodes come from the spec: a field missing or empty answers its
+/// `errcode_missing`, a value its type refuses its `errcode_invalid`, any
+/// other shape 47001.
+fn token_request<R: wechat_msg::Endpoint>(
+    method: &axum::http::Method,
+    query: &[(String, String)],
+    bytes: Bytes,
+) -> Result<R, WxError> {
+    let info = R::INFO;
+    let field_error = |key: &str, missing: bool| {
+        let field = info.fields.iter().find(|f| f.http == key)?;
+        let code = if missing {
+            field.errcode_missing
+        } else {
+            field.errcode_invalid
+        }?;
+        let errmsg = info.errcode(code).map_or("", |e| e.description);
+        Some(WxError::new(code, format!("{key}: {errmsg}")))
+    };
+    let has_body = info.fields.iter().any(|f| f.location == Location::Body);
+    let mut body = if !has_body || *method == axum::http::Method::GET {
+        Value::Object(serde_json::Map::new())
+    } else if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(WxError::new(44002, "empty post data"));
+    } else {
+        wechat_msg::wire::parse_json(&bytes)
+            .map_err(|e| WxError::new(47001, format!("data format error: {e}")))?
+    };
+    if let Value::Object(map) = &mut body {
+        for field in info.fields.iter().filter(|f| f.location == Location::Query) {
+            if let Some(value) = query_value(query, field.http) {
+                map.insert(field.http.to_owned(), Value::String(value.to_owned()));
+            }
+        }
     }
-    let appid = appid
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| WxError::new(41002, "appid missing"))?;
-    let secret = secret
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| WxError::new(41004, "appsecret missing"))?;
+    let request = R::from_value(&body, wechat_msg::Form::Http).map_err(|err| {
+        let missing = matches!(err.kind(), wechat_msg::WireErrorKind::Missing);
+        field_error(err.path(), missing).unwrap_or_else(|| body::format_error(&err))
+    })?;
+    for field in info.fields.iter().filter(|f| f.errcode_missing.is_some()) {
+        if body.get(field.http).and_then(Value::as_str) == Some("") {
+            return Err(field_error(field.http, true)
+                .unwrap_or_else(|| WxError::new(47001, "data format error")));
+        }
+    }
+    Ok(request)
+}
+
+/// Checks the appid and secret of a token request against the app's.
+fn check_credentials(shared: &Shared, appid: &str, secret: &str) -> Result<(), WxError> {
     if appid != shared.config.app.appid {
         return Err(WxError::new(40013, "invalid appid"));
     }
@@ -105,10 +140,11 @@ fn check_credentials(
 }
 
 /// `GET /cgi-bin/token?grant_type=client_credential&appid=A&secret=S`.
-pub(crate) async fn classic_token(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
-    let query = query_pairs(&uri);
-    let get = |key: &str| query_value(&query, key);
-    let result = check_credentials(&shared, get("grant_type"), get("appid"), get("secret"))
+pub(crate) async fn classic_token(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let query = query_pairs(&parts.uri);
+    let result = token_request::<TokenRequest>(&parts.method, &query, Bytes::new())
+        .and_then(|r| check_credentials(&shared, &r.appid, &r.secret))
         .map(|()| shared.issue_classic());
     token_reply(result, "classic")
 }
@@ -117,27 +153,12 @@ pub(crate) async fn classic_token(State(shared): State<Arc<Shared>>, uri: Uri) -
 pub(crate) async fn stable_token(
     State(shared): State<Arc<Shared>>,
     Extension(Buffered(bytes)): Extension<Buffered>,
+    request: Request,
 ) -> Response {
-    let result = if bytes.iter().all(u8::is_ascii_whitespace) {
-        Err(WxError::new(44002, "empty post data"))
-    } else {
-        wechat_msg::wire::parse_json(&bytes)
-            .map_err(|e| WxError::new(47001, format!("data format error: {e}")))
-    }
-    .and_then(|body| {
-        let text = |key: &str| body.get(key).and_then(Value::as_str);
-        check_credentials(&shared, text("grant_type"), text("appid"), text("secret"))?;
-        let force = match body.get("force_refresh") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                return Err(WxError::new(
-                    47001,
-                    "data format error: force_refresh: expected a boolean",
-                ));
-            }
-        };
-        Ok(shared.issue_stable(force))
+    let (parts, _) = request.into_parts();
+    let result = token_request::<StableTokenRequest>(&parts.method, &[], bytes).and_then(|r| {
+        check_credentials(&shared, &r.appid, &r.secret)?;
+        Ok(shared.issue_stable(r.force_refresh.unwrap_or(false)))
     });
     token_reply(result, "stable")
 }

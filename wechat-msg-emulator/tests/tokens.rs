@@ -198,3 +198,59 @@ async fn missing_and_unknown_tokens_are_refused() {
     assert_eq!(send_text(&h, "not-a-token").await, 40001);
     assert!(h.emu.messages().is_empty());
 }
+
+/// The stable token's checks come from the spec: a `grant_type` the
+/// generated `GrantType` refuses answers the field's `errcode_invalid`, a
+/// missing or empty field its `errcode_missing`, another shape 47001.
+#[tokio::test]
+async fn stable_token_requests_are_checked_with_the_spec_errcodes() {
+    use wechat_msg::{Endpoint, StableTokenRequest, TokenErrcode};
+    let h = Harness::start().await;
+    let field = |key: &str| {
+        StableTokenRequest::INFO
+            .fields
+            .iter()
+            .find(|f| f.http == key)
+            .unwrap()
+    };
+    let invalid_grant = field("grant_type").errcode_invalid.unwrap();
+    assert_eq!(invalid_grant, TokenErrcode::InvalidGrantType.code());
+    let mut body = stable_body(false);
+    body["grant_type"] = json!("password");
+    let answer = h.post_text("/cgi-bin/stable_token", body.to_string()).await;
+    assert_eq!(errcode(&answer), invalid_grant, "{answer}");
+
+    for (key, code) in [
+        ("grant_type", field("grant_type").errcode_missing.unwrap()),
+        ("appid", TokenErrcode::AppidMissing.code()),
+        ("secret", TokenErrcode::SecretMissing.code()),
+    ] {
+        assert_eq!(field(key).errcode_missing, Some(code), "{key}");
+        let mut body = stable_body(false);
+        body.as_object_mut().unwrap().remove(key);
+        let answer = h.post_text("/cgi-bin/stable_token", body.to_string()).await;
+        assert_eq!(errcode(&answer), code, "{key} missing: {answer}");
+        let mut body = stable_body(false);
+        body[key] = json!("");
+        let answer = h.post_text("/cgi-bin/stable_token", body.to_string()).await;
+        assert_eq!(errcode(&answer), code, "{key} empty: {answer}");
+    }
+
+    let mut body = stable_body(false);
+    body["force_refresh"] = json!("yes");
+    let answer = h.post_text("/cgi-bin/stable_token", body.to_string()).await;
+    assert_eq!(errcode(&answer), 47001, "{answer}");
+    assert!(
+        answer["errmsg"].as_str().unwrap().contains("force_refresh"),
+        "{answer}"
+    );
+    // The secret is never echoed in a refusal.
+    let mut body = stable_body(false);
+    body["grant_type"] = json!(7);
+    let answer = h.post_text("/cgi-bin/stable_token", body.to_string()).await;
+    assert!(
+        !answer.to_string().contains(App::DEFAULT_SECRET),
+        "{answer}"
+    );
+    assert_eq!(h.emu.counters().token_fetches, 0);
+}

@@ -35,6 +35,13 @@ pub struct EndpointInfo {
     pub doc: &'static str,
     /// Set when the endpoint is retired.
     pub deprecated: Option<Deprecation>,
+    /// How the endpoint is authorized: with an access_token (every endpoint
+    /// in [`ENDPOINTS`](crate::ENDPOINTS)) or not at all (the token
+    /// endpoints, in [`AUTH_ENDPOINTS`](crate::AUTH_ENDPOINTS)).
+    pub auth: Auth,
+    /// Whether the endpoint can be called as a cloud call (through
+    /// WeChat Cloud's open API and the relay).
+    pub cloud: bool,
     /// How the HTTP request body is encoded.
     pub body: BodyKind,
     /// What a successful call answers.
@@ -135,6 +142,17 @@ pub struct Deprecation {
     pub note: &'static str,
 }
 
+/// How an endpoint is authorized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Auth {
+    /// The client adds `access_token` to the query.
+    AccessToken,
+    /// No token: the endpoint takes the app's credentials (the token
+    /// endpoints themselves).
+    None,
+}
+
 /// How an HTTP request body is encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -190,6 +208,11 @@ pub struct FieldInfo {
     pub required: bool,
     /// What the value means, when the server checks or sets it.
     pub role: Option<Role>,
+    /// The errcode a server answers when the field is missing or empty.
+    pub errcode_missing: Option<i64>,
+    /// The errcode a server answers when the field's value is not one its
+    /// type allows.
+    pub errcode_invalid: Option<i64>,
 }
 
 /// The meaning of a field's value, for those a server checks against its own
@@ -207,6 +230,8 @@ pub enum Role {
     MediaId,
     /// A Unix time set by the server (in answers: `created_at`).
     Timestamp,
+    /// A secret (the AppSecret): the generated `Debug` prints `***`.
+    Secret,
 }
 
 /// A field with a [`Role`], by dotted HTTP path (`weapp_template_msg.form_id`).

@@ -35,8 +35,9 @@ pub use answer::{MalformedAnswer, Rejection};
 #[cfg(feature = "client")]
 pub use client::{Client, Via};
 pub use endpoint::{
-    Ack, Answer, AnswerKind, AnyErrcode, AnyRequest, BodyKind, Deprecation, Endpoint, EndpointInfo,
-    Errcode, ErrcodeInfo, ErrorClass, FieldInfo, Location, MediaBytes, Method, Role, RoleInfo,
+    Ack, Answer, AnswerKind, AnyErrcode, AnyRequest, Auth, BodyKind, Deprecation, Endpoint,
+    EndpointInfo, Errcode, ErrcodeInfo, ErrorClass, FieldInfo, Location, MediaBytes, Method, Role,
+    RoleInfo,
 };
 pub use link::{LinkText, MiniProgramLink};
 pub use media::MediaFile;

@@ -221,13 +221,32 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
     );
     let start_doc = format!(" A builder for `{}` with nothing set yet.", o.name);
     let deprecated_attr = deprecated.map(|note| quote!(#[deprecated(note = #note)]));
+    // A builder holding a secret prints none of its values.
+    let secret = o
+        .fields
+        .iter()
+        .any(|f| f.role == Some(crate::model::Role::Secret));
+    let (derives, debug) = if secret {
+        let text = format!("{builder} {{ .. }}");
+        let debug = quote! {
+            impl<#(#params),*> ::core::fmt::Debug for #builder<#(#params),*> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.write_str(#text)
+                }
+            }
+        };
+        (quote!(Clone), Some(debug))
+    } else {
+        (quote!(Clone, Debug), None)
+    };
     quote! {
         #[doc = #builder_doc]
         #[must_use = "a builder does nothing until `.build()`"]
-        #[derive(Clone, Debug)]
+        #[derive(#derives)]
         pub struct #builder<#(#defaults),*> {
             #(#struct_fields)*
         }
+        #debug
 
         #[allow(deprecated)]
         impl #name {

@@ -5,7 +5,9 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::{errcodes, ident, rt};
-use crate::model::{AnswerKind, BodyKind, Endpoint, Location, Method, Model, Object, Role, Ty};
+use crate::model::{
+    AnswerKind, Auth, BodyKind, Endpoint, Location, Method, Model, Object, Role, Ty,
+};
 
 pub fn endpoints(model: &Model) -> TokenStream {
     let rt = rt();
@@ -28,17 +30,29 @@ pub fn endpoints(model: &Model) -> TokenStream {
             }
         }
     });
-    let registry = model.endpoints.iter().map(|e| {
-        let request = ident(&model.objects[e.request].name);
-        quote!(<#request as #rt::Endpoint>::INFO,)
-    });
+    let registry = |auth: Auth| {
+        let infos = model.endpoints.iter().filter(|e| e.auth == auth).map(|e| {
+            let request = ident(&model.objects[e.request].name);
+            quote!(<#request as #rt::Endpoint>::INFO,)
+        });
+        quote!(#(#infos)*)
+    };
+    let registry_token = registry(Auth::AccessToken);
+    let registry_none = registry(Auth::None);
     quote! {
         #(#impls)*
         #(#answer_impls)*
 
-        /// Every endpoint of the spec, in spec order.
+        /// Every endpoint of the spec sent with an access_token (what
+        /// `Client::send`, the CLI and the cloud relay call), in spec order.
         #[allow(deprecated)]
-        pub static ENDPOINTS: &[&#rt::EndpointInfo] = &[#(#registry)*];
+        pub static ENDPOINTS: &[&#rt::EndpointInfo] = &[#registry_token];
+
+        /// The endpoints of the spec called without an access_token
+        /// (`auth = "none"`: the token endpoints), in spec order. The
+        /// client calls them itself; they are not in [`ENDPOINTS`].
+        #[allow(deprecated)]
+        pub static AUTH_ENDPOINTS: &[&#rt::EndpointInfo] = &[#registry_none];
     }
 }
 
@@ -69,6 +83,11 @@ fn endpoint(model: &Model, e: &Endpoint) -> TokenStream {
         BodyKind::Multipart => "Multipart",
         BodyKind::Form => "Form",
     });
+    let auth = ident(match e.auth {
+        Auth::AccessToken => "AccessToken",
+        Auth::None => "None",
+    });
+    let cloud = e.cloud;
     let name = &e.name;
     let request_name = &request_obj.name;
     let path = &e.path;
@@ -105,6 +124,8 @@ fn endpoint(model: &Model, e: &Endpoint) -> TokenStream {
                 path: #path,
                 doc: #doc,
                 deprecated: #deprecated,
+                auth: #rt::Auth::#auth,
+                cloud: #cloud,
                 body: #rt::BodyKind::#body,
                 answer: #rt::AnswerKind::#answer_kind,
                 fields: &[#fields],
@@ -126,6 +147,7 @@ fn role_tokens(role: Role) -> TokenStream {
         Role::FormId => "FormId",
         Role::MediaId => "MediaId",
         Role::Timestamp => "Timestamp",
+        Role::Secret => "Secret",
     });
     quote!(#rt::Role::#role)
 }
@@ -149,9 +171,18 @@ fn field_infos(fields: &[crate::model::Field]) -> TokenStream {
         };
         let list = matches!(f.ty, Ty::List(_));
         let join = opt_str(&f.join);
-        quote!(#rt::FieldInfo { http: #http, cloud: #cloud, location: #rt::Location::#location, file: #file, list: #list, join: #join, required: #required, role: #role },)
+        let missing = opt_i64(f.errcode_missing);
+        let invalid = opt_i64(f.errcode_invalid);
+        quote!(#rt::FieldInfo { http: #http, cloud: #cloud, location: #rt::Location::#location, file: #file, list: #list, join: #join, required: #required, role: #role, errcode_missing: #missing, errcode_invalid: #invalid },)
     });
     quote!(#(#infos)*)
+}
+
+fn opt_i64(n: Option<i64>) -> TokenStream {
+    match n {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    }
 }
 
 fn opt_str(s: &Option<String>) -> TokenStream {

@@ -9,7 +9,7 @@ use crate::model::{Endpoint, ErrorClass};
 
 /// The name of an endpoint's errcode enum.
 pub fn enum_ident(e: &Endpoint) -> proc_macro2::Ident {
-    format_ident!("{}Errcode", e.rust)
+    format_ident!("{}Errcode", e.errcode_stem)
 }
 
 /// The `ErrcodeInfo` table of an endpoint, sorted by code.
@@ -33,8 +33,13 @@ pub fn errcode_enum(e: &Endpoint) -> TokenStream {
     let rt = rt();
     let name = enum_ident(e);
     let doc = docs(&format!(
-        "The errcodes of `{}`: the shared table and the endpoint's own.\n\nA code the spec does not list is kept in `Unknown` with WeChat's errmsg.",
-        e.name
+        "The errcodes of `{}`: {}.\n\nA code the spec does not list is kept in `Unknown` with WeChat's errmsg.",
+        e.name,
+        if !e.shared_errcodes {
+            "the endpoint's own codes (the shared table does not apply)"
+        } else {
+            "the shared table and the endpoint's own"
+        }
     ));
     let variants = e.errcodes.iter().map(|c| {
         let vname = ident(&c.rust);

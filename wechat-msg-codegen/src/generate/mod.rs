@@ -40,7 +40,11 @@ pub fn generate(model: &Model) -> TokenStream {
         let wire = wire::string_enum(e);
         quote!(#def #wire)
     });
-    let errcodes = model.endpoints.iter().map(errcodes::errcode_enum);
+    let errcodes = model
+        .endpoints
+        .iter()
+        .filter(|e| e.owns_errcodes())
+        .map(errcodes::errcode_enum);
     let endpoints = endpoints::endpoints(model);
     let pushes = push::pushes(model);
     let keyword = keywords::module(model);

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::{docs, ident, rt, rust_type};
-use crate::model::{Model, Object, StrEnum, Ty};
+use crate::model::{Model, Object, Role, StrEnum, Ty};
 
 /// The struct of an object type, and the enum of its union if it has one.
 pub fn object(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenStream {
@@ -58,17 +58,53 @@ pub fn object(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenSt
     });
     let union_enum = o.union.as_ref().map(|u| union_enum(model, o, u));
     let text_from = single_string_from(o);
+    let secret = o.fields.iter().any(|f| f.role == Some(Role::Secret));
+    let (derives, debug) = if secret {
+        (quote!(Clone, PartialEq, Eq), Some(redacting_debug(o)))
+    } else {
+        (quote!(Clone, Debug, PartialEq, Eq), None)
+    };
     quote! {
         #doc
         #deprecated_attr
-        #[derive(Clone, Debug, PartialEq, Eq)]
+        #[derive(#derives)]
         #[non_exhaustive]
         pub struct #name {
             #(#fields)*
             #union_field
         }
+        #debug
         #union_enum
         #text_from
+    }
+}
+
+/// `Debug` of an object with `role = "secret"` fields: those print `***`,
+/// whatever they hold.
+fn redacting_debug(o: &Object) -> TokenStream {
+    let name = ident(&o.name);
+    let name_str = &o.name;
+    let fields = o.fields.iter().map(|f| {
+        let fname = ident(&f.rust);
+        let key = &f.rust;
+        if f.role == Some(Role::Secret) {
+            quote!(.field(#key, &::core::format_args!("***")))
+        } else {
+            quote!(.field(#key, &self.#fname))
+        }
+    });
+    let union = o.union.as_ref().map(|u| {
+        let fname = ident(&u.rust_field);
+        let key = &u.rust_field;
+        quote!(.field(#key, &self.#fname))
+    });
+    quote! {
+        #[allow(deprecated)]
+        impl ::core::fmt::Debug for #name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(#name_str) #(#fields)* #union .finish()
+            }
+        }
     }
 }
 

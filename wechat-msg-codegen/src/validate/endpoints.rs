@@ -35,10 +35,38 @@ impl Validator<'_> {
                 } else {
                     requests.insert(endpoint.request, request_pos.clone());
                 }
-                out.push(endpoint);
+                out.push((e, endpoint));
             }
         }
-        out
+        let by_name: HashMap<String, (String, Vec<Errcode>, bool)> = out
+            .iter()
+            .map(|(e, endpoint)| {
+                let own = e.errcodes_of.is_none();
+                let entry = (endpoint.rust.clone(), endpoint.errcodes.clone(), own);
+                (endpoint.name.clone(), entry)
+            })
+            .collect();
+        for (e, endpoint) in &mut out {
+            let Some(of) = &e.errcodes_of else { continue };
+            match by_name.get(&of.value) {
+                Some((stem, errcodes, true)) => {
+                    endpoint.errcode_stem = stem.clone();
+                    endpoint.errcodes = errcodes.clone();
+                }
+                Some((_, _, false)) => self.errors.push(
+                    &of.pos,
+                    format!(
+                        "`errcodes_of = \"{}\"` names an endpoint that shares another's errcodes itself; name the one that lists them",
+                        of.value
+                    ),
+                ),
+                None => self.errors.push(
+                    &of.pos,
+                    format!("`errcodes_of`: no endpoint is named `{}`", of.value),
+                ),
+            }
+        }
+        out.into_iter().map(|(_, endpoint)| endpoint).collect()
     }
 
     pub(super) fn endpoint(
@@ -75,11 +103,57 @@ impl Validator<'_> {
             self.errors
                 .push(&rust_pos, format!("`{rust}` is not a Rust type name"));
         }
-        self.claim(
-            &format!("{rust}Errcode"),
-            &rust_pos,
-            "the endpoint's errcode enum",
-        );
+        if e.errcodes_of.is_none() {
+            self.claim(
+                &format!("{rust}Errcode"),
+                &rust_pos,
+                "the endpoint's errcode enum",
+            );
+        }
+        let auth = match &e.auth {
+            None => Auth::AccessToken,
+            Some(a) => match a.value.as_str() {
+                "access_token" => Auth::AccessToken,
+                "none" => Auth::None,
+                other => {
+                    self.errors.push(
+                        &a.pos,
+                        format!("unknown auth `{other}`; expected `access_token` or `none`"),
+                    );
+                    Auth::AccessToken
+                }
+            },
+        };
+        let cloud = e.cloud.as_ref().is_none_or(|c| c.value);
+        if let Some(c) = &e.cloud
+            && !c.value
+            && auth != Auth::None
+        {
+            self.errors.push(
+                &c.pos,
+                "`cloud = false` is only for endpoints with `auth = \"none\"`: an endpoint sent with an access_token is also a cloud call",
+            );
+        }
+        if let Some(of) = &e.errcodes_of {
+            if let Some(first) = e.errcodes.first() {
+                self.errors.push(
+                    &first.pos,
+                    format!(
+                        "this endpoint shares the errcodes of `{}` (`errcodes_of`); list its codes there",
+                        of.value
+                    ),
+                );
+            }
+            if let Some(s) = &e.shared_errcodes {
+                self.errors.push(
+                    &s.pos,
+                    format!(
+                        "`shared_errcodes` goes on `{}`, whose errcodes this endpoint shares",
+                        of.value
+                    ),
+                );
+            }
+        }
         let method = e.method.as_ref().and_then(|m| match m.value.as_str() {
             "GET" => Some(Method::Get),
             "POST" => Some(Method::Post),
@@ -141,10 +215,11 @@ impl Validator<'_> {
             successor: d.successor.as_ref().map(|s| s.value.clone()),
             note: text(&d.note),
         });
-        let errcodes = self.endpoint_errcodes(e, shared);
+        let with_shared = e.shared_errcodes.as_ref().is_none_or(|s| s.value);
+        let none = HashMap::new();
+        let errcodes = self.endpoint_errcodes(e, if with_shared { shared } else { &none });
         Some(Endpoint {
             name: name.value.clone(),
-            rust,
             method: method?,
             path: text(&e.path),
             doc: text(&e.doc),
@@ -152,6 +227,11 @@ impl Validator<'_> {
             body: body?,
             answer: answer?,
             deprecated,
+            auth,
+            cloud,
+            errcode_stem: rust.clone(),
+            shared_errcodes: with_shared,
+            rust,
             errcodes,
         })
     }

@@ -148,4 +148,44 @@ impl Validator<'_> {
         }
         errcodes
     }
+
+    /// `errcode_missing` and `errcode_invalid` marks: only on the fields of
+    /// a request type, naming codes its endpoint lists.
+    pub(super) fn field_errcodes(
+        &mut self,
+        raw_types: &[&RawType],
+        objects: &[Object],
+        endpoints: &[Endpoint],
+    ) {
+        for (raw, object) in raw_types.iter().zip(objects) {
+            for f in &raw.fields {
+                let marks = [
+                    ("errcode_missing", &f.errcode_missing),
+                    ("errcode_invalid", &f.errcode_invalid),
+                ];
+                for (key, mark) in marks {
+                    let Some(mark) = mark else { continue };
+                    match object.endpoint.map(|i| &endpoints[i]) {
+                        None => self.errors.push(
+                            &mark.pos,
+                            format!(
+                                "`{key}` is for the top-level fields of a request type, and `{}` is not the request of an endpoint",
+                                object.name
+                            ),
+                        ),
+                        Some(e) if !e.errcodes.iter().any(|c| c.code == mark.value) => {
+                            self.errors.push(
+                                &mark.pos,
+                                format!(
+                                    "`{key} = {}`: `{}` does not list errcode {}; add it under `[[endpoint.errcode]]`",
+                                    mark.value, e.name, mark.value
+                                ),
+                            )
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+    }
 }

@@ -62,6 +62,7 @@ pub(crate) fn validate(files: &[RawFile], errors: &mut SpecErrors) -> Option<Mod
     for (i, e) in endpoints.iter().enumerate() {
         objects[e.request].endpoint = Some(i);
     }
+    v.field_errcodes(&raw_types, &objects, &endpoints);
 
     let push = push::validate(files, v.errors, &mut v.names);
     let keywords = v.keywords(files);
@@ -216,6 +217,127 @@ doc = "Sends a thing."
             [
                 "spec.toml:6:11: field `page` of `Deep`: query fields and files are allowed only at the top of a request"
             ]
+        );
+    }
+
+    const SHARED: &str = r#"
+[[errcode]]
+code = 40001
+rust = "InvalidCredential"
+class = "refresh_token"
+description = "The token is invalid."
+"#;
+
+    /// Two token-like endpoints: `auth = "none"`, `cloud = false`, the
+    /// first with its own codes only, the second sharing them.
+    const TOKEN: &str = r#"
+[[endpoint]]
+name = "auth.get"
+rust = "Token"
+method = "POST"
+path = "/token"
+request = "Request"
+doc = "Gets a token."
+auth = "none"
+cloud = false
+shared_errcodes = false
+
+[[endpoint.errcode]]
+code = 41002
+rust = "AppidMissing"
+class = "permanent"
+description = "appid missing."
+
+[[endpoint]]
+name = "auth.getStable"
+method = "POST"
+path = "/stable"
+request = "Stable"
+doc = "Gets the stable token."
+auth = "none"
+cloud = false
+errcodes_of = "auth.get"
+"#;
+
+    #[test]
+    fn token_endpoints_take_no_token_have_no_cloud_form_and_share_an_enum() {
+        let spec = format!(
+            "{SHARED}{TOKEN}{}{}",
+            object(
+                "Request",
+                &[
+                    ("appid", "string", "errcode_missing = 41002"),
+                    ("secret", "string", "role = \"secret\"")
+                ]
+            ),
+            object("Stable", &[("appid", "string", "errcode_missing = 41002")])
+        );
+        let model = check(&spec).unwrap();
+        let [classic, stable] = model.endpoints.as_slice() else {
+            panic!("two endpoints")
+        };
+        assert_eq!(classic.auth, crate::model::Auth::None);
+        assert!(!classic.cloud && !stable.cloud);
+        // The shared table's 40001 is not part of a `shared_errcodes = false` enum.
+        let codes: Vec<i64> = classic.errcodes.iter().map(|c| c.code).collect();
+        assert_eq!(codes, [41002]);
+        assert!(classic.owns_errcodes());
+        assert!(!stable.owns_errcodes());
+        assert_eq!(stable.errcode_stem, "Token");
+        assert_eq!(stable.errcodes.len(), 1);
+        let request = &model.objects[classic.request];
+        assert_eq!(request.fields[0].errcode_missing, Some(41002));
+        assert_eq!(request.fields[1].role, Some(crate::model::Role::Secret));
+    }
+
+    #[test]
+    fn token_endpoint_keys_misused_are_reported_at_their_line() {
+        let spec = format!(
+            "{}\nauth = \"cookie\"\ncloud = false\nerrcodes_of = \"nowhere.at_all\"\n{}",
+            ENDPOINT.trim_end(),
+            object(
+                "Request",
+                &[
+                    ("count", "integer", "role = \"secret\""),
+                    ("appid", "string", "errcode_missing = 41002"),
+                    ("item", "Item", "")
+                ]
+            ) + &object("Item", &[("name", "string", "errcode_invalid = 40002")])
+        );
+        let errors = check(&spec).unwrap_err();
+        let expect = [
+            "spec.toml:8:8: unknown auth `cookie`; expected `access_token` or `none`",
+            "spec.toml:9:9: `cloud = false` is only for endpoints with `auth = \"none\"`",
+            "spec.toml:10:15: `errcodes_of`: no endpoint is named `nowhere.at_all`",
+            "`role = \"secret\"` is for a string field, and `count` is `integer`",
+            "`errcode_missing = 41002`: `thing.send` does not list errcode 41002",
+            "`errcode_invalid` is for the top-level fields of a request type, and `Item` is not the request of an endpoint",
+        ];
+        assert_eq!(errors.len(), expect.len(), "{errors:#?}");
+        for e in expect {
+            assert!(
+                errors.iter().any(|got| got.contains(e)),
+                "missing {e:?} in {errors:#?}"
+            );
+        }
+        // Each error names a line.
+        for got in &errors {
+            assert!(got.starts_with("spec.toml:"), "{got}");
+        }
+    }
+
+    #[test]
+    fn an_endpoint_sharing_errcodes_lists_none_of_its_own() {
+        let spec = format!(
+            "{TOKEN}\n[[endpoint.errcode]]\ncode = 41004\nrust = \"SecretMissing\"\nclass = \"permanent\"\ndescription = \"x\"\n{}{}",
+            object("Request", &[]),
+            object("Stable", &[])
+        );
+        let errors = check(&spec).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].contains("shares the errcodes of `auth.get` (`errcodes_of`)"),
+            "{errors:#?}"
         );
     }
 }

@@ -114,9 +114,10 @@ impl Validator<'_> {
                 "form_id" => Some(Role::FormId),
                 "media_id" => Some(Role::MediaId),
                 "timestamp" => Some(Role::Timestamp),
+                "secret" => Some(Role::Secret),
                 other => {
                     let msg = format!(
-                        "unknown role `{other}`; expected one of: openid, template_id, form_id, media_id, timestamp"
+                        "unknown role `{other}`; expected one of: openid, template_id, form_id, media_id, timestamp, secret"
                     );
                     self.errors.push(&r.pos, msg);
                     None
@@ -168,6 +169,17 @@ impl Validator<'_> {
                 Some(j.value.clone())
             }
         };
+        if let (Some(r), Some(t)) = (&f.role, &ty)
+            && r.value == "secret"
+            && *t != Ty::String
+        {
+            let msg = format!(
+                "`role = \"secret\"` is for a string field, and `{}` is `{}`",
+                http.value,
+                f.ty.as_ref().map_or("", |t| t.value.as_str())
+            );
+            self.errors.push(&r.pos, msg);
+        }
         if !ok {
             return None;
         }
@@ -181,6 +193,8 @@ impl Validator<'_> {
             location,
             keywords: None,
             join,
+            errcode_missing: f.errcode_missing.as_ref().map(|c| c.value),
+            errcode_invalid: f.errcode_invalid.as_ref().map(|c| c.value),
             doc: text(&f.doc),
         })
     }

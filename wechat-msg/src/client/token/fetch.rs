@@ -7,15 +7,16 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::answer::Rejection;
+use crate::api::{GrantType, StableTokenRequest, TokenAnswer, TokenRequest};
 use crate::client::failure::{AnswerProblem, Failure, TransportError};
+use crate::client::http;
 use crate::client::retry::RetryPolicy;
 use crate::client::secrets::{AccessToken, AppSecret, Scrub};
-use crate::client::transport::{OutBody, Outgoing, QueryPair, Received, Transport, read_json};
-use crate::endpoint::{Errcode, Method};
+use crate::client::transport::{Received, Transport, read_json};
+use crate::endpoint::{Answer, Endpoint, Errcode};
 use crate::wire::{Cx, Form, WireErrorKind};
 
 use super::error::{TokenErrcode, TokenError, TokenErrorKind};
@@ -40,32 +41,21 @@ impl Fetcher {
     pub(crate) async fn fetch(&self) -> Result<FreshToken, TokenError> {
         match &self.source {
             TokenSource::Stable { appid, secret } => {
-                let body = json!({
-                    "grant_type": "client_credential",
-                    "appid": appid,
-                    "secret": secret.expose(),
-                    "force_refresh": false,
-                });
-                let out = Outgoing {
-                    method: Method::Post,
-                    path: "/cgi-bin/stable_token",
-                    query: Vec::new(),
-                    body: OutBody::Json(Bytes::from(body.to_string())),
-                };
-                self.fetch_from_wechat(&out, secret).await
+                let request = StableTokenRequest::builder()
+                    .grant_type(GrantType::ClientCredential)
+                    .appid(appid.as_str())
+                    .secret(secret.expose())
+                    .force_refresh(false)
+                    .build();
+                self.fetch_from_wechat(&request, secret).await
             }
             TokenSource::Classic { appid, secret } => {
-                let out = Outgoing {
-                    method: Method::Get,
-                    path: "/cgi-bin/token",
-                    query: vec![
-                        QueryPair::text("grant_type", "client_credential"),
-                        QueryPair::text("appid", appid.clone()),
-                        QueryPair::text("secret", secret.expose()),
-                    ],
-                    body: OutBody::Empty,
-                };
-                self.fetch_from_wechat(&out, secret).await
+                let request = TokenRequest::builder()
+                    .grant_type(GrantType::ClientCredential)
+                    .appid(appid.as_str())
+                    .secret(secret.expose())
+                    .build();
+                self.fetch_from_wechat(&request, secret).await
             }
             TokenSource::Provider(provider) => {
                 match tokio::time::timeout(self.provider_timeout, provider.fetch_token()).await {
@@ -90,11 +80,12 @@ impl Fetcher {
     /// connections not made, as the client's policy says (a token fetch
     /// sends no message, but the classic one rotates the token, so a fetch
     /// that may have happened is not repeated), within its deadline.
-    async fn fetch_from_wechat(
+    async fn fetch_from_wechat<R: Endpoint>(
         &self,
-        out: &Outgoing,
+        request: &R,
         secret: &AppSecret,
     ) -> Result<FreshToken, TokenError> {
+        let out = &http::outgoing(R::INFO, request.to_value(Form::Http));
         let scrub = Scrub {
             token: None,
             secret: Some(secret.expose()),
@@ -146,7 +137,8 @@ fn read_token(received: &Received, scrub: &Scrub<'_>) -> Result<FreshToken, Toke
     if !(200..300).contains(&received.status) {
         return Err(received.bad(AnswerProblem::Status, scrub).into());
     }
-    let (status, value) = read_json(received, Form::Http, scrub).map_err(TokenError::from)?;
+    let (status, mut value) = read_json(received, Form::Http, scrub).map_err(TokenError::from)?;
+    normalize_expiry(&mut value);
     let token = value.get("access_token").and_then(Value::as_str);
     // The answer may hold a token, even beside an errcode: keep it out of
     // the errmsg too.
@@ -160,26 +152,39 @@ fn read_token(received: &Received, scrub: &Scrub<'_>) -> Result<FreshToken, Toke
         ))));
     }
     let cx = Cx::new(Form::Http, false);
-    let bad = |key: &str, kind: WireErrorKind| {
-        let err = cx.error_at(key, kind);
-        TokenError::from(received.bad(AnswerProblem::Fields(err), &scrub))
-    };
-    let token = match value.get("access_token") {
-        Some(Value::String(token)) if !token.is_empty() => token,
-        Some(found) => return Err(bad("access_token", wrong_type("a non-empty string", found))),
-        None => return Err(bad("access_token", WireErrorKind::Missing)),
-    };
-    let expires_in = match value.get("expires_in") {
-        Some(Value::Number(n)) => {
-            lifetime(n).ok_or_else(|| bad("expires_in", WireErrorKind::OutOfRange))?
-        }
-        Some(found) => return Err(bad("expires_in", wrong_type("a positive integer", found))),
-        None => return Err(bad("expires_in", WireErrorKind::Missing)),
-    };
+    let bad = |err| TokenError::from(received.bad(AnswerProblem::Fields(err), &scrub));
+    let answer = <TokenAnswer as Answer>::from_json(&value, Form::Http).map_err(bad)?;
+    if answer.access_token.is_empty() {
+        return Err(bad(cx.error_at(
+            "access_token",
+            WireErrorKind::WrongType {
+                expected: "a non-empty string",
+                found: "an empty string",
+            },
+        )));
+    }
+    let expires_in = u64::try_from(answer.expires_in)
+        .ok()
+        .filter(|&s| s > 0)
+        .map(|s| Duration::from_secs(s).min(LONGEST_LIFETIME))
+        .ok_or_else(|| bad(cx.error_at("expires_in", WireErrorKind::OutOfRange)))?;
     Ok(FreshToken {
-        token: AccessToken::new(token.as_str()),
+        token: AccessToken::new(answer.access_token),
         expires_in: Some(expires_in),
     })
+}
+
+/// Makes `expires_in` what the generated reader takes: a number beyond
+/// `i64` or with a fraction becomes the whole seconds [`lifetime`] believes
+/// (the longest lifetime, or 0 when it is below a second).
+fn normalize_expiry(value: &mut Value) {
+    if let Some(slot) = value.get_mut("expires_in")
+        && let Value::Number(n) = slot
+        && n.as_i64().is_none()
+    {
+        let seconds = lifetime(n).map_or(0, |d| d.as_secs());
+        *slot = Value::from(seconds);
+    }
 }
 
 /// A lifetime of `seconds`: at least a second, at most [`LONGEST_LIFETIME`]
@@ -192,18 +197,6 @@ fn lifetime(seconds: &serde_json::Number) -> Option<Duration> {
         _ => 0,
     };
     (seconds > 0).then(|| Duration::from_secs(seconds).min(LONGEST_LIFETIME))
-}
-
-fn wrong_type(expected: &'static str, found: &Value) -> WireErrorKind {
-    let found = match found {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    };
-    WireErrorKind::WrongType { expected, found }
 }
 
 #[cfg(test)]
