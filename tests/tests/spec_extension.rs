@@ -3,7 +3,8 @@
 //! The test copies `api-spec/`, adds an endpoint the repository does not have
 //! (`security.msgSecCheck`, WeChat's text content check) to the copy as a new
 //! TOML file, and compiles and runs a program that generates its API from the
-//! copy with `wechat_msg::api!`, starts the emulator on the generated
+//! copy with `wechat_msg::api!` (naming the runtime through a re-export,
+//! `crate = crate::deps::runtime`), starts the emulator on the generated
 //! registry, and sends the new request with the client over HTTP and as a
 //! cloud call. The program is ordinary user code: no Rust in the runtime, the
 //! emulator or the client names the new endpoint.
@@ -90,8 +91,14 @@ doc = "A comment."
 "#;
 
 const PROGRAM: &str = r#"
+// The runtime through a re-export, as a crate that renames or re-exports
+// its dependencies has it: `crate = ...` names it in the generated code.
+mod deps {
+    pub use wechat_msg as runtime;
+}
+
 mod api {
-    wechat_msg::api!("SPEC_DIR");
+    wechat_msg::api!(crate = crate::deps::runtime, "SPEC_DIR");
 }
 
 use api::{CheckScene, MsgSecCheck, SecurityMsgSecCheckErrcode};

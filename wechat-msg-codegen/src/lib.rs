@@ -21,7 +21,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use error::{SpecError, SpecErrors};
-pub use generate::generate;
+pub use generate::{generate, with_runtime};
 pub use model::Model;
 pub use validate::sdk_snake_case;
 
@@ -101,4 +101,13 @@ pub fn load(dir: &Path) -> Result<Model, Vec<SpecError>> {
 /// Loads `dir` and generates its API, or returns every mistake.
 pub fn expand(dir: &Path) -> Result<proc_macro2::TokenStream, Vec<SpecError>> {
     load(dir).map(|model| generate(&model))
+}
+
+/// [`expand`], with the generated code naming the runtime crate `runtime`
+/// (`::wx` for a dependency renamed `wx`) instead of `::wechat_msg`.
+pub fn expand_with_runtime(
+    dir: &Path,
+    runtime: &proc_macro2::TokenStream,
+) -> Result<proc_macro2::TokenStream, Vec<SpecError>> {
+    load(dir).map(|model| with_runtime(runtime, || generate(&model)))
 }

@@ -25,7 +25,7 @@ use quote::{format_ident, quote};
 use toml::de::{DeTable, DeValue};
 
 use crate::error::{LineIndex, Pos, SpecError, SpecErrors};
-use crate::generate::docs;
+use crate::generate::{docs, krate};
 use crate::raw::{Cx, Sp, Table};
 
 const TEMPLATE_KEYS: &[&str] = &["id", "rust", "title", "doc", "keyword"];
@@ -332,7 +332,8 @@ fn value_type(t: &Template, k: &Keyword) -> TokenStream {
         quote!(#name)
     } else {
         let ty = format_ident!("{}", k.ty);
-        quote!(::wechat_msg::__keyword_type!(#ty))
+        let krate = krate();
+        quote!(#krate::__keyword_type!(#ty))
     }
 }
 
@@ -341,7 +342,8 @@ fn enum_newtype(t: &Template, k: &Keyword) -> Ident {
 }
 
 fn template(t: &Template) -> TokenStream {
-    let rt = quote!(::wechat_msg::__private);
+    let krate = krate();
+    let rt = quote!(#krate::__private);
     let name = format_ident!("{}", t.rust);
     let builder = format_ident!("{}Builder", t.rust);
     let id = &t.id;
@@ -504,12 +506,12 @@ fn template(t: &Template) -> TokenStream {
             }
 
             /// The `data` of a subscribe message: each keyword's value under its key.
-            pub fn data(&self) -> #rt::BTreeMap<::std::string::String, ::wechat_msg::SubscribeKeyword> {
+            pub fn data(&self) -> #rt::BTreeMap<::std::string::String, #krate::SubscribeKeyword> {
                 let mut data = #rt::BTreeMap::new();
                 #(
                     data.insert(
                         ::std::string::String::from(#keys),
-                        ::wechat_msg::SubscribeKeyword::builder()
+                        #krate::SubscribeKeyword::builder()
                             .value(::std::string::String::from(::core::clone::Clone::clone(&self.#field_idents)))
                             .build(),
                     );
@@ -518,8 +520,8 @@ fn template(t: &Template) -> TokenStream {
             }
 
             #[doc = #to_doc]
-            pub fn to(&self, touser: impl ::core::convert::Into<::std::string::String>) -> ::wechat_msg::SubscribeMessage {
-                ::wechat_msg::SubscribeMessage::builder()
+            pub fn to(&self, touser: impl ::core::convert::Into<::std::string::String>) -> #krate::SubscribeMessage {
+                #krate::SubscribeMessage::builder()
                     .touser(touser)
                     .template_id(#id)
                     .data(self.data())
@@ -583,6 +585,7 @@ fn keyword_doc(k: &Keyword) -> String {
 /// The newtype of an enum keyword: only its listed values convert.
 fn enum_value_type(t: &Template, k: &Keyword) -> TokenStream {
     let name = enum_newtype(t, k);
+    let krate = krate();
     let values = k.values.as_deref().unwrap_or_default();
     let doc = docs(&format!(
         "A value of the keyword `{}` of [`{}`]: one of {}.",
@@ -611,12 +614,12 @@ fn enum_value_type(t: &Template, k: &Keyword) -> TokenStream {
         }
 
         impl ::core::convert::TryFrom<&str> for #name {
-            type Error = ::wechat_msg::template::NotAllowed;
+            type Error = #krate::template::NotAllowed;
             fn try_from(value: &str) -> ::core::result::Result<Self, Self::Error> {
                 if Self::VALUES.contains(&value) {
                     ::core::result::Result::Ok(#name(value.to_owned()))
                 } else {
-                    ::core::result::Result::Err(::wechat_msg::template::NotAllowed::new(#key, Self::VALUES))
+                    ::core::result::Result::Err(#krate::template::NotAllowed::new(#key, Self::VALUES))
                 }
             }
         }

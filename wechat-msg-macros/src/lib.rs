@@ -7,6 +7,55 @@ use std::path::PathBuf;
 
 use proc_macro::TokenStream;
 use quote::quote;
+use syn::parse::{Parse, ParseStream};
+
+/// A macro's input: `"path"` or `crate = some::path, "path"`.
+struct Input {
+    /// The runtime crate's path, when given.
+    krate: Option<syn::Path>,
+    /// The spec directory or templates file.
+    path: syn::LitStr,
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let krate = if input.peek(syn::Token![crate]) {
+            input.parse::<syn::Token![crate]>()?;
+            input.parse::<syn::Token![=]>()?;
+            let path = syn::Path::parse_mod_style(input)?;
+            input.parse::<syn::Token![,]>()?;
+            Some(path)
+        } else {
+            None
+        };
+        let path = input.parse()?;
+        if !input.is_empty() {
+            return Err(input.error(
+                "expected `\"path\"` or `crate = some::path, \"path\"`, and nothing after",
+            ));
+        }
+        Ok(Input { krate, path })
+    }
+}
+
+impl Input {
+    /// The runtime crate's path in the generated code.
+    fn runtime(&self) -> proc_macro2::TokenStream {
+        match &self.krate {
+            Some(path) => quote!(#path),
+            None => quote!(::wechat_msg),
+        }
+    }
+}
+
+/// Every mistake as its own `compile_error!` at the macro's literal.
+fn errors(span: proc_macro2::Span, errors: &[wechat_msg_codegen::SpecError]) -> TokenStream {
+    let errors = errors.iter().map(|e| {
+        let message = e.to_string();
+        quote::quote_spanned!(span=> ::core::compile_error!(#message);)
+    });
+    quote!(#(#errors)*).into()
+}
 
 /// Generates the API of the spec directory named by a string literal.
 ///
@@ -14,20 +63,18 @@ use quote::quote;
 /// environment variable is set and holds the directory (tests run from a
 /// moved project), otherwise against `CARGO_MANIFEST_DIR`. Every mistake in the spec becomes its own
 /// compile error, `api-spec/file.toml:LINE:COL: message`.
+///
+/// `api!(crate = some::path, "dir")` names the runtime crate `some::path` in
+/// the generated code, for a renamed dependency (`crate = ::wx`) or a
+/// re-export (`crate = crate::deps::wechat_msg`), like serde's `crate`.
 #[proc_macro]
 pub fn api(input: TokenStream) -> TokenStream {
-    let lit = syn::parse_macro_input!(input as syn::LitStr);
-    let span = lit.span();
-    let dir = resolve(&lit.value());
-    match wechat_msg_codegen::expand(&dir) {
+    let input = syn::parse_macro_input!(input as Input);
+    let span = input.path.span();
+    let dir = resolve(&input.path.value());
+    match wechat_msg_codegen::expand_with_runtime(&dir, &input.runtime()) {
         Ok(tokens) => tokens.into(),
-        Err(errors) => {
-            let errors = errors.iter().map(|e| {
-                let message = e.to_string();
-                quote::quote_spanned!(span=> ::core::compile_error!(#message);)
-            });
-            quote!(#(#errors)*).into()
-        }
+        Err(list) => errors(span, &list),
     }
 }
 
@@ -38,22 +85,20 @@ pub fn api(input: TokenStream) -> TokenStream {
 /// keyword's type, and a typestate builder: a missing keyword or a value of
 /// the wrong type does not compile. Mistakes in the file become compile
 /// errors `FILE:LINE:COL: message`. The file format is described in
-/// `wechat_msg_codegen::templates`.
+/// `wechat_msg_codegen::templates`. `templates!(crate = some::path, "file")`
+/// names the runtime crate as [`api!`] does.
 #[proc_macro]
 pub fn templates(input: TokenStream) -> TokenStream {
-    let lit = syn::parse_macro_input!(input as syn::LitStr);
-    let span = lit.span();
-    let shown = lit.value();
+    let input = syn::parse_macro_input!(input as Input);
+    let span = input.path.span();
+    let shown = input.path.value();
     let path = resolve(&shown);
-    match wechat_msg_codegen::templates::expand_templates(&path, &shown) {
+    let expanded = wechat_msg_codegen::with_runtime(&input.runtime(), || {
+        wechat_msg_codegen::templates::expand_templates(&path, &shown)
+    });
+    match expanded {
         Ok(tokens) => tokens.into(),
-        Err(errors) => {
-            let errors = errors.iter().map(|e| {
-                let message = e.to_string();
-                quote::quote_spanned!(span=> ::core::compile_error!(#message);)
-            });
-            quote!(#(#errors)*).into()
-        }
+        Err(list) => errors(span, &list),
     }
 }
 

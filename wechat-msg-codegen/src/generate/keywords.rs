@@ -79,7 +79,7 @@ pub fn module(model: &Model) -> TokenStream {
         /// `😀` is 1, `👨‍👩‍👧` (three people joined by zero-width joiners) is
         /// 5, an `é` written as `e` and a combining accent is 2.
         pub mod keyword {
-            pub use ::wechat_msg::__private::KeywordError;
+            pub use #rt::KeywordError;
 
             #(#rules)*
             #(#newtypes)*

@@ -14,12 +14,43 @@ mod push;
 mod types;
 mod wire;
 
+use std::cell::RefCell;
+
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 use crate::model::{Form, Model, Ty};
 
-/// All generated items for `model`.
+thread_local! {
+    /// The path of the runtime crate in the code being generated; set by
+    /// [`with_runtime`] for the length of one generation.
+    static RUNTIME: RefCell<Option<TokenStream>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with generated code naming the runtime crate `runtime` (a path
+/// such as `::wechat_msg`, `::wx` for a renamed dependency, or
+/// `crate::reexported`), restoring the previous path afterwards.
+pub fn with_runtime<T>(runtime: &TokenStream, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<TokenStream>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            RUNTIME.with(|r| *r.borrow_mut() = previous);
+        }
+    }
+    let previous = RUNTIME.with(|r| r.borrow_mut().replace(runtime.clone()));
+    let _restore = Restore(previous);
+    f()
+}
+
+/// The path of the runtime crate: `::wechat_msg` unless [`with_runtime`]
+/// says otherwise.
+pub(crate) fn krate() -> TokenStream {
+    RUNTIME.with(|r| r.borrow().clone().unwrap_or_else(|| quote!(::wechat_msg)))
+}
+
+/// All generated items for `model`, naming the runtime `::wechat_msg`
+/// (see [`with_runtime`] for another path).
 pub fn generate(model: &Model) -> TokenStream {
     let tracking = model.files.iter().map(|path| {
         let path = path.to_string_lossy();
@@ -84,7 +115,8 @@ pub(crate) fn deprecation_note(name: &str, d: &crate::model::Deprecated) -> Stri
 
 /// The path of the runtime support module.
 pub(crate) fn rt() -> TokenStream {
-    quote!(::wechat_msg::__private)
+    let krate = krate();
+    quote!(#krate::__private)
 }
 
 pub(crate) fn ident(name: &str) -> Ident {
