@@ -3,7 +3,10 @@
 //! `#[derive(Serialize)]`. The msgtype union is spelled out as one optional
 //! field per msgtype, so no `#[serde(tag)]` machinery is involved.
 //!
-//! Shared by `benches/serialize.rs` and `examples/serialize_icount.rs` (instruction counts)`.
+//! Shared by `benches/serialize.rs`, `benches/parse.rs` and
+//! `examples/serialize_icount.rs` (instruction counts); each uses a part.
+
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 
@@ -98,4 +101,42 @@ pub struct MpTemplateMessage {
 pub struct MiniProgramTarget {
     pub appid: String,
     pub pagepath: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct SubscribeMessage {
+    pub touser: String,
+    pub template_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+    pub data: BTreeMap<String, SubscribeKeyword>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub miniprogram_state: Option<MiniprogramState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<Lang>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct SubscribeKeyword {
+    pub value: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MiniprogramState {
+    Developer,
+    Trial,
+    Formal,
+}
+
+#[derive(Serialize, Deserialize)]
+pub enum Lang {
+    #[serde(rename = "zh_CN")]
+    ZhCn,
+    #[serde(rename = "en_US")]
+    EnUs,
+    #[serde(rename = "zh_HK")]
+    ZhHk,
+    #[serde(rename = "zh_TW")]
+    ZhTw,
 }
