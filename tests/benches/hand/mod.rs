@@ -103,6 +103,10 @@ pub struct MiniProgramTarget {
     pub pagepath: String,
 }
 
+/// The subscribe message the parse benchmarks read: five keywords of five
+/// declared types, so that the generated reader runs five keyword checks.
+pub const SUBSCRIBE_FIVE_KEYWORDS: &str = r#"{"touser":"OPENID","template_id":"TEMPLATE_ID","page":"index?foo=bar","data":{"thing1":{"value":"Order shipped"},"number2":{"value":"339208499"},"date3":{"value":"2015-01-05"},"phrase4":{"value":"已发货"},"character_string5":{"value":"SF1234567890"}},"miniprogram_state":"developer","lang":"zh_CN"}"#;
+
 #[derive(Serialize, Deserialize)]
 pub struct SubscribeMessage {
     pub touser: String,
