@@ -141,10 +141,10 @@ pub trait Wire: Sized {
     fn from_json(text: &str, form: Form) -> Result<Self, WireError> {
         let mut de = serde_json::Deserializer::from_str(text);
         let mut cx = Cx::new(form, true);
-        if let Ok(read) = Self::read_from(&mut de, &mut cx) {
-            if de.end().is_ok() {
-                return Ok(read);
-            }
+        if let Ok(read) = Self::read_from(&mut de, &mut cx)
+            && de.end().is_ok()
+        {
+            return Ok(read);
         }
         let value = parse_json(text.as_bytes())?;
         Self::from_value(&value, form)

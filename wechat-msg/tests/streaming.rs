@@ -88,7 +88,7 @@ impl Json {
         for i in (1..entries.len()).rev() {
             entries.swap(i, (next(rng) % (i as u64 + 1)) as usize);
         }
-        if !entries.is_empty() && next(rng) % 6 == 0 {
+        if !entries.is_empty() && next(rng).is_multiple_of(6) {
             let at = (next(rng) % entries.len() as u64) as usize;
             match next(rng) % 7 {
                 0 => {
