@@ -2,8 +2,9 @@
 //!
 //! Every generated type implements [`Wire`]: it writes itself in either [`Form`]
 //! (HTTP snake_case or cloud-call camelCase) through serde, and reads itself back
-//! from a [`serde_json::Value`], reporting the first problem with the path of the
-//! field at fault (`link.thumb_url: missing`).
+//! from JSON text (streaming, [`Wire::from_json`]) or a [`serde_json::Value`],
+//! reporting the first problem with the path of the field at fault
+//! (`link.thumb_url: missing`).
 
 use std::collections::BTreeMap;
 use std::fmt;
