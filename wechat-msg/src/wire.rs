@@ -2,11 +2,13 @@
 //!
 //! Every generated type implements [`Wire`]: it writes itself in either [`Form`]
 //! (HTTP snake_case or cloud-call camelCase) through serde, and reads itself back
-//! from a [`serde_json::Value`], reporting the first problem with the path of the
-//! field at fault (`link.thumb_url: missing`).
+//! from JSON text (streaming, [`Wire::from_json`]) or a [`serde_json::Value`],
+//! reporting the first problem with the path of the field at fault
+//! (`link.thumb_url: missing`).
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -116,8 +118,35 @@ pub trait Wire: Sized {
         Ok(())
     }
 
+    /// Reads `Self` straight from a serde deserializer, with no
+    /// intermediate [`Value`]: the fast path of [`Wire::from_json`].
+    ///
+    /// It accepts exactly what [`Wire::read_wire`] accepts, but its errors
+    /// say nothing useful (no path, no kind): on any error `from_json`
+    /// reads the text again through [`Wire::read_wire`], which names the
+    /// field at fault. The default reads a [`Value`] and hands it to
+    /// `read_wire`; generated types, strings, numbers, booleans, lists and
+    /// maps stream.
+    #[doc(hidden)]
+    fn read_from<'de, D: serde::Deserializer<'de>>(de: D, cx: &mut Cx) -> Result<Self, D::Error> {
+        let value = buffer_value(de)?;
+        Self::read_wire(&value, cx).map_err(|_| mismatch())
+    }
+
     /// Parses JSON text in `form`, rejecting unknown and duplicate fields.
+    ///
+    /// The text is read once, streaming, into `Self` (keys in any order, a
+    /// union's payload before or after its tag). Only when that fails is it
+    /// read again through a [`Value`] to build the error, with the path of
+    /// the field at fault.
     fn from_json(text: &str, form: Form) -> Result<Self, WireError> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let mut cx = Cx::new(form, true);
+        if let Ok(read) = Self::read_from(&mut de, &mut cx)
+            && de.end().is_ok()
+        {
+            return Ok(read);
+        }
         let value = parse_json(text.as_bytes())?;
         Self::from_value(&value, form)
     }
@@ -219,6 +248,156 @@ pub fn parse_json(text: &[u8]) -> Result<Value, WireError> {
             })
         }
         (Err(err), None) => Err(WireError::syntax(err)),
+    }
+}
+
+/// The error of the streaming reader ([`Wire::read_from`]): the body does
+/// not match, and the reader that names what is wrong must run.
+#[doc(hidden)]
+#[cold]
+pub fn mismatch<E: serde::de::Error>() -> E {
+    E::custom("the body does not match its type")
+}
+
+/// Reads one JSON value, refusing duplicate keys: a payload that came before
+/// its tag, or a type read through [`Wire::read_wire`].
+#[doc(hidden)]
+pub fn buffer_value<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Value, D::Error> {
+    let mut failure = None;
+    serde::de::DeserializeSeed::deserialize(
+        Strict {
+            failure: &mut failure,
+        },
+        de,
+    )
+}
+
+/// Reads one JSON value with [`buffer_value`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct BufferSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for BufferSeed {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
+        buffer_value(de)
+    }
+}
+
+/// Reads `T` from the deserializer handed to it ([`Wire::read_from`]).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Seed<'c, T>(&'c mut Cx, PhantomData<fn() -> T>);
+
+impl<'c, T> Seed<'c, T> {
+    /// A seed reading in the form of `cx`.
+    #[inline]
+    pub fn new(cx: &'c mut Cx) -> Self {
+        Seed(cx, PhantomData)
+    }
+}
+
+impl<'de, T: Wire> serde::de::DeserializeSeed<'de> for Seed<'_, T> {
+    type Value = T;
+    #[inline]
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<T, D::Error> {
+        T::read_from(de, self.0)
+    }
+}
+
+/// Reads an optional field: `null` is absent, anything else is a `T`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct OptionSeed<'c, T>(&'c mut Cx, PhantomData<fn() -> T>);
+
+impl<'c, T> OptionSeed<'c, T> {
+    /// A seed reading in the form of `cx`.
+    #[inline]
+    pub fn new(cx: &'c mut Cx) -> Self {
+        OptionSeed(cx, PhantomData)
+    }
+}
+
+impl<'de, T: Wire> serde::de::DeserializeSeed<'de> for OptionSeed<'_, T> {
+    type Value = Option<T>;
+    #[inline]
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Option<T>, D::Error> {
+        de.deserialize_option(self)
+    }
+}
+
+impl<'de, T: Wire> serde::de::Visitor<'de> for OptionSeed<'_, T> {
+    type Value = Option<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value or null")
+    }
+    fn visit_none<E>(self) -> Result<Option<T>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Option<T>, E> {
+        Ok(None)
+    }
+    #[inline]
+    fn visit_some<D: serde::Deserializer<'de>>(self, de: D) -> Result<Option<T>, D::Error> {
+        T::read_from(de, self.0).map(Some)
+    }
+}
+
+/// Reads a list joined into one string ([`Joined`], [`Cx::joined_field`]).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct JoinedSeed<'c, T>(&'c mut Cx, &'static str, PhantomData<fn() -> T>);
+
+impl<'c, T> JoinedSeed<'c, T> {
+    /// A seed reading items joined by `separator` in the form of `cx`.
+    #[inline]
+    pub fn new(cx: &'c mut Cx, separator: &'static str) -> Self {
+        JoinedSeed(cx, separator, PhantomData)
+    }
+}
+
+impl<'de, T: Wire> serde::de::DeserializeSeed<'de> for JoinedSeed<'_, T> {
+    type Value = Vec<T>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Vec<T>, D::Error> {
+        let JoinedSeed(cx, separator, _) = self;
+        let text = Value::String(<String as serde::Deserialize>::deserialize(de)?);
+        cx.joined(&text, separator).map_err(|_| mismatch())
+    }
+}
+
+/// An object key, borrowed from the input when it holds no escape.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl Key<'_> {
+    /// The key's text.
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    #[inline]
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v)))
+            }
+        }
+        de.deserialize_str(KeyVisitor)
     }
 }
 
@@ -707,6 +886,10 @@ impl Wire for String {
     fn read_wire(value: &Value, cx: &mut Cx) -> Result<Self, WireError> {
         cx.str(value).map(str::to_owned)
     }
+    #[inline]
+    fn read_from<'de, D: serde::Deserializer<'de>>(de: D, _: &mut Cx) -> Result<Self, D::Error> {
+        <String as serde::Deserialize>::deserialize(de)
+    }
 }
 
 impl Wire for i64 {
@@ -722,6 +905,10 @@ impl Wire for i64 {
             other => Err(cx.wrong_type("an integer", other)),
         }
     }
+    #[inline]
+    fn read_from<'de, D: serde::Deserializer<'de>>(de: D, _: &mut Cx) -> Result<Self, D::Error> {
+        <i64 as serde::Deserialize>::deserialize(de)
+    }
 }
 
 impl Wire for bool {
@@ -733,6 +920,10 @@ impl Wire for bool {
         value
             .as_bool()
             .ok_or_else(|| cx.wrong_type("a boolean", value))
+    }
+    #[inline]
+    fn read_from<'de, D: serde::Deserializer<'de>>(de: D, _: &mut Cx) -> Result<Self, D::Error> {
+        <bool as serde::Deserialize>::deserialize(de)
     }
 }
 
@@ -754,6 +945,29 @@ impl<T: Wire> Wire for BTreeMap<String, T> {
         }
         Ok(out)
     }
+    fn read_from<'de, D: serde::Deserializer<'de>>(de: D, cx: &mut Cx) -> Result<Self, D::Error> {
+        struct MapVisitor<'c, T>(&'c mut Cx, PhantomData<fn() -> T>);
+        impl<'de, T: Wire> serde::de::Visitor<'de> for MapVisitor<'_, T> {
+            type Value = BTreeMap<String, T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value_seed(Seed::<T>::new(&mut *self.0))?;
+                    if out.insert(key, value).is_some() {
+                        return Err(mismatch());
+                    }
+                }
+                Ok(out)
+            }
+        }
+        de.deserialize_map(MapVisitor(cx, PhantomData))
+    }
 }
 
 impl<T: Wire> Wire for Vec<T> {
@@ -772,6 +986,26 @@ impl<T: Wire> Wire for Vec<T> {
             out.push(read?);
         }
         Ok(out)
+    }
+    fn read_from<'de, D: serde::Deserializer<'de>>(de: D, cx: &mut Cx) -> Result<Self, D::Error> {
+        struct SeqVisitor<'c, T>(&'c mut Cx, PhantomData<fn() -> T>);
+        impl<'de, T: Wire> serde::de::Visitor<'de> for SeqVisitor<'_, T> {
+            type Value = Vec<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                while let Some(item) = seq.next_element_seed(Seed::<T>::new(&mut *self.0))? {
+                    out.push(item);
+                }
+                Ok(out)
+            }
+        }
+        de.deserialize_seq(SeqVisitor(cx, PhantomData))
     }
 }
 

@@ -3,7 +3,10 @@
 //! `#[derive(Serialize)]`. The msgtype union is spelled out as one optional
 //! field per msgtype, so no `#[serde(tag)]` machinery is involved.
 //!
-//! Shared by `benches/serialize.rs` and `examples/serialize_icount.rs` (instruction counts)`.
+//! Shared by `benches/serialize.rs`, `benches/parse.rs` and
+//! `examples/serialize_icount.rs` (instruction counts); each uses a part.
+
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 
@@ -98,4 +101,46 @@ pub struct MpTemplateMessage {
 pub struct MiniProgramTarget {
     pub appid: String,
     pub pagepath: String,
+}
+
+/// The subscribe message the parse benchmarks read: five keywords of five
+/// declared types, so that the generated reader runs five keyword checks.
+pub const SUBSCRIBE_FIVE_KEYWORDS: &str = r#"{"touser":"OPENID","template_id":"TEMPLATE_ID","page":"index?foo=bar","data":{"thing1":{"value":"Order shipped"},"number2":{"value":"339208499"},"date3":{"value":"2015-01-05"},"phrase4":{"value":"已发货"},"character_string5":{"value":"SF1234567890"}},"miniprogram_state":"developer","lang":"zh_CN"}"#;
+
+#[derive(Serialize, Deserialize)]
+pub struct SubscribeMessage {
+    pub touser: String,
+    pub template_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+    pub data: BTreeMap<String, SubscribeKeyword>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub miniprogram_state: Option<MiniprogramState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<Lang>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct SubscribeKeyword {
+    pub value: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MiniprogramState {
+    Developer,
+    Trial,
+    Formal,
+}
+
+#[derive(Serialize, Deserialize)]
+pub enum Lang {
+    #[serde(rename = "zh_CN")]
+    ZhCn,
+    #[serde(rename = "en_US")]
+    EnUs,
+    #[serde(rename = "zh_HK")]
+    ZhHk,
+    #[serde(rename = "zh_TW")]
+    ZhTw,
 }

@@ -17,6 +17,7 @@ pub fn object(model: &Model, o: &Object, checked: bool, all_checked: &[bool]) ->
     let name = ident(&o.name);
     let write = write_object(o);
     let read = read_object(model, o);
+    let stream = stream_object(model, o);
     let check = checked.then(|| keywords::check_wire(model, o, all_checked));
     quote! {
         #[allow(deprecated)]
@@ -35,6 +36,13 @@ pub fn object(model: &Model, o: &Object, checked: bool, all_checked: &[bool]) ->
                 cx: &mut #rt::Cx,
             ) -> ::core::result::Result<Self, #rt::WireError> {
                 #read
+            }
+
+            fn read_from<'de, D: #rt::serde::Deserializer<'de>>(
+                de: D,
+                cx: &mut #rt::Cx,
+            ) -> ::core::result::Result<Self, D::Error> {
+                #stream
             }
 
             #check
@@ -278,11 +286,208 @@ fn read_object(model: &Model, o: &Object) -> TokenStream {
     }
 }
 
+/// The streaming reader of an object ([`Wire::read_from`]): one visitor over
+/// the object's entries, in any order. A union's payload is read into its
+/// variant when the tag came first, and buffered as a JSON value when it
+/// comes before the tag. Any mismatch is one opaque error: `from_json` then
+/// reads the text again with [`read_object`]'s reader, which names it.
+fn stream_object(model: &Model, o: &Object) -> TokenStream {
+    let rt = rt();
+    let name = ident(&o.name);
+    let err = quote!(::core::result::Result::Err(#rt::mismatch()));
+    let nfields = o.fields.len();
+    let nslots = nfields + o.union.as_ref().map_or(0, |u| 1 + u.variants.len());
+
+    let locals = o.fields.iter().enumerate().map(|(i, f)| {
+        let local = format_ident!("f{}", i);
+        let ty = super::rust_type(model, &f.ty);
+        quote!(let mut #local: ::core::option::Option<#ty> = ::core::option::Option::None;)
+    });
+    let union_locals = o.union.as_ref().map(|u| {
+        let ename = ident(&u.enum_name);
+        let n = u.variants.len();
+        quote! {
+            // Borrowed from the input when it holds no escape.
+            let mut tag: ::core::option::Option<#rt::Key<'de>> = ::core::option::Option::None;
+            let mut payload: ::core::option::Option<#ename> = ::core::option::Option::None;
+            let mut buffered: [::core::option::Option<#rt::Value>; #n] = ::core::array::from_fn(|_| ::core::option::Option::None);
+        }
+    });
+
+    let per_form = Form::ALL.iter().map(|&form| {
+        let variant = form_variant(form);
+        let mut arms = Vec::new();
+        for (i, f) in o.fields.iter().enumerate() {
+            let key = f.key(form);
+            let local = format_ident!("f{}", i);
+            let read = match (&f.join, f.required) {
+                (Some(separator), _) => {
+                    let read = quote!(map.next_value_seed(#rt::JoinedSeed::new(&mut *cx, #separator))?);
+                    if f.required {
+                        quote!(#local = ::core::option::Option::Some(#read);)
+                    } else {
+                        // A joined list is a string: null is absent.
+                        quote! {
+                            #local = map.next_value::<::core::option::Option<#rt::Value>>()?
+                                .map(|v| cx.joined_field(#key, &v, #separator))
+                                .transpose()
+                                .map_err(|_| #rt::mismatch())?;
+                        }
+                    }
+                }
+                (None, true) => quote!(#local = ::core::option::Option::Some(map.next_value_seed(#rt::Seed::new(&mut *cx))?);),
+                (None, false) => quote!(#local = map.next_value_seed(#rt::OptionSeed::new(&mut *cx))?;),
+            };
+            arms.push(quote! {
+                #key => {
+                    if ::core::mem::replace(&mut seen[#i], true) { return #err; }
+                    #read
+                }
+            });
+        }
+        if let Some(u) = &o.union {
+            let ename = ident(&u.enum_name);
+            let tag_key = u.tag(form);
+            let t = nfields;
+            arms.push(quote! {
+                #tag_key => {
+                    if ::core::mem::replace(&mut seen[#t], true) { return #err; }
+                    tag = ::core::option::Option::Some(map.next_value::<#rt::Key<'de>>()?);
+                }
+            });
+            for (j, v) in u.variants.iter().enumerate() {
+                let key = v.key(form);
+                let slot = nfields + 1 + j;
+                let value = &v.value;
+                let vname = ident(&v.rust);
+                arms.push(quote! {
+                    #key => {
+                        if ::core::mem::replace(&mut seen[#slot], true) { return #err; }
+                        match tag.as_ref().map(#rt::Key::as_str) {
+                            ::core::option::Option::Some(#value) => {
+                                payload = ::core::option::Option::Some(#ename::#vname(map.next_value_seed(#rt::Seed::new(&mut *cx))?));
+                            }
+                            ::core::option::Option::Some(_) => return #err,
+                            ::core::option::Option::None => {
+                                buffered[#j] = ::core::option::Option::Some(map.next_value_seed(#rt::BufferSeed)?);
+                            }
+                        }
+                    }
+                });
+            }
+        }
+        quote! {
+            #rt::Form::#variant => match key.as_str() {
+                #(#arms)*
+                _ => return #err,
+            },
+        }
+    });
+
+    let take_fields = o.fields.iter().enumerate().map(|(i, f)| {
+        let local = format_ident!("f{}", i);
+        let fname = ident(&f.rust);
+        if f.required {
+            quote!(let #fname = match #local { ::core::option::Option::Some(v) => v, ::core::option::Option::None => return #err };)
+        } else {
+            quote!(let #fname = #local;)
+        }
+    });
+    let take_union = o.union.as_ref().map(|u| {
+        let ename = ident(&u.enum_name);
+        let fname = ident(&u.rust_field);
+        let arms = u.variants.iter().enumerate().map(|(j, v)| {
+            let vname = ident(&v.rust);
+            let value = &v.value;
+            let payload_ty = ident(&model.objects[v.payload].name);
+            quote! {
+                ::core::option::Option::Some(#value) => match buffered[#j].take() {
+                    ::core::option::Option::Some(payload) => #ename::#vname(
+                        <#payload_ty as #rt::Wire>::read_wire(&payload, cx).map_err(|_| #rt::mismatch())?,
+                    ),
+                    ::core::option::Option::None => return #err,
+                },
+            }
+        });
+        quote! {
+            let #fname = match payload {
+                ::core::option::Option::Some(payload) => payload,
+                ::core::option::Option::None => match tag.as_ref().map(#rt::Key::as_str) {
+                    #(#arms)*
+                    _ => return #err,
+                },
+            };
+            // A payload of another msgtype, before the tag.
+            if buffered.iter().any(::core::option::Option::is_some) {
+                return #err;
+            }
+        }
+    });
+    let own_checks = keywords::own_checks(model, o, &quote!(out));
+    let checks = (!own_checks.is_empty()).then(|| {
+        quote! {
+            let checked = (|| -> ::core::result::Result<(), #rt::WireError> {
+                #own_checks
+                ::core::result::Result::Ok(())
+            })();
+            if checked.is_err() {
+                return #err;
+            }
+        }
+    });
+    let field_names = o
+        .fields
+        .iter()
+        .map(|f| ident(&f.rust))
+        .chain(o.union.iter().map(|u| ident(&u.rust_field)));
+    quote! {
+        struct ObjectVisitor<'c>(&'c mut #rt::Cx);
+        impl<'de> #rt::serde::de::Visitor<'de> for ObjectVisitor<'_> {
+            type Value = #name;
+            fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str("an object")
+            }
+            #[allow(unused_mut, unused_variables)]
+            fn visit_map<A: #rt::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::core::result::Result<#name, A::Error> {
+                let cx = self.0;
+                let form = cx.form();
+                // Unknown keys are errors only in a strict read; a lenient
+                // one goes through the value reader.
+                if !cx.strict() {
+                    return #err;
+                }
+                let mut seen = [false; #nslots];
+                #(#locals)*
+                #union_locals
+                while let ::core::option::Option::Some(key) = map.next_key::<#rt::Key<'de>>()? {
+                    match form {
+                        #(#per_form)*
+                    }
+                }
+                #(#take_fields)*
+                #take_union
+                let out = #name { #(#field_names),* };
+                #checks
+                ::core::result::Result::Ok(out)
+            }
+        }
+        de.deserialize_map(ObjectVisitor(cx))
+    }
+}
+
 /// `impl Wire` for a string enum.
 pub fn string_enum(e: &StrEnum) -> TokenStream {
     let rt = rt();
     let name = ident(&e.name);
     let arms = e.values.iter().map(|v| {
+        let vname = ident(&v.rust);
+        let wire = &v.wire;
+        quote!(#wire => ::core::result::Result::Ok(#name::#vname),)
+    });
+    let stream_arms = e.values.iter().map(|v| {
         let vname = ident(&v.rust);
         let wire = &v.wire;
         quote!(#wire => ::core::result::Result::Ok(#name::#vname),)
@@ -308,6 +513,17 @@ pub fn string_enum(e: &StrEnum) -> TokenStream {
                         value: other.to_owned(),
                         expected: #name::WIRE_VALUES,
                     })),
+                }
+            }
+
+            fn read_from<'de, D: #rt::serde::Deserializer<'de>>(
+                de: D,
+                _cx: &mut #rt::Cx,
+            ) -> ::core::result::Result<Self, D::Error> {
+                let key = <#rt::Key<'de> as #rt::serde::Deserialize<'de>>::deserialize(de)?;
+                match key.as_str() {
+                    #(#stream_arms)*
+                    _ => ::core::result::Result::Err(#rt::mismatch()),
                 }
             }
         }
