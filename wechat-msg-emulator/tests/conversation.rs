@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Harness, errcode};
+use common::{Harness, errcode, eventually};
 use serde_json::{Value, json};
 use wechat_msg::Push;
 use wechat_msg::push::{PushConfig, PushService, Receiver};
@@ -179,16 +179,6 @@ async fn echo_bot(h: &Harness, encrypted: bool) -> (String, Arc<AtomicUsize>) {
     let url = format!("http://{}/wechat/push", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, handled)
-}
-
-async fn eventually(what: &str, check: impl Fn() -> bool) {
-    for _ in 0..300 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what} did not happen within 15 s");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Harness, err_code, errcode, json_of};
+use common::{Harness, err_code, errcode, eventually, json_of};
 use serde_json::{Value, json};
 use wechat_msg::Push;
 use wechat_msg::push::{PushConfig, PushService, Receiver};
@@ -352,16 +352,6 @@ async fn receiver(h: &Harness, encrypted: bool) -> (String, Arc<Mutex<Vec<Push>>
     let url = format!("http://{}/wechat/push", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, received)
-}
-
-async fn eventually(what: &str, check: impl Fn() -> bool) {
-    for _ in 0..300 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what} did not happen within 15 s");
 }
 
 fn sent_events(received: &Mutex<Vec<Push>>) -> Vec<(String, String, i64, i64)> {

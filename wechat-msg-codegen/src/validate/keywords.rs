@@ -264,23 +264,7 @@ fn is_keyword_name(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::error::{LineIndex, SpecErrors};
-    use crate::raw::read_file;
-
-    fn check(text: &str) -> Result<crate::model::Model, Vec<String>> {
-        let mut errors = SpecErrors::default();
-        let index = LineIndex::new("spec.toml".to_owned(), text);
-        let raw = read_file(&index, text, &mut errors);
-        let model = super::super::validate(&[raw], &mut errors);
-        match model {
-            Some(model) if errors.is_empty() => Ok(model),
-            _ => Err(errors
-                .into_sorted()
-                .iter()
-                .map(ToString::to_string)
-                .collect()),
-        }
-    }
+    use crate::validate::tests::check;
 
     const MESSAGE: &str = r#"
 [[endpoint]]

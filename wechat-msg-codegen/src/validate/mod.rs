@@ -96,14 +96,14 @@ fn text(sp: &Option<Sp<String>>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::validate;
     use crate::error::{LineIndex, SpecErrors};
     use crate::model::Model;
     use crate::raw::read_file;
 
-    /// Validates one spec file's text.
-    fn check(text: &str) -> Result<Model, Vec<String>> {
+    /// Validates one spec file's text: the model, or every mistake shown.
+    pub(crate) fn check(text: &str) -> Result<Model, Vec<String>> {
         let mut errors = SpecErrors::default();
         let index = LineIndex::new("spec.toml".to_owned(), text);
         let raw = read_file(&index, text, &mut errors);

@@ -184,3 +184,15 @@ pub fn doc_examples(form: &str) -> Vec<(String, String, Value)> {
     assert!(out.len() >= 6, "the golden examples are missing: {root:?}");
     out
 }
+
+/// Waits up to 15 s for `check` to hold (pushes are delivered in the
+/// background); panics naming `what` if it never does.
+pub async fn eventually(what: &str, check: impl Fn() -> bool) {
+    for _ in 0..300 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{what} did not happen within 15 s");
+}
