@@ -412,6 +412,11 @@ async fn the_popup_and_sent_events_reach_the_push_endpoint_in_every_mode() {
             answer["delivery"]["push"]["Event"],
             "subscribe_msg_popup_event"
         );
+        // The receiver answers WeChat first and runs its handler after.
+        eventually(&format!("{mode}: the popup event handled"), || {
+            !received.lock().unwrap().is_empty()
+        })
+        .await;
         {
             let received = received.lock().unwrap();
             assert_eq!(received.len(), 1, "{mode}");
@@ -459,6 +464,10 @@ async fn the_popup_and_sent_events_reach_the_push_endpoint_in_every_mode() {
         eventually(&format!("{mode}: recorded as delivered"), || {
             let pushes = h.emu.pushes();
             pushes.len() == 3 && pushes.iter().all(|p| p.delivered)
+        })
+        .await;
+        eventually(&format!("{mode}: three pushes handled"), || {
+            received.lock().unwrap().len() >= 3
         })
         .await;
         assert_eq!(received.lock().unwrap().len(), 3, "{mode}");

@@ -187,6 +187,110 @@ pub(crate) fn read_status(value: &Value, form: Form) -> Result<Option<Refusal>, 
     Ok(Some(Refusal { code, errmsg }))
 }
 
+/// Whether `text` is a successful answer in `form` that can be read
+/// straight from its text: one JSON object, its errcode `0`, `null` or
+/// absent, and no key given twice at any depth. Anything else (a refusal,
+/// an answer [`parse`] or [`read_status`] would call malformed) is `false`,
+/// to be read by those, which say what it is.
+pub(crate) fn is_success_text(text: &str, form: Form) -> bool {
+    use serde::de::DeserializeSeed as _;
+    let (code_key, _) = status_keys(form);
+    let mut de = serde_json::Deserializer::from_str(text);
+    SuccessSeed(code_key).deserialize(&mut de).unwrap_or(false) && de.end().is_ok()
+}
+
+/// Reads an answer object: whether its errcode key (`.0`) holds 0 or null
+/// or is absent, its keys distinct at every depth.
+struct SuccessSeed(&'static str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for SuccessSeed {
+    type Value = bool;
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<bool, D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for SuccessSeed {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an answer object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut keys: Vec<crate::wire::Key<'de>> = Vec::new();
+        let mut success = true;
+        while let Some(key) = map.next_key::<crate::wire::Key<'de>>()? {
+            if keys.iter().any(|k| k.as_str() == key.as_str()) {
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+            let zero_or_null = map.next_value::<Distinct>()?.0;
+            if key.as_str() == self.0 {
+                success = zero_or_null;
+            }
+            keys.push(key);
+        }
+        Ok(success)
+    }
+}
+
+/// Any JSON value whose objects never give a key twice; `.0` is whether it
+/// is the integer 0 or null.
+struct Distinct(bool);
+
+impl<'de> serde::Deserialize<'de> for Distinct {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Distinct;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Distinct, E> {
+                Ok(Distinct(false))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Distinct, E> {
+                Ok(Distinct(v == 0))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Distinct, E> {
+                Ok(Distinct(v == 0))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Distinct, E> {
+                Ok(Distinct(false))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Distinct, E> {
+                Ok(Distinct(false))
+            }
+            fn visit_unit<E>(self) -> Result<Distinct, E> {
+                Ok(Distinct(true))
+            }
+            fn visit_none<E>(self) -> Result<Distinct, E> {
+                Ok(Distinct(true))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Distinct, A::Error> {
+                while seq.next_element::<Distinct>()?.is_some() {}
+                Ok(Distinct(false))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Distinct, A::Error> {
+                let mut keys: Vec<crate::wire::Key<'de>> = Vec::new();
+                while let Some(key) = map.next_key::<crate::wire::Key<'de>>()? {
+                    if keys.iter().any(|k| k.as_str() == key.as_str()) {
+                        return Err(serde::de::Error::custom("duplicate key"));
+                    }
+                    map.next_value::<Distinct>()?;
+                    keys.push(key);
+                }
+                Ok(Distinct(false))
+            }
+        }
+        de.deserialize_any(Visitor)
+    }
+}
+
 /// The request id WeChat appends to errmsg (`... rid: 6527c1f2-...`).
 ///
 /// ```

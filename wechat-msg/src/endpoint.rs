@@ -72,11 +72,19 @@ pub trait AnyRequest: Send + Sync + fmt::Debug {
     /// The request in `form`, for any serde serializer
     /// (`serde_json::to_writer(out, &*request.in_form(Form::Cloud))`).
     fn in_form(&self, form: Form) -> Box<dyn erased_serde::Serialize + '_>;
+
+    /// The file of the top-level file field whose HTTP key is `key`, if
+    /// present (what goes to a multipart part as bytes).
+    fn media(&self, key: &str) -> Option<&crate::media::MediaFile>;
 }
 
 impl<T: Wire + Send + Sync + fmt::Debug> AnyRequest for T {
     fn in_form(&self, form: Form) -> Box<dyn erased_serde::Serialize + '_> {
         Box::new(crate::wire::Wired(form, self))
+    }
+
+    fn media(&self, key: &str) -> Option<&crate::media::MediaFile> {
+        Wire::media(self, key)
     }
 }
 
@@ -367,6 +375,13 @@ impl fmt::Display for AnyErrcode {
 pub trait Answer: Sized + Send + 'static {
     /// Reads a successful JSON answer (the errcode fields already checked).
     fn from_json(value: &Value, form: Form) -> Result<Self, WireError>;
+    /// Reads a successful JSON answer from its text, as
+    /// [`Answer::from_json`] reads it from a value (same result, same
+    /// errors). Generated answer types read the text straight, with no
+    /// [`Value`] in between.
+    fn from_text(text: &str, form: Form) -> Result<Self, WireError> {
+        Self::from_json(&crate::wire::parse_json(text.as_bytes())?, form)
+    }
     /// Reads a successful binary answer. Only [`MediaBytes`] accepts one.
     fn from_bytes(content_type: &str, bytes: Vec<u8>) -> Option<Self> {
         let _ = (content_type, bytes);
@@ -383,6 +398,39 @@ impl Answer for Ack {
     fn from_json(value: &Value, form: Form) -> Result<Self, WireError> {
         Cx::new(form, false).object(value)?;
         Ok(Ack)
+    }
+
+    fn from_text(text: &str, form: Form) -> Result<Self, WireError> {
+        match crate::wire::read_text::<IgnoredObject>(text) {
+            Some(IgnoredObject) => Ok(Ack),
+            None => Self::from_json(&crate::wire::parse_json(text.as_bytes())?, form),
+        }
+    }
+}
+
+/// Any JSON object, its entries skipped.
+struct IgnoredObject;
+
+impl<'de> serde::Deserialize<'de> for IgnoredObject {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = IgnoredObject;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<IgnoredObject, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(IgnoredObject)
+            }
+        }
+        de.deserialize_map(Visitor)
     }
 }
 

@@ -118,6 +118,15 @@ pub trait Wire: Sized {
         Ok(())
     }
 
+    /// The file of the top-level field whose HTTP key is `key`, when it is
+    /// a file field that is present: a request's multipart part is written
+    /// from it as bytes. Generated for the types with file fields.
+    #[doc(hidden)]
+    fn media(&self, key: &str) -> Option<&crate::media::MediaFile> {
+        let _ = key;
+        None
+    }
+
     /// Reads `Self` straight from a serde deserializer, with no
     /// intermediate [`Value`]: the fast path of [`Wire::from_json`].
     ///
@@ -213,6 +222,29 @@ impl<T: Wire> Serialize for Joined<'_, T> {
         }
         serializer.serialize_str(&joined)
     }
+}
+
+/// `T` read from the whole of `text`, or `None` when it is not that.
+pub(crate) fn read_text<'de, T: serde::Deserialize<'de>>(text: &'de str) -> Option<T> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let read = T::deserialize(&mut de).ok()?;
+    de.end().ok().map(|()| read)
+}
+
+/// [`Answer::from_text`](crate::Answer::from_text) of a generated answer
+/// type: read leniently (keys beyond the spec's, errcode and errmsg
+/// among them, are skipped) straight from the text; on any failure read
+/// again through a [`Value`], whose reader names the field at fault.
+#[doc(hidden)]
+pub fn answer_from_text<T: Wire>(text: &str, form: Form) -> Result<T, WireError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    if let Ok(read) = T::read_from(&mut de, &mut Cx::new(form, false))
+        && de.end().is_ok()
+    {
+        return Ok(read);
+    }
+    let value = parse_json(text.as_bytes())?;
+    T::read_wire(&value, &mut Cx::new(form, false))
 }
 
 /// Parses `value` as `T` in form `from` and writes it back in form `to`.
@@ -792,6 +824,9 @@ pub enum WireErrorKind {
     /// A template keyword's value does not fit its type's rule (the path
     /// ends at the value: `data.thing1.value`).
     Keyword(crate::keyword::KeywordError),
+    /// A value built in code that its wire form cannot hold (a joined
+    /// list's item that contains the separator).
+    Unwritable(String),
 }
 
 impl WireError {
@@ -872,6 +907,7 @@ impl fmt::Display for WireErrorKind {
             WireErrorKind::Duplicate => f.write_str("duplicate field"),
             WireErrorKind::Base64 => f.write_str("invalid base64"),
             WireErrorKind::Keyword(err) => write!(f, "{err}"),
+            WireErrorKind::Unwritable(why) => write!(f, "cannot be written: {why}"),
         }
     }
 }

@@ -27,6 +27,10 @@ pub fn endpoints(model: &Model) -> TokenStream {
                 fn from_json(value: &#rt::Value, form: #rt::Form) -> ::core::result::Result<Self, #rt::WireError> {
                     <Self as #rt::Wire>::read_wire(value, &mut #rt::Cx::new(form, false))
                 }
+
+                fn from_text(text: &str, form: #rt::Form) -> ::core::result::Result<Self, #rt::WireError> {
+                    #rt::answer_from_text::<Self>(text, form)
+                }
             }
         }
     });

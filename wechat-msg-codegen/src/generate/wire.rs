@@ -9,7 +9,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::{form_variant, ident, key_expr, keywords, rt};
-use crate::model::{Form, Model, Object, StrEnum};
+use crate::model::{Form, Model, Object, StrEnum, Ty};
 
 /// `impl Wire` for an object type.
 pub fn object(model: &Model, o: &Object, checked: bool, all_checked: &[bool]) -> TokenStream {
@@ -19,6 +19,7 @@ pub fn object(model: &Model, o: &Object, checked: bool, all_checked: &[bool]) ->
     let read = read_object(model, o);
     let stream = stream_object(model, o);
     let check = checked.then(|| keywords::check_wire(model, o, all_checked));
+    let media = media(o);
     quote! {
         #[allow(deprecated)]
         impl #rt::Wire for #name {
@@ -46,8 +47,40 @@ pub fn object(model: &Model, o: &Object, checked: bool, all_checked: &[bool]) ->
             }
 
             #check
+
+            #media
         }
     }
+}
+
+/// `Wire::media` for an object with file fields: each file by its HTTP
+/// key, so a multipart part is written from the bytes.
+fn media(o: &Object) -> Option<TokenStream> {
+    let rt = rt();
+    let arms: Vec<TokenStream> = o
+        .fields
+        .iter()
+        .filter(|f| f.ty == Ty::File)
+        .map(|f| {
+            let fname = ident(&f.rust);
+            let key = f.key(Form::Http);
+            if f.required {
+                quote!(#key => ::core::option::Option::Some(&self.#fname),)
+            } else {
+                quote!(#key => self.#fname.as_ref(),)
+            }
+        })
+        .collect();
+    (!arms.is_empty()).then(|| {
+        quote! {
+            fn media(&self, key: &str) -> ::core::option::Option<&#rt::MediaFile> {
+                match key {
+                    #(#arms)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+    })
 }
 
 fn write_object(o: &Object) -> TokenStream {
@@ -379,7 +412,12 @@ fn stream_object(model: &Model, o: &Object) -> TokenStream {
         quote! {
             #rt::Form::#variant => match key.as_str() {
                 #(#arms)*
-                _ => return #err,
+                // An unknown key is an error only in a strict read; a
+                // lenient one (an answer) skips it.
+                _ if cx.strict() => return #err,
+                _ => {
+                    map.next_value::<#rt::serde::de::IgnoredAny>()?;
+                }
             },
         }
     });
@@ -454,11 +492,6 @@ fn stream_object(model: &Model, o: &Object) -> TokenStream {
             ) -> ::core::result::Result<#name, A::Error> {
                 let cx = self.0;
                 let form = cx.form();
-                // Unknown keys are errors only in a strict read; a lenient
-                // one goes through the value reader.
-                if !cx.strict() {
-                    return #err;
-                }
                 let mut seen = [false; #nslots];
                 #(#locals)*
                 #union_locals

@@ -181,6 +181,7 @@ impl ClientBuilder {
         let transport = Transport {
             http,
             base: Arc::from(base.as_str().trim_end_matches('/')),
+            base_url: base,
             max_answer: self.max_answer_bytes,
         };
         let secret = token.secret().cloned();

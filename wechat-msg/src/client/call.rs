@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use tracing::Instrument as _;
 use tracing::field::Empty;
 
@@ -18,7 +17,7 @@ use super::rate::Limiter;
 use super::retry::RetryPolicy;
 use super::secrets::{AccessToken, AppSecret, Scrub};
 use super::token::{Lease, TokenCache};
-use super::transport::{Payload, Reply, Transport};
+use super::transport::{Outgoing, Payload, Reply, Transport};
 use super::via::Via;
 
 /// What a call needs: the HTTP side, the tokens, the retry policy.
@@ -72,15 +71,14 @@ impl Caller {
         }
     }
 
-    /// Sends `value` (in `via`'s form) to `info` until it is answered,
-    /// fails, or may not be tried again.
+    /// Sends `out` (made by `via` for `info`) until it is answered, fails,
+    /// or may not be tried again.
     pub(crate) async fn call(
         &self,
         info: &'static EndpointInfo,
         via: &Via,
-        value: Value,
+        out: Outgoing,
     ) -> Result<Done, Failed> {
-        let out = via.outgoing(info, value);
         let span = tracing::info_span!(
             "wechat_msg.call",
             endpoint = info.name,

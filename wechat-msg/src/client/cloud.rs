@@ -7,10 +7,12 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use serde_json::{Map, Value, json};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+use serde_json::Value;
 
 use crate::answer::read_status;
 use crate::endpoint::{EndpointInfo, Method};
+use crate::media::MediaFile;
 use crate::wire::Form;
 
 use super::failure::{AnswerProblem, Failure};
@@ -61,35 +63,53 @@ impl fmt::Debug for CloudFunction {
 /// The invoke request carrying `data` (the request in the cloud form) to
 /// the relay: `{"api": name, "data": {...}, "files": [keys]}`, where `files`
 /// names the top-level keys whose `value` is base64 for the relay to turn
-/// into a Buffer.
-pub(crate) fn outgoing(
+/// into a Buffer (`media` gives a file field's file by its HTTP key).
+pub(crate) fn outgoing<'m, B: Serialize + ?Sized>(
     info: &'static EndpointInfo,
-    data: Value,
+    data: &B,
+    media: &'m dyn Fn(&str) -> Option<&'m MediaFile>,
     function: &CloudFunction,
-) -> Outgoing {
-    let files: Vec<&str> = match &data {
-        Value::Object(object) => info
-            .fields
-            .iter()
-            .filter(|f| f.file && object.contains_key(f.cloud))
-            .map(|f| f.cloud)
-            .collect(),
-        _ => Vec::new(),
+) -> Result<Outgoing, serde_json::Error> {
+    let files: Vec<&str> = info
+        .fields
+        .iter()
+        .filter(|f| f.file && media(f.http).is_some())
+        .map(|f| f.cloud)
+        .collect();
+    let event = Event {
+        api: info.name,
+        data,
+        files,
     };
-    let mut event = Map::new();
-    event.insert("api".to_owned(), Value::from(info.name));
-    event.insert("data".to_owned(), data);
-    if !files.is_empty() {
-        event.insert("files".to_owned(), json!(files));
-    }
-    Outgoing {
+    Ok(Outgoing {
         method: Method::Post,
         path: INVOKE_PATH,
         query: vec![
             QueryPair::text("env", function.env()),
             QueryPair::text("name", function.name()),
         ],
-        body: OutBody::Json(Bytes::from(Value::Object(event).to_string())),
+        body: OutBody::Json(Bytes::from(serde_json::to_vec(&event)?)),
+    })
+}
+
+/// The relay's event.
+struct Event<'a, B: ?Sized> {
+    api: &'static str,
+    data: &'a B,
+    files: Vec<&'static str>,
+}
+
+impl<B: Serialize + ?Sized> Serialize for Event<'_, B> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut event = serializer.serialize_struct("Event", 3)?;
+        event.serialize_field("api", self.api)?;
+        event.serialize_field("data", self.data)?;
+        if self.files.is_empty() {
+            event.skip_field("files")?;
+        } else {
+            event.serialize_field("files", &self.files)?;
+        }
+        event.end()
     }
 }
 

@@ -47,9 +47,10 @@ impl TransportError {
         }
     }
 
-    pub(crate) fn invalid_url() -> Self {
+    /// The request could not be written (never sent).
+    pub(crate) fn unwritable(why: &serde_json::Error) -> Self {
         TransportError {
-            message: "the base URL and the path do not make a valid URL".to_owned(),
+            message: format!("the request could not be written: {why}"),
             timeout: false,
             cause: None,
         }

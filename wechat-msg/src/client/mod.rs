@@ -84,6 +84,7 @@ mod secrets;
 mod send;
 #[cfg(feature = "redis")]
 mod shared;
+mod split;
 mod token;
 mod transport;
 mod via;

@@ -95,6 +95,14 @@ impl<'a> Scrub<'a> {
         }
     }
 
+    /// Whether `text` (JSON) can be read as it is: it holds no secret and
+    /// no escape (`\u0041` could spell one that the raw text does not show).
+    pub(crate) fn is_clean(&self, text: &str) -> bool {
+        !self.withhold_body
+            && !text.contains('\\')
+            && !self.secrets().any(|secret| text.contains(secret))
+    }
+
     /// `text` with each secret replaced by `***`.
     pub(crate) fn apply(&self, text: &str) -> String {
         let mut out = text.to_owned();

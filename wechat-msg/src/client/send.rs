@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::answer::errcode_of;
 use crate::endpoint::{Answer, AnswerKind, AnyErrcode, Endpoint, EndpointInfo};
 use crate::media::encode_base64;
-use crate::wire::Form;
+use crate::wire::{Form, WireError, WireErrorKind, Wired};
 
 use super::call::Caller;
 use super::error::Error;
@@ -86,13 +86,15 @@ impl Client {
         let form = via.form();
         // What the JSON shape cannot say (keyword values) is checked before
         // anything leaves: an invalid request is refused as not sent.
-        request
-            .validate(form)
-            .map_err(|err| Error::new(info.name, form, 0, ErrorKind::InvalidRequest(err)))?;
+        let invalid = |err| Error::new(info.name, form, 0, ErrorKind::InvalidRequest(err));
+        request.validate(form).map_err(invalid)?;
+        let out = via
+            .outgoing(info, &Wired(form, request), &|key| request.media(key))
+            .map_err(|err| invalid(unwritable(&err)))?;
         let done = self
             .inner
             .caller
-            .call(info, via, request.to_value(form))
+            .call(info, via, out)
             .await
             .map_err(|failed| {
                 Error::failed(info.name, form, failed).with_errcode(errcode_of::<E::Errcode>)
@@ -106,6 +108,15 @@ impl Client {
                     None,
                     AnswerProblem::Fields(err),
                     body.as_bytes(),
+                    &scrub,
+                )
+            }),
+            Payload::Text(text) => E::Answer::from_text(&text, done.reply.form).map_err(|err| {
+                BadAnswer::new(
+                    200,
+                    None,
+                    AnswerProblem::Fields(err),
+                    text.as_bytes(),
                     &scrub,
                 )
             }),
@@ -155,18 +166,27 @@ impl Client {
         via: &Via,
     ) -> Result<Value, Error<AnyErrcode>> {
         let form = via.form();
-        let value = (info.convert)(body, from, form)
-            .map_err(|err| Error::new(info.name, form, 0, ErrorKind::InvalidRequest(err)))?;
+        let invalid = |err| Error::new(info.name, form, 0, ErrorKind::InvalidRequest(err));
+        let request = (info.parse)(body, from).map_err(invalid)?;
+        let out = via
+            .outgoing(info, &*request.in_form(form), &|key| request.media(key))
+            .map_err(|err| invalid(unwritable(&err)))?;
+        drop(request);
         let done = self
             .inner
             .caller
-            .call(info, via, value)
+            .call(info, via, out)
             .await
             .map_err(|failed| {
                 Error::failed(info.name, form, failed)
                     .with_errcode(|code, _| AnyErrcode::new(info, code))
             })?;
-        Ok(answer_value(info, done.reply, from))
+        let reply = done.reply;
+        answer_value(info, reply, from).map_err(|(err, text)| {
+            let scrub = self.inner.caller.scrub(done.token.as_ref());
+            let bad = BadAnswer::new(200, None, AnswerProblem::Fields(err), &text, &scrub);
+            Error::new(info.name, form, done.attempts, ErrorKind::BadAnswer(bad))
+        })
     }
 
     /// The access token the client would use now, fetching one if needed;
@@ -187,9 +207,20 @@ impl Client {
     }
 }
 
-/// A dynamic answer, its top-level keys named as in form `to`.
-fn answer_value(info: &'static EndpointInfo, reply: Reply, to: Form) -> Value {
-    match reply.payload {
+/// A request its wire form cannot hold (a joined list's item that contains
+/// the separator), as the error of an invalid request.
+fn unwritable(err: &serde_json::Error) -> WireError {
+    WireError::at_root(WireErrorKind::Unwritable(err.to_string()))
+}
+
+/// A dynamic answer, its top-level keys named as in form `to`; an answer
+/// kept as text that does not read as JSON is the error, with its text.
+fn answer_value(
+    info: &'static EndpointInfo,
+    reply: Reply,
+    to: Form,
+) -> Result<Value, (WireError, Vec<u8>)> {
+    let value = match reply.payload {
         Payload::Binary(media) => {
             let type_key = match to {
                 Form::Http => "content_type",
@@ -201,16 +232,24 @@ fn answer_value(info: &'static EndpointInfo, reply: Reply, to: Form) -> Value {
                 "buffer".to_owned(),
                 Value::from(encode_base64(&media.bytes)),
             );
-            Value::Object(object)
+            return Ok(Value::Object(object));
         }
-        Payload::Json(Value::Object(object)) if reply.form != to => Value::Object(
+        Payload::Json(value) => value,
+        // Checked as JSON when it was kept as text, and free of secrets.
+        Payload::Text(text) => match crate::wire::parse_json(text.as_bytes()) {
+            Ok(value) => value,
+            Err(err) => return Err((err, text.into_bytes())),
+        },
+    };
+    Ok(match value {
+        Value::Object(object) if reply.form != to => Value::Object(
             object
                 .into_iter()
                 .map(|(key, value)| (rename(info, key, reply.form), value))
                 .collect(),
         ),
-        Payload::Json(value) => value,
-    }
+        value => value,
+    })
 }
 
 /// The name in the other form of a top-level answer key, when known.

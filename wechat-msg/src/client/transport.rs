@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use crate::answer::{self, MalformedAnswer, Refusal, read_status};
 use crate::endpoint::{MediaBytes, Method};
-use crate::media::MediaFile;
 use crate::wire::Form;
 
 use super::failure::{AnswerProblem, BadAnswer, DeliveryUnknown, Failure, TransportError};
@@ -23,6 +22,9 @@ pub(crate) struct Transport {
     pub(crate) http: reqwest::Client,
     /// The base URL, without a trailing `/`.
     pub(crate) base: Arc<str>,
+    /// The base URL, parsed once: each request's URL is a copy with its
+    /// path and query set.
+    pub(crate) base_url: reqwest::Url,
     pub(crate) max_answer: usize,
 }
 
@@ -75,8 +77,17 @@ pub(crate) enum OutBody {
 }
 
 pub(crate) enum OutPart {
-    Text { name: String, value: String },
-    File { name: String, file: MediaFile },
+    Text {
+        name: String,
+        value: String,
+    },
+    /// A file part: its bytes as they go out (shared by every attempt).
+    File {
+        name: String,
+        file_name: String,
+        content_type: String,
+        bytes: Bytes,
+    },
 }
 
 /// A complete answer: status, content type, body. Its `Debug` shows the
@@ -122,6 +133,10 @@ pub(crate) struct Reply {
 #[derive(Debug)]
 pub(crate) enum Payload {
     Json(Value),
+    /// A success's JSON text, as it came: an object whose errcode is 0 or
+    /// absent, no key given twice, no secret and no escape in it (so there
+    /// is nothing to scrub).
+    Text(String),
     Binary(MediaBytes),
 }
 
@@ -134,7 +149,7 @@ impl Transport {
         token: Option<&AccessToken>,
         scrub: &Scrub<'_>,
     ) -> Result<Received, Failure> {
-        let url = self.url(out, token).map_err(Failure::NotSent)?;
+        let url = self.url(out, token);
         let method = match out.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
@@ -185,13 +200,13 @@ impl Transport {
         })
     }
 
-    fn url(
-        &self,
-        out: &Outgoing,
-        token: Option<&AccessToken>,
-    ) -> Result<reqwest::Url, TransportError> {
-        let text = format!("{}{}", self.base, out.path);
-        let mut url = reqwest::Url::parse(&text).map_err(|_| TransportError::invalid_url())?;
+    fn url(&self, out: &Outgoing, token: Option<&AccessToken>) -> reqwest::Url {
+        let mut url = self.base_url.clone();
+        let base_path = url.path().trim_end_matches('/');
+        let mut path = String::with_capacity(base_path.len() + out.path.len());
+        path.push_str(base_path);
+        path.push_str(out.path);
+        url.set_path(&path);
         if token.is_some() || !out.query.is_empty() {
             let mut query = String::new();
             if let Some(token) = token {
@@ -205,7 +220,7 @@ impl Transport {
             }
             url.set_query(Some(&query));
         }
-        Ok(url)
+        url
     }
 
     /// Reads the body, at most `max_answer` bytes.
@@ -263,16 +278,18 @@ fn multipart(parts: &[OutPart]) -> reqwest::multipart::Form {
     for part in parts {
         form = match part {
             OutPart::Text { name, value } => form.text(name.clone(), value.clone()),
-            OutPart::File { name, file } => {
-                let bytes = Bytes::copy_from_slice(file.bytes());
+            OutPart::File {
+                name,
+                file_name,
+                content_type,
+                bytes,
+            } => {
                 let len = bytes.len() as u64;
                 let base = || {
                     reqwest::multipart::Part::stream_with_length(bytes.clone(), len)
-                        .file_name(file.file_name())
+                        .file_name(file_name.clone())
                 };
-                let part = base()
-                    .mime_str(file.content_type())
-                    .unwrap_or_else(|_| base());
+                let part = base().mime_str(content_type).unwrap_or_else(|_| base());
                 form.part(name.clone(), part)
             }
         };

@@ -1,9 +1,10 @@
 //! How a request travels, and the one place that picks the wire form's
 //! request builder and answer reader for it.
 
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::endpoint::EndpointInfo;
+use crate::media::MediaFile;
 use crate::wire::Form;
 
 use super::cloud::{self, CloudFunction};
@@ -33,11 +34,17 @@ impl Via {
         }
     }
 
-    /// The request of `info` carrying `value` (in [`Via::form`]).
-    pub(crate) fn outgoing(&self, info: &'static EndpointInfo, value: Value) -> Outgoing {
+    /// The request of `info` carrying `body` (a request written in
+    /// [`Via::form`]); `media` gives a file field's file by its HTTP key.
+    pub(crate) fn outgoing<'m, B: Serialize + ?Sized>(
+        &self,
+        info: &'static EndpointInfo,
+        body: &B,
+        media: &'m dyn Fn(&str) -> Option<&'m MediaFile>,
+    ) -> Result<Outgoing, serde_json::Error> {
         match self {
-            Via::Http => http::outgoing(info, value),
-            Via::Cloud(function) => cloud::outgoing(info, value, function),
+            Via::Http => http::outgoing(info, body, media),
+            Via::Cloud(function) => cloud::outgoing(info, body, media, function),
         }
     }
 

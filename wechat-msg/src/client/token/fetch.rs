@@ -17,7 +17,7 @@ use crate::client::retry::RetryPolicy;
 use crate::client::secrets::{AccessToken, AppSecret, Scrub};
 use crate::client::transport::{Received, Transport, read_json};
 use crate::endpoint::{Answer, Endpoint, Errcode};
-use crate::wire::{Cx, Form, WireErrorKind};
+use crate::wire::{Cx, Form, WireErrorKind, Wired};
 
 use super::error::{TokenErrcode, TokenError, TokenErrorKind};
 use super::source::{FreshToken, TokenSource};
@@ -85,7 +85,11 @@ impl Fetcher {
         request: &R,
         secret: &AppSecret,
     ) -> Result<FreshToken, TokenError> {
-        let out = &http::outgoing(R::INFO, request.to_value(Form::Http));
+        let out = &http::outgoing(R::INFO, &Wired(Form::Http, request), &|key| {
+            request.media(key)
+        })
+        .map_err(|err| TokenErrorKind::Transport(TransportError::unwritable(&err)))
+        .map_err(TokenError::new)?;
         let scrub = Scrub {
             token: None,
             secret: Some(secret.expose()),
