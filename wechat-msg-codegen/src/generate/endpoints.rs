@@ -69,6 +69,13 @@ fn endpoint(model: &Model, e: &Endpoint) -> TokenStream {
             quote!(#name)
         }
     };
+    let convert_answer = match e.answer {
+        AnswerKind::Object(i) => {
+            let name = ident(&model.objects[i].name);
+            quote!(#rt::convert_answer::<#name>)
+        }
+        AnswerKind::Ack | AnswerKind::Binary => quote!(#rt::convert_untyped_answer),
+    };
     let answer_kind = ident(match e.answer {
         AnswerKind::Ack => "Ack",
         AnswerKind::Binary => "Binary",
@@ -133,6 +140,7 @@ fn endpoint(model: &Model, e: &Endpoint) -> TokenStream {
                 roles: &[#(#roles)*],
                 errcodes: #errcode::TABLE,
                 convert: #rt::convert::<#request>,
+                convert_answer: #convert_answer,
                 parse: #rt::parse_any::<#request>,
             };
         }
@@ -170,12 +178,39 @@ fn field_infos(fields: &[crate::model::Field]) -> TokenStream {
             None => quote!(::core::option::Option::None),
         };
         let list = matches!(f.ty, Ty::List(_));
+        let kind = kind_tokens(&f.ty);
         let join = opt_str(&f.join);
         let missing = opt_i64(f.errcode_missing);
         let invalid = opt_i64(f.errcode_invalid);
-        quote!(#rt::FieldInfo { http: #http, cloud: #cloud, location: #rt::Location::#location, file: #file, list: #list, join: #join, required: #required, role: #role, errcode_missing: #missing, errcode_invalid: #invalid },)
+        quote!(#rt::FieldInfo { http: #http, cloud: #cloud, kind: #kind, location: #rt::Location::#location, file: #file, list: #list, join: #join, required: #required, role: #role, errcode_missing: #missing, errcode_invalid: #invalid },)
     });
     quote!(#(#infos)*)
+}
+
+/// The `FieldKind` of a field type (a list's or a map's item kind behind a
+/// reference, which a constant promotes to a `'static`).
+fn kind_tokens(ty: &Ty) -> TokenStream {
+    let rt = rt();
+    let leaf = |name: &str| {
+        let name = ident(name);
+        quote!(#rt::FieldKind::#name)
+    };
+    match ty {
+        Ty::String => leaf("String"),
+        Ty::Integer => leaf("Integer"),
+        Ty::Bool => leaf("Bool"),
+        Ty::File => leaf("File"),
+        Ty::Enum(_) => leaf("Enum"),
+        Ty::Object(_) => leaf("Object"),
+        Ty::Map(inner) => {
+            let inner = kind_tokens(inner);
+            quote!(#rt::FieldKind::Map(&#inner))
+        }
+        Ty::List(inner) => {
+            let inner = kind_tokens(inner);
+            quote!(#rt::FieldKind::List(&#inner))
+        }
+    }
 }
 
 fn opt_i64(n: Option<i64>) -> TokenStream {
