@@ -1093,6 +1093,61 @@ impl<T: Wire> Wire for Vec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_answer_converts_by_the_spec_at_every_depth_and_by_the_rule_elsewhere() {
+        let list = crate::endpoint("subscribeMessage.getTemplateList").unwrap();
+        let cloud = json!({
+            "errCode": 0,
+            "errMsg": "openapi.subscribeMessage.getTemplateList:ok",
+            "data": [{
+                "priTmplId": "T1", "title": "t", "content": "c", "type": 2,
+                "keywordEnumValueList": [{"keywordCode": "phrase1.DATA", "enumValueList": ["a"]}],
+                "extraNote": {"innerKey": 1}
+            }]
+        });
+        let http = (list.convert_answer)(&cloud, Form::Cloud, Form::Http).unwrap();
+        // The spec keeps the verbatim camelCase keys at depth, where the
+        // SDK's request rule would make `pri_tmpl_id` and `keyword_code`.
+        assert_eq!(
+            http,
+            json!({
+                "errcode": 0,
+                "errmsg": "openapi.subscribeMessage.getTemplateList:ok",
+                "data": [{
+                    "priTmplId": "T1", "title": "t", "content": "c", "type": 2,
+                    "keywordEnumValueList": [{"keywordCode": "phrase1.DATA", "enumValueList": ["a"]}],
+                    "extra_note": {"inner_key": 1}
+                }]
+            })
+        );
+        assert_ne!(http, crate::sdk::request_keys(&cloud));
+        let back = (list.convert_answer)(&http, Form::Http, Form::Cloud).unwrap();
+        assert_eq!(back, cloud);
+        // Keys in order of the answer.
+        let keys: Vec<&String> = back.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["errCode", "errMsg", "data"]);
+
+        // Top-level answer fields of their own names, and an ack.
+        let media = crate::endpoint("customerServiceMessage.uploadTempMedia").unwrap();
+        let answer = json!({"errcode": 0, "errmsg": "ok", "type": "image", "media_id": "M", "created_at": 7});
+        assert_eq!(
+            (media.convert_answer)(&answer, Form::Http, Form::Cloud).unwrap(),
+            json!({"errCode": 0, "errMsg": "ok", "type": "image", "mediaId": "M", "createdAt": 7})
+        );
+        let send = crate::endpoint("customerServiceMessage.send").unwrap();
+        assert_eq!(
+            (send.convert_answer)(&json!({"errcode": 0, "errmsg": "ok"}), Form::Http, Form::Cloud)
+                .unwrap(),
+            json!({"errCode": 0, "errMsg": "ok"})
+        );
+
+        // A value of the wrong type is named.
+        let err = (list.convert_answer)(&json!({"data": [{"priTmplId": 1}]}), Form::Http, Form::Cloud)
+            .unwrap_err();
+        assert_eq!(err.path(), "data[0].priTmplId");
+    }
 
     #[test]
     fn a_joined_list_is_one_string_and_reads_back() {
