@@ -266,3 +266,147 @@ fn collect_roles(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::tests::check;
+
+    /// The `FieldKind` of every field of a spec with one field of each
+    /// type, request and answer, without spaces.
+    #[test]
+    fn every_field_type_has_its_kind() {
+        let spec = r#"
+[[endpoint]]
+name = "thing.send"
+method = "POST"
+path = "/cgi-bin/thing/send"
+request = "Request"
+answer = "Reply"
+doc = "Sends a thing."
+
+[[endpoint]]
+name = "thing.upload"
+method = "POST"
+path = "/cgi-bin/thing/upload"
+request = "Upload"
+body = "multipart"
+doc = "Uploads a thing."
+
+[[type]]
+name = "Upload"
+doc = "An upload."
+
+[[type.field]]
+http = "media"
+cloud = "media"
+type = "file"
+doc = "The file."
+
+[[enum]]
+name = "Colour"
+doc = "A colour."
+
+[[enum.value]]
+wire = "red"
+doc = "Red."
+
+[[type]]
+name = "Item"
+doc = "An item."
+
+[[type.field]]
+http = "name"
+cloud = "name"
+type = "string"
+doc = "Its name."
+
+[[type]]
+name = "Reply"
+doc = "The answer."
+
+[[type.field]]
+http = "items"
+cloud = "items"
+type = "list<Item>"
+doc = "Items."
+
+[[type.field]]
+http = "created_at"
+cloud = "createdAt"
+type = "integer"
+doc = "When."
+
+[[type]]
+name = "Request"
+doc = "The request."
+"#;
+        let fields = [
+            ("s", "string", ""),
+            ("i", "integer", ""),
+            ("b", "bool", ""),
+            ("e", "Colour", ""),
+            ("o", "Item", ""),
+            ("m", "map<Item>", ""),
+            ("l", "list<integer>", ""),
+            ("ll", "list<list<bool>>", ""),
+            ("q", "list<Colour>", "in = \"query\"\njoin = \",\""),
+        ];
+        let mut spec = spec.to_owned();
+        for (name, ty, extra) in fields {
+            spec.push_str(&format!(
+                "\n[[type.field]]\nhttp = \"{name}\"\ncloud = \"{name}\"\ntype = \"{ty}\"\ndoc = \"{name}.\"\n{extra}\n"
+            ));
+        }
+        let model = check(&spec).unwrap();
+        let kinds = |object: &str| -> Vec<String> {
+            let o = model.objects.iter().find(|o| o.name == object).unwrap();
+            o.fields
+                .iter()
+                .map(|f| {
+                    kind_tokens(&f.ty)
+                        .to_string()
+                        .replace(' ', "")
+                        .replace("::wechat_msg::__private::", "")
+                })
+                .collect()
+        };
+        assert_eq!(
+            kinds("Request"),
+            [
+                "FieldKind::String",
+                "FieldKind::Integer",
+                "FieldKind::Bool",
+                "FieldKind::Enum",
+                "FieldKind::Object",
+                "FieldKind::Map(&FieldKind::Object)",
+                "FieldKind::List(&FieldKind::Integer)",
+                "FieldKind::List(&FieldKind::List(&FieldKind::Bool))",
+                "FieldKind::List(&FieldKind::Enum)",
+            ]
+        );
+        assert_eq!(kinds("Upload"), ["FieldKind::File"]);
+        assert_eq!(
+            kinds("Reply"),
+            ["FieldKind::List(&FieldKind::Object)", "FieldKind::Integer"]
+        );
+        // The tables carry them, and the answer converts through its type.
+        let generated = endpoints(&model).to_string().replace(' ', "");
+        assert!(
+            generated.contains("http:\"ll\",cloud:\"ll\",kind:::wechat_msg::__private::FieldKind::List(&::wechat_msg::__private::FieldKind::List(&::wechat_msg::__private::FieldKind::Bool))"),
+            "{generated}"
+        );
+        assert!(
+            generated.contains("http:\"created_at\",cloud:\"createdAt\",kind:::wechat_msg::__private::FieldKind::Integer"),
+            "{generated}"
+        );
+        assert!(
+            generated.contains("convert_answer:::wechat_msg::__private::convert_answer::<Reply>"),
+            "{generated}"
+        );
+        assert!(
+            generated.contains("convert_answer:::wechat_msg::__private::convert_untyped_answer"),
+            "{generated}"
+        );
+    }
+}
