@@ -148,7 +148,10 @@ pub(crate) fn cloud_success(info: &EndpointInfo, success: &Success) -> Result<Va
                 // The emulator's answers are built from the spec's answer
                 // fields; one that does not convert is the emulator's fault.
                 tracing::error!(endpoint = info.name, %err, "an answer does not match its type");
-                WxError::new(-1, format!("system error: the answer does not match the spec: {err}"))
+                WxError::new(
+                    -1,
+                    format!("system error: the answer does not match the spec: {err}"),
+                )
             })?;
             if let Value::Object(cloud) = cloud {
                 out.extend(cloud);

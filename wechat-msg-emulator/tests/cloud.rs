@@ -237,12 +237,12 @@ async fn a_cloud_answer_is_converted_at_every_depth_by_the_spec() {
     let h = Harness::start().await;
     let token = h.token().await;
     let http = h
-        .get(&format!(
-            "/wxaapi/newtmpl/gettemplate?access_token={token}"
-        ))
+        .get(&format!("/wxaapi/newtmpl/gettemplate?access_token={token}"))
         .await;
     assert_eq!(errcode(&http), 0, "{http}");
-    let cloud = h.cloud("subscribeMessage.getTemplateList", &json!({})).await;
+    let cloud = h
+        .cloud("subscribeMessage.getTemplateList", &json!({}))
+        .await;
     assert_eq!(err_code(&cloud), 0, "{cloud}");
     assert_eq!(
         cloud["errMsg"], "openapi.subscribeMessage.getTemplateList:ok",
@@ -279,9 +279,8 @@ async fn a_cloud_answer_is_converted_at_every_depth_by_the_spec() {
 async fn query_and_form_values_are_read_as_their_fields_kinds() {
     let h = Harness::start().await;
     let token = h.token().await;
-    let titles = |query: &str| {
-        format!("/wxaapi/newtmpl/getpubtemplatetitles?access_token={token}&{query}")
-    };
+    let titles =
+        |query: &str| format!("/wxaapi/newtmpl/getpubtemplatetitles?access_token={token}&{query}");
     // Integers in the query, and a joined list of integers.
     let answer = h.get(&titles("ids=2,616&start=0&limit=30")).await;
     assert_eq!(errcode(&answer), 0, "{answer}");

@@ -86,11 +86,9 @@ pub fn rename_keys(value: &Value, from: Form, to: Form) -> Value {
 
 fn deep(value: &Value, rule: &dyn Fn(&str) -> String) -> Value {
     match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (rule(k), deep(v, rule)))
-                .collect(),
-        ),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (rule(k), deep(v, rule))).collect())
+        }
         Value::Array(items) => Value::Array(items.iter().map(|v| deep(v, rule)).collect()),
         other => other.clone(),
     }

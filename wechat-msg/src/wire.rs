@@ -264,7 +264,9 @@ fn keep_unnamed(original: &Value, converted: Value, from: Form, to: Form, top: b
             for (key, value) in original {
                 let status = STATUS_KEYS
                     .iter()
-                    .find(|(http, cloud)| top && key == if from == Form::Http { http } else { cloud })
+                    .find(|(http, cloud)| {
+                        top && key == if from == Form::Http { http } else { cloud }
+                    })
                     .map(|&(http, cloud)| if to == Form::Http { http } else { cloud });
                 if let Some(name) = status {
                     out.insert(name.to_owned(), value.clone());
@@ -1138,14 +1140,22 @@ mod tests {
         );
         let send = crate::endpoint("customerServiceMessage.send").unwrap();
         assert_eq!(
-            (send.convert_answer)(&json!({"errcode": 0, "errmsg": "ok"}), Form::Http, Form::Cloud)
-                .unwrap(),
+            (send.convert_answer)(
+                &json!({"errcode": 0, "errmsg": "ok"}),
+                Form::Http,
+                Form::Cloud
+            )
+            .unwrap(),
             json!({"errCode": 0, "errMsg": "ok"})
         );
 
         // A value of the wrong type is named.
-        let err = (list.convert_answer)(&json!({"data": [{"priTmplId": 1}]}), Form::Http, Form::Cloud)
-            .unwrap_err();
+        let err = (list.convert_answer)(
+            &json!({"data": [{"priTmplId": 1}]}),
+            Form::Http,
+            Form::Cloud,
+        )
+        .unwrap_err();
         assert_eq!(err.path(), "data[0].priTmplId");
     }
 

@@ -263,11 +263,19 @@ async fn a_dynamic_answer_is_converted_at_every_depth() {
         .send_value(list, &json!({}), Form::Http, &Via::Http)
         .await
         .unwrap();
-    assert_eq!(same["data"][0]["extra_note"]["inner_key"][0]["deep_key"], true);
+    assert_eq!(
+        same["data"][0]["extra_note"]["inner_key"][0]["deep_key"],
+        true
+    );
 
     // An answer without the spec's shape is a bad answer, naming the field.
     let err = client
-        .send_value(info("subscribeMessage.getCategory"), &json!({}), Form::Cloud, &Via::Http)
+        .send_value(
+            info("subscribeMessage.getCategory"),
+            &json!({}),
+            Form::Cloud,
+            &Via::Http,
+        )
         .await
         .unwrap_err();
     let ErrorKind::BadAnswer(bad) = err.kind() else {

@@ -218,7 +218,13 @@ fn answer_value(
         Payload::Json(value) if reply.form != to => (info.convert_answer)(&value, reply.form, to)
             .map_err(|err| {
                 let body = value.to_string();
-                BadAnswer::new(200, None, AnswerProblem::Fields(err), body.as_bytes(), scrub)
+                BadAnswer::new(
+                    200,
+                    None,
+                    AnswerProblem::Fields(err),
+                    body.as_bytes(),
+                    scrub,
+                )
             }),
         Payload::Json(value) => Ok(value),
     }
