@@ -222,6 +222,22 @@ fn insert_at(value: &mut Value, parent: &str, key: &str) {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
+    /// wx-server-sdk's request rule exists in the runtime (`wechat_msg::sdk`,
+    /// what the emulator and answer conversion use), in the generator (the
+    /// spec check of cloud names) and here, written independently: they
+    /// agree on any key; the answer rule undoes it on camelCase keys.
+    #[test]
+    fn the_sdk_rule_is_the_same_everywhere(key in "[a-zA-Z_0-9]{0,12}", any_key in text()) {
+        prop_assert_eq!(wechat_msg::sdk::request_key(&any_key), sdk::snake_key(&any_key));
+        prop_assert_eq!(
+            wechat_msg::sdk::request_key(&any_key),
+            wechat_msg_codegen::sdk_snake_case(&any_key)
+        );
+        if !key.contains('_') {
+            prop_assert_eq!(wechat_msg::sdk::answer_key(&wechat_msg::sdk::request_key(&key)), key);
+        }
+    }
+
     #[test]
     fn customer_service_messages_survive_both_forms(message in customer_service()) {
         check_wire(&message)?;

@@ -1,12 +1,13 @@
-//! Turning an HTTP request into a validated body in the HTTP form: JSON or
-//! multipart, plus the fields that travel in the query.
+//! Turning an HTTP request into a validated body in the HTTP form: JSON,
+//! multipart or a form, plus the fields that travel in the query, whose
+//! text is read as each field's kind (`FieldInfo::kind`) says.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Query, Request};
 use axum::http::{HeaderMap, Method, Uri, header};
 use serde_json::{Map, Value};
 use wechat_msg::keyword::KeywordError;
-use wechat_msg::{BodyKind, EndpointInfo, Form, Location, WireError, WireErrorKind};
+use wechat_msg::{BodyKind, EndpointInfo, FieldKind, Form, Location, WireError, WireErrorKind};
 
 use crate::error::WxError;
 use crate::media::encode_base64;
@@ -50,25 +51,40 @@ pub(crate) async fn from_http(
                 .map_err(|e| WxError::new(47001, format!("data format error: {e}")))?,
         }
     };
-    let mut query_fields = Vec::new();
     if let Value::Object(map) = &mut body {
         for field in info.fields.iter().filter(|f| f.location == Location::Query) {
             if let Some((_, value)) = query.iter().find(|(k, _)| k == field.http) {
-                map.insert(field.http.to_owned(), Value::String(value.clone()));
-                query_fields.push(field.http);
+                let value = from_text(&field.kind, Value::String(value.clone()));
+                map.insert(field.http.to_owned(), value);
             }
         }
     }
-    if info.body == BodyKind::Form && !is_json(headers) {
-        // Form values arrive as text too.
-        query_fields.extend(
-            info.fields
-                .iter()
-                .filter(|f| f.location == Location::Body)
-                .map(|f| f.http),
-        );
+    validate(info, body, Form::Http)
+}
+
+/// A value that arrived as text (a query value, a form body's value), read
+/// as its field's kind says: for a number or a boolean, the text read as
+/// JSON when it is one (`"3"` -> `3`, `"true"` -> `true`), the items of a
+/// list each so (`kidList=1&kidList=2` -> `[1, 2]`). Anything else stays
+/// text: a joined list (`ids=2,616`) is read by the generated parser, and
+/// text that is no number (`"abc"`) is refused by it, naming the field
+/// (`kidList[1]: expected an integer, found a string`).
+fn from_text(kind: &FieldKind, value: Value) -> Value {
+    match (kind, value) {
+        (kind, Value::String(text)) if kind.is_number_or_bool() => {
+            match serde_json::from_str::<Value>(&text) {
+                Ok(read @ (Value::Number(_) | Value::Bool(_))) => read,
+                _ => Value::String(text),
+            }
+        }
+        (FieldKind::List(item), Value::Array(items)) => Value::Array(
+            items
+                .into_iter()
+                .map(|value| from_text(item, value))
+                .collect(),
+        ),
+        (_, value) => value,
     }
-    validate(info, body, Form::Http, &query_fields)
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -78,15 +94,21 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|ct| ct.trim_start().starts_with("application/json"))
 }
 
-/// An `application/x-www-form-urlencoded` body as a JSON object of strings:
-/// a list field's key may repeat (`kidList=1&kidList=2`) and is always an
-/// array; another field given twice keeps its last value, as form parsers do.
+/// An `application/x-www-form-urlencoded` body as a JSON object: a list
+/// field's key may repeat (`kidList=1&kidList=2`) and is always an array;
+/// another field given twice keeps its last value, as form parsers do.
+/// Values are read as their fields' kinds say ([`from_text`]); a key the
+/// spec does not know stays text (and the parser refuses it).
 fn form(info: &EndpointInfo, bytes: &[u8]) -> Value {
     let mut out = Map::new();
     for (key, value) in form_urlencoded::parse(bytes) {
+        let field = info.fields.iter().find(|f| f.http == key);
         let value = Value::String(value.into_owned());
-        let list = info.fields.iter().any(|f| f.http == key && f.list);
-        if list {
+        let value = match field {
+            Some(field) => from_text(field.kind.item(), value),
+            None => value,
+        };
+        if field.is_some_and(|f| f.list) {
             let entry = out
                 .entry(key.into_owned())
                 .or_insert_with(|| Value::Array(Vec::new()));
@@ -101,57 +123,14 @@ fn form(info: &EndpointInfo, bytes: &[u8]) -> Value {
 }
 
 /// Parses `body` in `form` with the generated parser and writes it in the
-/// HTTP form. A query or form value that the spec types as a number or
-/// boolean arrives as a string (an item of a list too: `kidList[0]`); it is
-/// read again as JSON before giving up.
+/// HTTP form. Values that arrived as text were read as their fields' kinds
+/// before ([`from_text`]).
 pub(crate) fn validate(
     info: &'static EndpointInfo,
-    mut body: Value,
+    body: Value,
     form: Form,
-    query_fields: &[&str],
 ) -> Result<Value, WxError> {
-    let mut retried = Vec::new();
-    loop {
-        match (info.convert)(&body, form, Form::Http) {
-            Ok(value) => return Ok(value),
-            Err(err) => {
-                let (key, index) = split_path(err.path());
-                let retry = matches!(err.kind(), WireErrorKind::WrongType { .. })
-                    && query_fields.contains(&key)
-                    && !retried.contains(&err.path().to_owned());
-                let slot = retry
-                    .then(|| body.get_mut(key))
-                    .flatten()
-                    .and_then(|v| match index {
-                        None => Some(v),
-                        Some(i) => v.get_mut(i),
-                    });
-                let reparsed = slot.and_then(|slot| {
-                    let value = slot
-                        .as_str()
-                        .and_then(|text| serde_json::from_str::<Value>(text).ok())
-                        .filter(|v| v.is_number() || v.is_boolean())?;
-                    *slot = value;
-                    Some(())
-                });
-                match reparsed {
-                    Some(()) => retried.push(err.path().to_owned()),
-                    None => return Err(format_error(&err)),
-                }
-            }
-        }
-    }
-}
-
-/// A top-level key and, for `key[3]`, the index of the item.
-fn split_path(path: &str) -> (&str, Option<usize>) {
-    match path.split_once('[') {
-        Some((key, rest)) => match rest.strip_suffix(']').and_then(|i| i.parse().ok()) {
-            Some(index) => (key, Some(index)),
-            None => (path, None),
-        },
-        None => (path, None),
-    }
+    (info.convert)(&body, form, Form::Http).map_err(|err| format_error(&err))
 }
 
 /// 47001 naming the field at fault; 47003 for a template keyword whose

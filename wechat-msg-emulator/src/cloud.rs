@@ -17,7 +17,7 @@ use crate::error::WxError;
 use crate::inspect::Via;
 use crate::layers::{Buffered, SystemBusy};
 use crate::media::encode_base64;
-use crate::reply::{CloudReply, cloud_success, snake_keys};
+use crate::reply::{CloudReply, cloud_success};
 use crate::state::Shared;
 
 /// Runs the relay function. The outer answer is WeChat's (token, env and
@@ -128,7 +128,7 @@ fn call(shared: &Shared, info: &'static EndpointInfo, event: &Value) -> Result<V
     let body = to_http(info, data)?;
     let success = shared.process(info, body, Via::Cloud)?;
     tracing::debug!(endpoint = info.name, via = "cloud", "accepted");
-    Ok(cloud_success(info, &success))
+    cloud_success(info, &success)
 }
 
 /// The relay turns the `value` of each file named in `files` from base64
@@ -154,13 +154,15 @@ fn as_the_relay_passes_files(info: &EndpointInfo, data: &Value, files: &[&str]) 
 
 /// The data in the HTTP form. The spec names every key, so template keyword
 /// keys pass untouched; keys the spec does not know in the cloud form get a
-/// second chance under wx-server-sdk's blind rule (`thumb_media_id` is
-/// accepted, as the SDK passes snake_case keys unchanged).
+/// second chance under wx-server-sdk's blind rule, applied to every key at
+/// every depth as the SDK applies it (`wechat_msg::sdk::request_keys`:
+/// `thumb_media_id` is accepted, as the SDK passes snake_case keys
+/// unchanged).
 fn to_http(info: &'static EndpointInfo, data: Value) -> Result<Value, WxError> {
-    match validate(info, data.clone(), Form::Cloud, &[]) {
+    match validate(info, data.clone(), Form::Cloud) {
         Ok(body) => Ok(body),
         Err(first) if data.is_object() => {
-            validate(info, snake_keys(&data), Form::Http, &[]).map_err(|_| first)
+            validate(info, wechat_msg::sdk::request_keys(&data), Form::Http).map_err(|_| first)
         }
         Err(first) => Err(first),
     }

@@ -5,7 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use wechat_msg::EndpointInfo;
+use wechat_msg::{EndpointInfo, Form};
 
 use crate::error::{Errcode, WECHAT_JSON, WxError};
 use crate::media::encode_base64;
@@ -128,9 +128,13 @@ fn with_status_http(fields: &Map<String, Value>) -> Map<String, Value> {
 }
 
 /// A successful answer as the cloud call returns it: `errCode`, `errMsg`,
-/// then the answer's fields under their cloud names (other keys, and keys
-/// inside values, converted as wx-server-sdk converts answers).
-pub(crate) fn cloud_success(info: &EndpointInfo, success: &Success) -> Value {
+/// then the answer's fields in the cloud form, converted at every depth by
+/// the endpoint's generated answer conversion
+/// ([`EndpointInfo::convert_answer`]): the spec's cloud names, map keys
+/// kept, and wx-server-sdk's rule only for keys the spec does not name. A
+/// binary answer is `{contentType, buffer}` with the bytes in base64, as the
+/// relay encodes them.
+pub(crate) fn cloud_success(info: &EndpointInfo, success: &Success) -> Result<Value, WxError> {
     let mut out = Map::new();
     out.insert("errCode".into(), Value::from(0));
     out.insert(
@@ -139,13 +143,18 @@ pub(crate) fn cloud_success(info: &EndpointInfo, success: &Success) -> Value {
     );
     match success {
         Success::Json(fields) => {
-            for (key, value) in fields {
-                let name = info
-                    .answer_fields
-                    .iter()
-                    .find(|f| f.http == key)
-                    .map_or_else(|| camel_key(key), |f| f.cloud.to_owned());
-                out.insert(name, camel_keys(value));
+            let http = Value::Object(fields.clone());
+            let cloud = (info.convert_answer)(&http, Form::Http, Form::Cloud).map_err(|err| {
+                // The emulator's answers are built from the spec's answer
+                // fields; one that does not convert is the emulator's fault.
+                tracing::error!(endpoint = info.name, %err, "an answer does not match its type");
+                WxError::new(
+                    -1,
+                    format!("system error: the answer does not match the spec: {err}"),
+                )
+            })?;
+            if let Value::Object(cloud) = cloud {
+                out.extend(cloud);
             }
         }
         Success::Binary {
@@ -156,77 +165,5 @@ pub(crate) fn cloud_success(info: &EndpointInfo, success: &Success) -> Value {
             out.insert("buffer".into(), Value::from(encode_base64(bytes)));
         }
     }
-    Value::Object(out)
-}
-
-/// wx-server-sdk's answer rule: each `_x` becomes `X`.
-pub(crate) fn camel_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    let mut chars = key.chars().peekable();
-    while let Some(c) = chars.next() {
-        match chars.peek() {
-            Some(next) if c == '_' && next.is_ascii_lowercase() => {
-                out.push(next.to_ascii_uppercase());
-                chars.next();
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-fn camel_keys(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (camel_key(k), camel_keys(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(camel_keys).collect()),
-        other => other.clone(),
-    }
-}
-
-/// wx-server-sdk's request rule: each ASCII capital `X` becomes `_x`,
-/// recursively through every key.
-pub(crate) fn snake_keys(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (snake_key(k), snake_keys(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(snake_keys).collect()),
-        other => other.clone(),
-    }
-}
-
-fn snake_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len() + 4);
-    for c in key.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_convert_by_the_sdk_rules() {
-        assert_eq!(snake_key("thumbMediaId"), "thumb_media_id");
-        assert_eq!(snake_key("msgtype"), "msgtype");
-        assert_eq!(snake_key("already_snake"), "already_snake");
-        assert_eq!(camel_key("media_id"), "mediaId");
-        assert_eq!(camel_key("created_at"), "createdAt");
-        assert_eq!(camel_key("type"), "type");
-        let nested = json!({"aB": [{"cD": 1}]});
-        assert_eq!(snake_keys(&nested), json!({"a_b": [{"c_d": 1}]}));
-    }
+    Ok(Value::Object(out))
 }

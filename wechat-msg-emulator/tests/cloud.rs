@@ -231,3 +231,101 @@ async fn a_cloud_call_counts_under_its_api() {
     assert_eq!(counters.accepted, 1);
     assert_eq!(counters.errors[&40003], 1);
 }
+
+#[tokio::test]
+async fn a_cloud_answer_is_converted_at_every_depth_by_the_spec() {
+    let h = Harness::start().await;
+    let token = h.token().await;
+    let http = h
+        .get(&format!("/wxaapi/newtmpl/gettemplate?access_token={token}"))
+        .await;
+    assert_eq!(errcode(&http), 0, "{http}");
+    let cloud = h
+        .cloud("subscribeMessage.getTemplateList", &json!({}))
+        .await;
+    assert_eq!(err_code(&cloud), 0, "{cloud}");
+    assert_eq!(
+        cloud["errMsg"], "openapi.subscribeMessage.getTemplateList:ok",
+        "{cloud}"
+    );
+    assert!(cloud.get("errcode").is_none(), "{cloud}");
+    // Nested keys are the spec's: the same in both forms for these
+    // (`priTmplId`, `keywordCode`), where the SDK's rule run backwards would
+    // have made `pri_tmpl_id` of them.
+    let item = &cloud["data"][0];
+    assert_eq!(item["priTmplId"], "TEMPLATE_ID", "{cloud}");
+    let enums = &item["keywordEnumValueList"][0];
+    assert_eq!(enums["keywordCode"], "phrase5.DATA", "{cloud}");
+    assert_eq!(
+        enums["enumValueList"],
+        json!(["待开始", "进行中", "已结束"]),
+        "{cloud}"
+    );
+    assert_eq!(cloud["data"], http["data"]);
+
+    let titles = h
+        .cloud(
+            "subscribeMessage.getPubTemplateTitleList",
+            &json!({"ids": "2,616", "start": 0, "limit": 30}),
+        )
+        .await;
+    assert_eq!(err_code(&titles), 0, "{titles}");
+    assert_eq!(titles["count"], 2, "{titles}");
+    assert_eq!(titles["data"][0]["categoryId"], "616", "{titles}");
+    assert_eq!(titles["data"][0]["type"], 2, "{titles}");
+}
+
+#[tokio::test]
+async fn query_and_form_values_are_read_as_their_fields_kinds() {
+    let h = Harness::start().await;
+    let token = h.token().await;
+    let titles =
+        |query: &str| format!("/wxaapi/newtmpl/getpubtemplatetitles?access_token={token}&{query}");
+    // Integers in the query, and a joined list of integers.
+    let answer = h.get(&titles("ids=2,616&start=0&limit=30")).await;
+    assert_eq!(errcode(&answer), 0, "{answer}");
+    assert_eq!(answer["count"], 2, "{answer}");
+    assert_eq!(answer["data"].as_array().map(Vec::len), Some(2), "{answer}");
+    // A value that is no integer stays text, and the parser names it.
+    for (query, errmsg) in [
+        (
+            "ids=2&start=zero&limit=30",
+            "data format error: start: expected an integer, found a string",
+        ),
+        (
+            "ids=2&start=0&limit=true",
+            "data format error: limit: expected an integer, found a boolean",
+        ),
+        (
+            "ids=2,x&start=0&limit=30",
+            "data format error: ids[1]: expected an integer, found a string",
+        ),
+    ] {
+        let answer = h.get(&titles(query)).await;
+        assert_eq!(errcode(&answer), 47001, "{query}: {answer}");
+        let text = answer["errmsg"].as_str().unwrap_or_default();
+        assert!(text.starts_with(errmsg), "{query}: {text}");
+    }
+    // A form body: each item of a repeated key read as an integer.
+    let add = format!("/wxaapi/newtmpl/addtemplate?access_token={token}");
+    let form = |body: &'static str| {
+        h.http
+            .post(h.url(&add))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let answer = common::json_of(form("tid=401&kidList=3&kidList=2").await.unwrap()).await;
+    assert_eq!(errcode(&answer), 0, "{answer}");
+    let answer = common::json_of(form("tid=401&kidList=3&kidList=two").await.unwrap()).await;
+    assert_eq!(errcode(&answer), 47001, "{answer}");
+    let text = answer["errmsg"].as_str().unwrap_or_default();
+    assert!(
+        text.starts_with("data format error: kidList[1]: expected an integer, found a string"),
+        "{text}"
+    );
+    assert_eq!(
+        h.emu.messages().last().map(|m| m.body.clone()),
+        Some(json!({"tid": "401", "kidList": [3, 2]}))
+    );
+}

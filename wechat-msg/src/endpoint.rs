@@ -49,7 +49,8 @@ pub struct EndpointInfo {
     /// The top-level fields of the request, in spec order.
     pub fields: &'static [FieldInfo],
     /// The top-level fields of a JSON answer beyond errcode and errmsg
-    /// (empty for [`AnswerKind::Ack`] and [`AnswerKind::Binary`]).
+    /// (empty for [`AnswerKind::Ack`] and [`AnswerKind::Binary`]); their
+    /// `location` is [`Location::Body`] and their errcodes are `None`.
     pub answer_fields: &'static [FieldInfo],
     /// Fields anywhere in the request with a known meaning, by HTTP path.
     pub roles: &'static [RoleInfo],
@@ -57,6 +58,16 @@ pub struct EndpointInfo {
     pub errcodes: &'static [ErrcodeInfo],
     /// Parses a body in one form and writes it in the other (or the same) form.
     pub convert: fn(&Value, Form, Form) -> Result<Value, WireError>,
+    /// Converts a successful JSON answer from one form to another, at every
+    /// depth: the generated reader and writer of the answer type rename
+    /// every key the spec names (`errcode`/`errCode` and `errmsg`/`errMsg`
+    /// included), keys the spec does not name are renamed by wx-server-sdk's
+    /// rule ([`crate::sdk`]), and map keys (user data) are kept. Fails when
+    /// the answer does not have the type's shape (a missing required field,
+    /// a value of the wrong type), as [`Answer::from_json`] does. A binary
+    /// endpoint's JSON answer (`{content_type, buffer}`) and an ack convert
+    /// by the rule alone.
+    pub convert_answer: fn(&Value, Form, Form) -> Result<Value, WireError>,
     /// Parses a body in a form into the typed request, its type erased:
     /// hold it (and drop the body) to write it in any form later, with any
     /// serde serializer, with no second tree in between.
@@ -196,18 +207,22 @@ pub enum Location {
     Query,
 }
 
-/// A top-level request field.
+/// A top-level field of a request or an answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FieldInfo {
     /// The HTTP (snake_case) name.
     pub http: &'static str,
     /// The cloud-call (camelCase) name.
     pub cloud: &'static str,
+    /// What the value is, as the spec types it.
+    pub kind: FieldKind,
     /// Where it goes over HTTP.
     pub location: Location,
-    /// Whether it is a file (`{content_type, value}` in JSON, a file part in multipart).
+    /// Whether it is a file (`{content_type, value}` in JSON, a file part in
+    /// multipart): `kind` is [`FieldKind::File`].
     pub file: bool,
-    /// Whether it is a list (in a form body: the key repeated, once per item).
+    /// Whether it is a list (in a form body: the key repeated, once per
+    /// item): `kind` is a [`FieldKind::List`].
     pub list: bool,
     /// For a list in the query: the separator its items are joined with
     /// (`ids=2,616`).
@@ -221,6 +236,60 @@ pub struct FieldInfo {
     /// The errcode a server answers when the field's value is not one its
     /// type allows.
     pub errcode_invalid: Option<i64>,
+}
+
+/// What a field's value is: the spec's field type (`api-spec/README.md`,
+/// "Field types"), so a server or a tool can read a value that arrives as
+/// text (a query value, a form body's value) as what it is, without
+/// trying types in turn.
+///
+/// ```
+/// use wechat_msg::FieldKind;
+///
+/// let info = wechat_msg::endpoint("subscribeMessage.addTemplate").unwrap();
+/// let kid_list = info.fields.iter().find(|f| f.http == "kidList").unwrap();
+/// assert_eq!(kid_list.kind, FieldKind::List(&FieldKind::Integer));
+/// assert_eq!(kid_list.kind.item(), &FieldKind::Integer);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FieldKind {
+    /// `string`: a JSON string.
+    String,
+    /// `integer`: a JSON number without a fraction (`i64`).
+    Integer,
+    /// `bool`: `true` or `false`.
+    Bool,
+    /// A string enum (`[[enum]]`): a JSON string, one of its values.
+    Enum,
+    /// `file`: a multipart file part; in JSON `{content_type, value}`.
+    File,
+    /// An object type (`[[type]]`), with or without a union: a JSON object
+    /// whose keys are the spec's, different in each form.
+    Object,
+    /// `map<T>`: a JSON object keyed by user data (template keywords),
+    /// whose keys are the same in both forms; the kind of its values.
+    Map(&'static FieldKind),
+    /// `list<T>`: a JSON array (in a form body, the key repeated; with
+    /// [`FieldInfo::join`], one string); the kind of its items.
+    List(&'static FieldKind),
+}
+
+impl FieldKind {
+    /// The kind of a list's items or a map's values; the kind itself for
+    /// anything else.
+    pub fn item(&self) -> &FieldKind {
+        match self {
+            FieldKind::List(item) | FieldKind::Map(item) => item,
+            other => other,
+        }
+    }
+
+    /// Whether a value of this kind is a JSON number or boolean, which
+    /// arrives as text in a query string or a form body.
+    pub fn is_number_or_bool(&self) -> bool {
+        matches!(self, FieldKind::Integer | FieldKind::Bool)
+    }
 }
 
 /// The meaning of a field's value, for those a server checks against its own

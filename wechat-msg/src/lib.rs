@@ -28,6 +28,7 @@ mod keyword_rule;
 pub mod link;
 pub mod media;
 pub mod push;
+pub mod sdk;
 pub mod template;
 pub mod wire;
 
@@ -36,8 +37,8 @@ pub use answer::{MalformedAnswer, Rejection};
 pub use client::{Client, Via};
 pub use endpoint::{
     Ack, Answer, AnswerKind, AnyErrcode, AnyRequest, Auth, BodyKind, Deprecation, Endpoint,
-    EndpointInfo, Errcode, ErrcodeInfo, ErrorClass, FieldInfo, Location, MediaBytes, Method, Role,
-    RoleInfo,
+    EndpointInfo, Errcode, ErrcodeInfo, ErrorClass, FieldInfo, FieldKind, Location, MediaBytes,
+    Method, Role, RoleInfo,
 };
 pub use link::{LinkText, MiniProgramLink};
 pub use media::MediaFile;

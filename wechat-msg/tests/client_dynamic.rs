@@ -200,3 +200,89 @@ async fn every_endpoint_of_the_spec_can_be_sent_dynamically() {
         assert_eq!(hit.json(), body, "{name}");
     }
 }
+
+#[tokio::test]
+async fn a_dynamic_answer_is_converted_at_every_depth() {
+    let fake = serve(|hit| async move {
+        match hit.path.as_str() {
+            "/wxaapi/newtmpl/gettemplate" => json(json!({
+                "errcode": 0,
+                "errmsg": "ok",
+                "data": [{
+                    "priTmplId": "T1",
+                    "title": "t",
+                    "content": "c",
+                    "type": 2,
+                    "keywordEnumValueList": [
+                        {"keywordCode": "phrase1.DATA", "enumValueList": ["a"], "sort_order": 1}
+                    ],
+                    "extra_note": {"inner_key": [{"deep_key": true}]}
+                }],
+                "next_page": "p2"
+            })),
+            "/wxaapi/newtmpl/getcategory" => {
+                json(json!({"errcode": 0, "errmsg": "ok", "data": "not a list"}))
+            }
+            _ => ok(),
+        }
+    })
+    .await;
+    let client = builder(&fake.base_url())
+        .token_source(wechat_msg::client::TokenSource::None)
+        .build()
+        .unwrap();
+    let list = info("subscribeMessage.getTemplateList");
+    let answer = client
+        .send_value(list, &json!({}), Form::Cloud, &Via::Http)
+        .await
+        .unwrap();
+    // The spec's names at every depth (verbatim camelCase keys stay as they
+    // are, where the SDK's rule would not touch them either way), the
+    // status keys by name, and keys the spec does not name, at any depth,
+    // by wx-server-sdk's rule.
+    assert_eq!(
+        answer,
+        json!({
+            "errCode": 0,
+            "errMsg": "ok",
+            "data": [{
+                "priTmplId": "T1",
+                "title": "t",
+                "content": "c",
+                "type": 2,
+                "keywordEnumValueList": [
+                    {"keywordCode": "phrase1.DATA", "enumValueList": ["a"], "sortOrder": 1}
+                ],
+                "extraNote": {"innerKey": [{"deepKey": true}]}
+            }],
+            "nextPage": "p2"
+        })
+    );
+    // In the form it came in, the answer is WeChat's as is.
+    let same = client
+        .send_value(list, &json!({}), Form::Http, &Via::Http)
+        .await
+        .unwrap();
+    assert_eq!(
+        same["data"][0]["extra_note"]["inner_key"][0]["deep_key"],
+        true
+    );
+
+    // An answer without the spec's shape is a bad answer, naming the field.
+    let err = client
+        .send_value(
+            info("subscribeMessage.getCategory"),
+            &json!({}),
+            Form::Cloud,
+            &Via::Http,
+        )
+        .await
+        .unwrap_err();
+    let ErrorKind::BadAnswer(bad) = err.kind() else {
+        panic!("expected a bad answer, got {err:?}");
+    };
+    let wechat_msg::client::AnswerProblem::Fields(wire) = bad.problem() else {
+        panic!("expected a field problem, got {bad:?}");
+    };
+    assert_eq!(wire.path(), "data", "{err}");
+}

@@ -73,6 +73,13 @@ fn endpoint(model: &Model, e: &Endpoint) -> TokenStream {
             quote!(#name)
         }
     };
+    let convert_answer = match e.answer {
+        AnswerKind::Object(i) => {
+            let name = ident(&model.objects[i].name);
+            quote!(#rt::convert_answer::<#name>)
+        }
+        AnswerKind::Ack | AnswerKind::Binary => quote!(#rt::convert_untyped_answer),
+    };
     let answer_kind = ident(match e.answer {
         AnswerKind::Ack => "Ack",
         AnswerKind::Binary => "Binary",
@@ -137,6 +144,7 @@ fn endpoint(model: &Model, e: &Endpoint) -> TokenStream {
                 roles: &[#(#roles)*],
                 errcodes: #errcode::TABLE,
                 convert: #rt::convert::<#request>,
+                convert_answer: #convert_answer,
                 parse: #rt::parse_any::<#request>,
             };
         }
@@ -174,12 +182,39 @@ fn field_infos(fields: &[crate::model::Field]) -> TokenStream {
             None => quote!(::core::option::Option::None),
         };
         let list = matches!(f.ty, Ty::List(_));
+        let kind = kind_tokens(&f.ty);
         let join = opt_str(&f.join);
         let missing = opt_i64(f.errcode_missing);
         let invalid = opt_i64(f.errcode_invalid);
-        quote!(#rt::FieldInfo { http: #http, cloud: #cloud, location: #rt::Location::#location, file: #file, list: #list, join: #join, required: #required, role: #role, errcode_missing: #missing, errcode_invalid: #invalid },)
+        quote!(#rt::FieldInfo { http: #http, cloud: #cloud, kind: #kind, location: #rt::Location::#location, file: #file, list: #list, join: #join, required: #required, role: #role, errcode_missing: #missing, errcode_invalid: #invalid },)
     });
     quote!(#(#infos)*)
+}
+
+/// The `FieldKind` of a field type (a list's or a map's item kind behind a
+/// reference, which a constant promotes to a `'static`).
+fn kind_tokens(ty: &Ty) -> TokenStream {
+    let rt = rt();
+    let leaf = |name: &str| {
+        let name = ident(name);
+        quote!(#rt::FieldKind::#name)
+    };
+    match ty {
+        Ty::String => leaf("String"),
+        Ty::Integer => leaf("Integer"),
+        Ty::Bool => leaf("Bool"),
+        Ty::File => leaf("File"),
+        Ty::Enum(_) => leaf("Enum"),
+        Ty::Object(_) => leaf("Object"),
+        Ty::Map(inner) => {
+            let inner = kind_tokens(inner);
+            quote!(#rt::FieldKind::Map(&#inner))
+        }
+        Ty::List(inner) => {
+            let inner = kind_tokens(inner);
+            quote!(#rt::FieldKind::List(&#inner))
+        }
+    }
 }
 
 fn opt_i64(n: Option<i64>) -> TokenStream {
@@ -233,5 +268,149 @@ fn collect_roles(
                 depth + 1,
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::tests::check;
+
+    /// The `FieldKind` of every field of a spec with one field of each
+    /// type, request and answer, without spaces.
+    #[test]
+    fn every_field_type_has_its_kind() {
+        let spec = r#"
+[[endpoint]]
+name = "thing.send"
+method = "POST"
+path = "/cgi-bin/thing/send"
+request = "Request"
+answer = "Reply"
+doc = "Sends a thing."
+
+[[endpoint]]
+name = "thing.upload"
+method = "POST"
+path = "/cgi-bin/thing/upload"
+request = "Upload"
+body = "multipart"
+doc = "Uploads a thing."
+
+[[type]]
+name = "Upload"
+doc = "An upload."
+
+[[type.field]]
+http = "media"
+cloud = "media"
+type = "file"
+doc = "The file."
+
+[[enum]]
+name = "Colour"
+doc = "A colour."
+
+[[enum.value]]
+wire = "red"
+doc = "Red."
+
+[[type]]
+name = "Item"
+doc = "An item."
+
+[[type.field]]
+http = "name"
+cloud = "name"
+type = "string"
+doc = "Its name."
+
+[[type]]
+name = "Reply"
+doc = "The answer."
+
+[[type.field]]
+http = "items"
+cloud = "items"
+type = "list<Item>"
+doc = "Items."
+
+[[type.field]]
+http = "created_at"
+cloud = "createdAt"
+type = "integer"
+doc = "When."
+
+[[type]]
+name = "Request"
+doc = "The request."
+"#;
+        let fields = [
+            ("s", "string", ""),
+            ("i", "integer", ""),
+            ("b", "bool", ""),
+            ("e", "Colour", ""),
+            ("o", "Item", ""),
+            ("m", "map<Item>", ""),
+            ("l", "list<integer>", ""),
+            ("ll", "list<list<bool>>", ""),
+            ("q", "list<Colour>", "in = \"query\"\njoin = \",\""),
+        ];
+        let mut spec = spec.to_owned();
+        for (name, ty, extra) in fields {
+            spec.push_str(&format!(
+                "\n[[type.field]]\nhttp = \"{name}\"\ncloud = \"{name}\"\ntype = \"{ty}\"\ndoc = \"{name}.\"\n{extra}\n"
+            ));
+        }
+        let model = check(&spec).unwrap();
+        let kinds = |object: &str| -> Vec<String> {
+            let o = model.objects.iter().find(|o| o.name == object).unwrap();
+            o.fields
+                .iter()
+                .map(|f| {
+                    kind_tokens(&f.ty)
+                        .to_string()
+                        .replace(' ', "")
+                        .replace("::wechat_msg::__private::", "")
+                })
+                .collect()
+        };
+        assert_eq!(
+            kinds("Request"),
+            [
+                "FieldKind::String",
+                "FieldKind::Integer",
+                "FieldKind::Bool",
+                "FieldKind::Enum",
+                "FieldKind::Object",
+                "FieldKind::Map(&FieldKind::Object)",
+                "FieldKind::List(&FieldKind::Integer)",
+                "FieldKind::List(&FieldKind::List(&FieldKind::Bool))",
+                "FieldKind::List(&FieldKind::Enum)",
+            ]
+        );
+        assert_eq!(kinds("Upload"), ["FieldKind::File"]);
+        assert_eq!(
+            kinds("Reply"),
+            ["FieldKind::List(&FieldKind::Object)", "FieldKind::Integer"]
+        );
+        // The tables carry them, and the answer converts through its type.
+        let generated = endpoints(&model).to_string().replace(' ', "");
+        assert!(
+            generated.contains("http:\"ll\",cloud:\"ll\",kind:::wechat_msg::__private::FieldKind::List(&::wechat_msg::__private::FieldKind::List(&::wechat_msg::__private::FieldKind::Bool))"),
+            "{generated}"
+        );
+        assert!(
+            generated.contains("http:\"created_at\",cloud:\"createdAt\",kind:::wechat_msg::__private::FieldKind::Integer"),
+            "{generated}"
+        );
+        assert!(
+            generated.contains("convert_answer:::wechat_msg::__private::convert_answer::<Reply>"),
+            "{generated}"
+        );
+        assert!(
+            generated.contains("convert_answer:::wechat_msg::__private::convert_untyped_answer"),
+            "{generated}"
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::answer::errcode_of;
-use crate::endpoint::{Answer, AnswerKind, AnyErrcode, Endpoint, EndpointInfo};
+use crate::endpoint::{Answer, AnyErrcode, Endpoint, EndpointInfo};
 use crate::media::encode_base64;
 use crate::wire::{Form, WireError, WireErrorKind, Wired};
 
@@ -15,7 +15,7 @@ use super::call::Caller;
 use super::error::Error;
 use super::failure::{AnswerProblem, BadAnswer};
 use super::kind::ErrorKind;
-use super::secrets::AccessToken;
+use super::secrets::{AccessToken, Scrub};
 use super::token::{TokenError, TokenSource};
 use super::transport::{Payload, Reply};
 use super::via::Via;
@@ -143,8 +143,11 @@ impl Client {
     /// not sent); then it goes through the same call path as [`Client::send`].
     ///
     /// The answer comes back as JSON in form `from`: WeChat's answer object
-    /// (errcode and errmsg included) with its top-level keys named as in
-    /// `from`; a binary answer as `{"content_type"|"contentType": ..., "buffer": "<base64>"}`.
+    /// (errcode and errmsg included) with its keys named as in `from` at
+    /// every depth ([`EndpointInfo::convert_answer`]: the spec's names, and
+    /// wx-server-sdk's rule for keys the spec does not name); an answer that
+    /// does not have the spec's shape is [`ErrorKind::BadAnswer`], as for
+    /// [`Client::send`]; a binary answer as `{"content_type"|"contentType": ..., "buffer": "<base64>"}`.
     ///
     /// ```no_run
     /// use wechat_msg::Form;
@@ -181,12 +184,9 @@ impl Client {
                 Error::failed(info.name, form, failed)
                     .with_errcode(|code, _| AnyErrcode::new(info, code))
             })?;
-        let reply = done.reply;
-        answer_value(info, reply, from).map_err(|(err, text)| {
-            let scrub = self.inner.caller.scrub(done.token.as_ref());
-            let bad = BadAnswer::new(200, None, AnswerProblem::Fields(err), &text, &scrub);
-            Error::new(info.name, form, done.attempts, ErrorKind::BadAnswer(bad))
-        })
+        let scrub = self.inner.caller.scrub(done.token.as_ref());
+        answer_value(info, done.reply, from, &scrub)
+            .map_err(|bad| Error::new(info.name, form, done.attempts, ErrorKind::BadAnswer(bad)))
     }
 
     /// The access token the client would use now, fetching one if needed;
@@ -213,13 +213,15 @@ fn unwritable(err: &serde_json::Error) -> WireError {
     WireError::at_root(WireErrorKind::Unwritable(err.to_string()))
 }
 
-/// A dynamic answer, its top-level keys named as in form `to`; an answer
-/// kept as text that does not read as JSON is the error, with its text.
+/// A dynamic answer in form `to`: a JSON answer converted at every depth by
+/// the endpoint's generated answer conversion; an answer that does not have
+/// the spec's shape is a [`BadAnswer`], as it is for [`Client::send`].
 fn answer_value(
     info: &'static EndpointInfo,
     reply: Reply,
     to: Form,
-) -> Result<Value, (WireError, Vec<u8>)> {
+    scrub: &Scrub<'_>,
+) -> Result<Value, BadAnswer> {
     let value = match reply.payload {
         Payload::Binary(media) => {
             let type_key = match to {
@@ -236,37 +238,27 @@ fn answer_value(
         }
         Payload::Json(value) => value,
         // Checked as JSON when it was kept as text, and free of secrets.
-        Payload::Text(text) => match crate::wire::parse_json(text.as_bytes()) {
-            Ok(value) => value,
-            Err(err) => return Err((err, text.into_bytes())),
-        },
+        Payload::Text(text) => crate::wire::parse_json(text.as_bytes()).map_err(|err| {
+            BadAnswer::new(
+                200,
+                None,
+                AnswerProblem::Fields(err),
+                text.as_bytes(),
+                scrub,
+            )
+        })?,
     };
-    Ok(match value {
-        Value::Object(object) if reply.form != to => Value::Object(
-            object
-                .into_iter()
-                .map(|(key, value)| (rename(info, key, reply.form), value))
-                .collect(),
-        ),
-        value => value,
-    })
-}
-
-/// The name in the other form of a top-level answer key, when known.
-fn rename(info: &'static EndpointInfo, key: String, from: Form) -> String {
-    let binary = (info.answer == AnswerKind::Binary).then_some(("content_type", "contentType"));
-    let pairs = [("errcode", "errCode"), ("errmsg", "errMsg")]
-        .into_iter()
-        .chain(binary)
-        .chain(info.answer_fields.iter().map(|f| (f.http, f.cloud)));
-    for (http, cloud) in pairs {
-        let (source, target) = match from {
-            Form::Http => (http, cloud),
-            Form::Cloud => (cloud, http),
-        };
-        if key == source {
-            return target.to_owned();
-        }
+    if reply.form == to {
+        return Ok(value);
     }
-    key
+    (info.convert_answer)(&value, reply.form, to).map_err(|err| {
+        let body = value.to_string();
+        BadAnswer::new(
+            200,
+            None,
+            AnswerProblem::Fields(err),
+            body.as_bytes(),
+            scrub,
+        )
+    })
 }
