@@ -222,72 +222,13 @@ impl<'de> serde::de::Visitor<'de> for SuccessSeed {
             if keys.iter().any(|k| k.as_str() == key.as_str()) {
                 return Err(serde::de::Error::custom("duplicate key"));
             }
-            let zero_or_null = map.next_value::<Distinct>()?.0;
+            let zero_or_null = map.next_value::<crate::wire::Skip>()?.0;
             if key.as_str() == self.0 {
                 success = zero_or_null;
             }
             keys.push(key);
         }
         Ok(success)
-    }
-}
-
-/// Any JSON value whose objects never give a key twice; `.0` is whether it
-/// is the integer 0 or null.
-struct Distinct(bool);
-
-impl<'de> serde::Deserialize<'de> for Distinct {
-    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Distinct;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Distinct, E> {
-                Ok(Distinct(false))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Distinct, E> {
-                Ok(Distinct(v == 0))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Distinct, E> {
-                Ok(Distinct(v == 0))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Distinct, E> {
-                Ok(Distinct(false))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Distinct, E> {
-                Ok(Distinct(false))
-            }
-            fn visit_unit<E>(self) -> Result<Distinct, E> {
-                Ok(Distinct(true))
-            }
-            fn visit_none<E>(self) -> Result<Distinct, E> {
-                Ok(Distinct(true))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Distinct, A::Error> {
-                while seq.next_element::<Distinct>()?.is_some() {}
-                Ok(Distinct(false))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Distinct, A::Error> {
-                let mut keys: Vec<crate::wire::Key<'de>> = Vec::new();
-                while let Some(key) = map.next_key::<crate::wire::Key<'de>>()? {
-                    if keys.iter().any(|k| k.as_str() == key.as_str()) {
-                        return Err(serde::de::Error::custom("duplicate key"));
-                    }
-                    map.next_value::<Distinct>()?;
-                    keys.push(key);
-                }
-                Ok(Distinct(false))
-            }
-        }
-        de.deserialize_any(Visitor)
     }
 }
 
@@ -375,6 +316,37 @@ mod tests {
         assert_eq!(bounded("short", 10), "short");
         let cut = bounded("ééééé", 3);
         assert_eq!(cut, "é… (8 bytes cut)");
+    }
+
+    #[test]
+    fn a_success_is_read_from_its_text_only_when_nothing_needs_a_closer_look() {
+        for text in [
+            r#"{"errcode":0,"errmsg":"ok"}"#,
+            r#"{"errmsg":"ok"}"#,
+            r#"{"errcode":null}"#,
+            r#"{"errcode":0,"a":{"b":[{"c":1},{"c":2}]}}"#,
+        ] {
+            assert!(is_success_text(text, Form::Http), "{text}");
+            // The same text is a success by the full reader.
+            let parsed = parse(text.as_bytes()).unwrap();
+            assert_eq!(read_status(&parsed.value, Form::Http), Ok(None), "{text}");
+        }
+        for text in [
+            r#"{"errcode":40003,"errmsg":"invalid openid"}"#,
+            r#"{"errcode":"0"}"#,
+            r#"{"errcode":0.0}"#,
+            r#"{"errcode":0,"errcode":40001}"#,
+            r#"{"errcode":0,"a":{"b":1,"b":2}}"#,
+            r#"{"errcode":0,"a":[{"b":1,"b":2}]}"#,
+            r#"[{"errcode":0}]"#,
+            r#"{"errcode":0} trailing"#,
+            "",
+        ] {
+            assert!(!is_success_text(text, Form::Http), "{text}");
+        }
+        // The cloud form's key counts in the cloud form only.
+        assert!(is_success_text(r#"{"errcode":1,"errCode":0}"#, Form::Cloud));
+        assert!(!is_success_text(r#"{"errcode":1,"errCode":0}"#, Form::Http));
     }
 
     #[test]

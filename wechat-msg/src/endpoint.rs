@@ -470,36 +470,10 @@ impl Answer for Ack {
     }
 
     fn from_text(text: &str, form: Form) -> Result<Self, WireError> {
-        match crate::wire::read_text::<IgnoredObject>(text) {
-            Some(IgnoredObject) => Ok(Ack),
+        match crate::wire::read_text::<crate::wire::SkipObject>(text) {
+            Some(crate::wire::SkipObject) => Ok(Ack),
             None => Self::from_json(&crate::wire::parse_json(text.as_bytes())?, form),
         }
-    }
-}
-
-/// Any JSON object, its entries skipped.
-struct IgnoredObject;
-
-impl<'de> serde::Deserialize<'de> for IgnoredObject {
-    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = IgnoredObject;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<IgnoredObject, A::Error> {
-                while map
-                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(IgnoredObject)
-            }
-        }
-        de.deserialize_map(Visitor)
     }
 }
 

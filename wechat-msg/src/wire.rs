@@ -224,6 +224,72 @@ impl<T: Wire> Serialize for Joined<'_, T> {
     }
 }
 
+/// Any JSON value, skipped by a streaming reader, with what [`parse_json`]
+/// checks on the way: no object in it gives a key twice. `.0` is whether
+/// the value is the integer 0 or null (an errcode of a success).
+#[doc(hidden)]
+pub struct Skip(pub bool);
+
+impl<'de> serde::Deserialize<'de> for Skip {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_any(SkipVisitor)
+    }
+}
+
+struct SkipVisitor;
+
+impl<'de> serde::de::Visitor<'de> for SkipVisitor {
+    type Value = Skip;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip(false))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Skip, E> {
+        Ok(Skip(v == 0))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Skip, E> {
+        Ok(Skip(v == 0))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip(false))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip(false))
+    }
+    fn visit_unit<E>(self) -> Result<Skip, E> {
+        Ok(Skip(true))
+    }
+    fn visit_none<E>(self) -> Result<Skip, E> {
+        Ok(Skip(true))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(Skip(false))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+        let mut keys: Vec<Key<'de>> = Vec::new();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if keys.iter().any(|k| k.as_str() == key.as_str()) {
+                return Err(mismatch());
+            }
+            map.next_value::<Skip>()?;
+            keys.push(key);
+        }
+        Ok(Skip(false))
+    }
+}
+
+/// A JSON object, skipped as [`Skip`] skips it; anything else is refused.
+pub(crate) struct SkipObject;
+
+impl<'de> serde::Deserialize<'de> for SkipObject {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_map(SkipVisitor).map(|_| SkipObject)
+    }
+}
+
 /// `T` read from the whole of `text`, or `None` when it is not that.
 pub(crate) fn read_text<'de, T: serde::Deserialize<'de>>(text: &'de str) -> Option<T> {
     let mut de = serde_json::Deserializer::from_str(text);

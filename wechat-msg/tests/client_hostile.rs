@@ -350,6 +350,42 @@ async fn a_success_echoing_the_token_and_the_secret_is_scrubbed() {
     assert!(text.contains("MEDIA-***-***"), "{text}");
 }
 
+/// A success that spells the token with JSON escapes (`\u004C` for `L`)
+/// does not show it in the raw text, and is still scrubbed: an answer is
+/// read straight from its text only when it holds no escape and no secret.
+#[tokio::test]
+async fn a_success_spelling_the_token_with_escapes_is_scrubbed() {
+    let escaped: String = LIVE
+        .chars()
+        .map(|c| format!("\\u{:04X}", c as u32))
+        .collect();
+    let fake = serve(move |hit| {
+        let escaped = escaped.clone();
+        async move {
+            if hit.path == STABLE {
+                return json(json!({"access_token": LIVE, "expires_in": 7200}));
+            }
+            raw(
+                200,
+                "application/json",
+                format!(
+                    r#"{{"errcode":0,"errmsg":"ok","type":"image","media_id":"MEDIA-{escaped}","created_at":1700000000}}"#
+                ),
+            )
+        }
+    })
+    .await;
+    let client = builder(&fake.base_url()).build().unwrap();
+    let upload = wechat_msg::TempMediaUpload::builder()
+        .media_type(wechat_msg::TempMediaType::Image)
+        .media(wechat_msg::MediaFile::new("image/png", b"png".to_vec()))
+        .build();
+    let answer = client.send(&upload).await.unwrap();
+    let text = format!("{answer:?}");
+    assert!(!text.contains(LIVE), "{text}");
+    assert!(text.contains("MEDIA-***"), "{text}");
+}
+
 /// A WeChat answering errcode `code` with `errmsg` to every message.
 async fn rejecting(code: i64, errmsg: String) -> Fake {
     let tokens = Tokens::default();

@@ -5,7 +5,9 @@
 //! (keys in any order, a union's tag after its payload, duplicate keys,
 //! nulls, wrong types, missing and unknown keys), and on chosen cases.
 //! Errors always come from the value reader, so `from_json` names the
-//! field at fault whichever way the text was read.
+//! field at fault whichever way the text was read. The same holds for the
+//! lenient reader of answers (`Answer::from_text`) against the golden
+//! answers.
 
 #![allow(deprecated)]
 
@@ -16,10 +18,10 @@ use proptest::prelude::*;
 use serde_json::Value;
 use wechat_msg::wire::{Cx, parse_json};
 use wechat_msg::{
-    AddTemplate, CreateActivityId, CustomerServiceMessage, DeleteTemplate, Form, GetCategory,
-    GetPubTemplateKeywords, GetPubTemplateTitles, GetTemplateList, SetUpdatableMsg,
-    SubscribeMessage, TempMediaQuery, TempMediaUpload, TemplateMessage, TypingStatus,
-    UniformMessage, Wire, WireError,
+    Ack, AddTemplate, Answer, CreateActivityId, CustomerServiceMessage, DeleteTemplate, Endpoint,
+    Form, GetCategory, GetPubTemplateKeywords, GetPubTemplateTitles, GetTemplateList,
+    SetUpdatableMsg, SubscribeMessage, TempMediaQuery, TempMediaUpload, TemplateMessage,
+    TypingStatus, UniformMessage, Wire, WireError,
 };
 
 /// Reads `text` only through the streaming reader.
@@ -293,5 +295,92 @@ proptest! {
             json.mutate(&mut rng);
             agree_for(api, form, &json.text());
         });
+    }
+}
+
+/// Every golden answer of `api` (in `answers/`): (form, text).
+fn golden_answers(api: &str) -> Vec<(Form, String)> {
+    goldens(&format!("{api}/answers"))
+}
+
+/// An answer's text reader ([`Answer::from_text`], streaming and lenient)
+/// reads what the value reader reads from the same text, and fails alike.
+fn answer_agrees<E: Endpoint>(text: &str, form: Form)
+where
+    E::Answer: Wire + PartialEq + Debug,
+{
+    let slow = parse_json(text.as_bytes())
+        .and_then(|value| <E::Answer as Answer>::from_json(&value, form));
+    // The streaming read on its own: whatever it accepts, the value reader
+    // accepts and reads the same.
+    let mut de = serde_json::Deserializer::from_str(text);
+    if let Ok(fast) = <E::Answer as Wire>::read_from(&mut de, &mut Cx::new(form, false))
+        && de.end().is_ok()
+    {
+        match &slow {
+            Ok(slow) => assert_eq!(&fast, slow, "{text}"),
+            Err(err) => {
+                panic!("streaming accepts an answer the value reader refuses ({err}): {text}")
+            }
+        }
+    }
+    assert_eq!(<E::Answer as Answer>::from_text(text, form), slow, "{text}");
+}
+
+/// `answer_agrees` for the endpoint of `api`, over its golden answers
+/// mutated by `mutate`.
+fn answers_agree(mutate: &mut dyn FnMut(&mut Json)) {
+    macro_rules! by_api {
+        ($($name:literal => $ty:ty,)*) => {
+            $(
+                for (form, text) in golden_answers($name) {
+                    let mut json = Json::of(&serde_json::from_str(&text).unwrap());
+                    mutate(&mut json);
+                    answer_agrees::<$ty>(&json.text(), form);
+                }
+            )*
+        };
+    }
+    by_api! {
+        "subscribeMessage.addTemplate" => AddTemplate,
+        "subscribeMessage.getCategory" => GetCategory,
+        "subscribeMessage.getPubTemplateKeyWordsById" => GetPubTemplateKeywords,
+        "subscribeMessage.getPubTemplateTitleList" => GetPubTemplateTitles,
+        "subscribeMessage.getTemplateList" => GetTemplateList,
+    }
+}
+
+#[test]
+fn golden_answers_read_alike_from_text_and_from_a_value() {
+    answers_agree(&mut |_| {});
+}
+
+#[test]
+fn an_ack_reads_from_any_object_and_refuses_anything_else_as_the_value_reader_does() {
+    for text in [
+        r#"{"errcode":0,"errmsg":"ok"}"#,
+        "{}",
+        r#"{"a":[1,{"b":2}]}"#,
+    ] {
+        assert_eq!(
+            Ack::from_text(text, Form::Http),
+            Ok(Ack::default()),
+            "{text}"
+        );
+    }
+    for text in ["[]", "1", r#"{"a":1,"a":2}"#, "{", r#"{"a":1} x"#] {
+        let slow = parse_json(text.as_bytes()).and_then(|v| Ack::from_json(&v, Form::Http));
+        assert!(slow.is_err(), "{text}");
+        assert_eq!(Ack::from_text(text, Form::Http), slow, "{text}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn shuffled_and_broken_answers_read_alike(seed in any::<u64>()) {
+        let mut rng = seed | 1;
+        answers_agree(&mut |json| json.mutate(&mut rng));
     }
 }

@@ -413,10 +413,14 @@ fn stream_object(model: &Model, o: &Object) -> TokenStream {
             #rt::Form::#variant => match key.as_str() {
                 #(#arms)*
                 // An unknown key is an error only in a strict read; a
-                // lenient one (an answer) skips it.
+                // lenient one (an answer) skips it, once.
                 _ if cx.strict() => return #err,
                 _ => {
-                    map.next_value::<#rt::serde::de::IgnoredAny>()?;
+                    if unknown.iter().any(|k: &#rt::Key<'de>| k.as_str() == key.as_str()) {
+                        return #err;
+                    }
+                    map.next_value::<#rt::Skip>()?;
+                    unknown.push(key);
                 }
             },
         }
@@ -493,6 +497,8 @@ fn stream_object(model: &Model, o: &Object) -> TokenStream {
                 let cx = self.0;
                 let form = cx.form();
                 let mut seen = [false; #nslots];
+                // The unknown keys a lenient read skipped.
+                let mut unknown: ::std::vec::Vec<#rt::Key<'de>> = ::std::vec::Vec::new();
                 #(#locals)*
                 #union_locals
                 while let ::core::option::Option::Some(key) = map.next_key::<#rt::Key<'de>>()? {

@@ -83,10 +83,12 @@ impl Split<'_> {
         // A key the table does not list (a union's tag and payload) is a
         // plain body field.
         let field = self.info.fields.iter().find(|f| f.http == key);
-        if let Some(field @ FieldInfo {
-            location: Location::Query,
-            ..
-        }) = field
+        if let Some(
+            field @ FieldInfo {
+                location: Location::Query,
+                ..
+            },
+        ) = field
         {
             let text = text_of(value)?;
             // A joined list is one string in the JSON forms; its items are
@@ -313,11 +315,7 @@ impl Serializer for ItemTexts {
         Ok(self)
     }
 
-    fn serialize_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStruct, Unsplit> {
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Unsplit> {
         Err(Unsplit::NotObject)
     }
 }
