@@ -228,6 +228,7 @@ impl<T: Wire> Serialize for Joined<'_, T> {
 /// checks on the way: no object in it gives a key twice. `.0` is whether
 /// the value is the integer 0 or null (an errcode of a success).
 #[doc(hidden)]
+#[derive(Debug)]
 pub struct Skip(pub bool);
 
 impl<'de> serde::Deserialize<'de> for Skip {
