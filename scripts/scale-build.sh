@@ -33,8 +33,8 @@ now() { date +%s.%N; }
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-printf '| endpoints | spec lines | crate rebuild (s, median of %s) | per endpoint (ms) |\n' "$runs"
-printf '|---:|---:|---:|---:|\n'
+printf '| endpoints | spec lines | crate rebuild (s, median of %s) | per endpoint (ms) | frontend (s) | codegen (s) |\n' "$runs"
+printf '|---:|---:|---:|---:|---:|---:|\n'
 for n in "${sizes[@]}"; do
     crate="$work/n$n"
     mkdir -p "$crate/src"
@@ -69,5 +69,22 @@ EOF
     done
     med=$(printf '%s\n' "${times[@]}" | median)
     lines=$(cat "$crate"/api-spec/*.toml | wc -l)
-    awk -v n="$n" -v l="$lines" -v t="$med" 'BEGIN {printf "| %d | %d | %.2f | %.1f |\n", n, l, t, t * 1000 / n}'
+    # The timings report's UNIT_DATA holds each unit's `duration` and
+    # `rmeta_time` (when its metadata was ready): frontend = rmeta_time,
+    # codegen = duration - rmeta_time.
+    touch "$crate/src/lib.rs"
+    (cd "$crate" && cargo build -q --timings)
+    report=$(ls -t "$CARGO_TARGET_DIR"/cargo-timings/cargo-timing-*.html | head -1)
+    split=$(python3 - "$report" "wechat-msg-scale-n$n" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);", text, re.S).group(1))
+unit = next(u for u in units if u["name"] == sys.argv[2])
+front = unit.get("rmeta_time") or unit["duration"]
+print(f"{front:.2f} {unit['duration'] - front:.2f}")
+PY
+)
+    read -r front codegen <<<"$split"
+    awk -v n="$n" -v l="$lines" -v t="$med" -v f="$front" -v c="$codegen" \
+        'BEGIN {printf "| %d | %d | %.2f | %.1f | %s | %s |\n", n, l, t, t * 1000 / n, f, c}'
 done
