@@ -25,6 +25,7 @@ use quote::{format_ident, quote};
 use toml::de::{DeTable, DeValue};
 
 use crate::error::{LineIndex, Pos, SpecError, SpecErrors};
+use crate::generate::builders::{Missing, builder_module, state_module};
 use crate::generate::{docs, krate};
 use crate::raw::{Cx, Sp, Table};
 
@@ -386,10 +387,11 @@ fn template(t: &Template) -> TokenStream {
     let params: Vec<Ident> = (0..t.keywords.len())
         .map(|i| format_ident!("S{}", i))
         .collect();
+    let module = builder_module(&t.rust);
     let has: Vec<Ident> = t
         .keywords
         .iter()
-        .map(|k| format_ident!("{}Has{}", t.rust, k.rust.to_upper_camel_case()))
+        .map(|k| format_ident!("Has{}", k.rust.to_upper_camel_case()))
         .collect();
     let field_idents: Vec<Ident> = t
         .keywords
@@ -442,27 +444,28 @@ fn template(t: &Template) -> TokenStream {
             }
         }
     });
-    let has_traits = t.keywords.iter().zip(&has).map(|(k, has)| {
-        let ty = value_type(t, k);
-        let message = format!(
-            "`{}` is missing its keyword `{}` (`{}`)",
-            t.rust, k.rust, k.key
-        );
-        let label = format!("`{}` is not set", k.rust);
-        let note = format!("call `.{}(...)` on the builder before `.build()`", k.rust);
-        quote! {
-            #[doc(hidden)]
-            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-            pub trait #has {
-                #[doc(hidden)]
-                fn into_value(self) -> #ty;
-            }
-            impl #has for #rt::Set<#ty> {
-                fn into_value(self) -> #ty { self.0 }
-            }
-        }
-    });
-    let bounds = params.iter().zip(&has).map(|(p, h)| quote!(#p: #h));
+    let state = state_module(
+        &module,
+        &builder,
+        &t.rust,
+        t.keywords.iter().zip(&has).map(|(k, has)| Missing {
+            has: has.clone(),
+            message: format!(
+                "`{}` is missing its keyword `{}` (`{}`)",
+                t.rust, k.rust, k.key
+            ),
+            label: format!("`{}` is not set", k.rust),
+            note: format!("call `.{}(...)` on the builder before `.build()`", k.rust),
+        }),
+    );
+    let bounds = t
+        .keywords
+        .iter()
+        .zip(params.iter().zip(&has))
+        .map(|(k, (p, h))| {
+            let ty = value_type(t, k);
+            quote!(#p: #module::#h<#ty>)
+        });
     let defaults = params.iter().map(|p| quote!(#p = #rt::Unset));
     let unset = params.iter().map(|_| quote!(#rt::Unset));
     let init = field_idents.iter().map(|f| quote!(#f: #rt::Unset,));
@@ -536,14 +539,14 @@ fn template(t: &Template) -> TokenStream {
         }
 
         #(#setters)*
-        #(#has_traits)*
+        #state
 
         // The bounds sit on the method, not the impl: an unmet bound is then
         // E0277, which shows the `on_unimplemented` message naming the keyword.
         impl<#(#params),*> #builder<#(#params),*> {
             /// The template value; compiles only once every keyword is set.
             pub fn build(self) -> #name where #(#bounds),* {
-                #name { #(#field_idents: self.#field_idents.into_value(),)* }
+                #name { #(#field_idents: #module::#has::into_value(self.#field_idents),)* }
             }
         }
 

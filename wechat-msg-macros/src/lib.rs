@@ -59,10 +59,9 @@ fn errors(span: proc_macro2::Span, errors: &[wechat_msg_codegen::SpecError]) -> 
 
 /// Generates the API of the spec directory named by a string literal.
 ///
-/// A relative path is resolved against `WECHAT_MSG_SPEC_ROOT` when that
-/// environment variable is set and holds the directory (tests run from a
-/// moved project), otherwise against `CARGO_MANIFEST_DIR`. Every mistake in the spec becomes its own
-/// compile error, `api-spec/file.toml:LINE:COL: message`.
+/// A relative path is resolved against the calling crate's
+/// `CARGO_MANIFEST_DIR`. Every mistake in the spec becomes its own compile
+/// error, `api-spec/file.toml:LINE:COL: message`.
 ///
 /// `api!(crate = some::path, "dir")` names the runtime crate `some::path` in
 /// the generated code, for a renamed dependency (`crate = ::wx`) or a
@@ -102,21 +101,15 @@ pub fn templates(input: TokenStream) -> TokenStream {
     }
 }
 
-/// The spec directory (or templates file): absolute as given; a relative path under
-/// `WECHAT_MSG_SPEC_ROOT` when that is set and the directory exists there,
-/// else under `CARGO_MANIFEST_DIR`. The existence check keeps a crate whose
-/// spec sits beside its manifest building while a test sets the variable
-/// for its own generated projects.
+/// The spec directory (or templates file): absolute as given, else under
+/// the calling crate's `CARGO_MANIFEST_DIR`.
 fn resolve(path: &str) -> PathBuf {
     let path = PathBuf::from(path);
     if path.is_absolute() {
         return path;
     }
-    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+    std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
-        .unwrap_or_default();
-    match std::env::var_os("WECHAT_MSG_SPEC_ROOT").map(PathBuf::from) {
-        Some(root) if root.join(&path).exists() => root.join(path),
-        _ => manifest.join(path),
-    }
+        .unwrap_or_default()
+        .join(path)
 }

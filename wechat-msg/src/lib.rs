@@ -48,9 +48,7 @@ pub use wire::{Form, Wire, WireError, WireErrorKind};
 ///
 /// `wechat_msg::api!("path/to/api-spec")` expands to the request types,
 /// builders, errcode enums, wire forms and the [`ENDPOINTS`] registry of that
-/// spec. A relative path is resolved against the `WECHAT_MSG_SPEC_ROOT`
-/// environment variable when it is set and the directory exists there (for
-/// test projects built from another folder, as trybuild does), else against
+/// spec. A relative path is resolved against the calling crate's
 /// `CARGO_MANIFEST_DIR`.
 pub use wechat_msg_macros::api;
 

@@ -2,8 +2,13 @@
 //! `Unset` and becomes `Set<T>` when its setter is called; `build()` exists
 //! only when every one is set, and a missing one is a compile error naming
 //! the field (`#[diagnostic::on_unimplemented]`).
+//!
+//! The traits that name the fields live in a hidden module per type,
+//! `{type}_builder` (the shape bon gives its builder state), not beside the
+//! types: a crate's root then holds no builder traits, which keeps them out
+//! of its docs and out of the traits in scope at every method call there.
 
-use heck::ToUpperCamelCase;
+use heck::{ToSnakeCase, ToUpperCamelCase};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
@@ -19,7 +24,7 @@ struct Required {
     convert: TokenStream,
     generics: TokenStream,
     doc: String,
-    /// The `Has...` trait naming the field in errors.
+    /// The `Has...` trait naming the field in errors, in the builder module.
     has: Ident,
 }
 
@@ -27,6 +32,7 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
     let rt = rt();
     let name = ident(&o.name);
     let builder = format_ident!("{}Builder", o.name);
+    let module = builder_module(&o.name);
     let mut required: Vec<Required> = o
         .fields
         .iter()
@@ -40,7 +46,7 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
                 convert,
                 generics,
                 doc: f.doc.clone(),
-                has: format_ident!("{}Has{}", o.name, f.rust.to_upper_camel_case()),
+                has: format_ident!("Has{}", f.rust.to_upper_camel_case()),
             }
         })
         .collect();
@@ -56,7 +62,7 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
                 "{}\n\nAccepts any payload type directly (`Text`, `Image`, ...).",
                 u.doc
             ),
-            has: format_ident!("{}Has{}", o.name, u.rust_field.to_upper_camel_case()),
+            has: format_ident!("Has{}", u.rust_field.to_upper_camel_case()),
         });
     }
     let optional: Vec<_> = o.fields.iter().filter(|f| !f.required).collect();
@@ -172,35 +178,32 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
         }
     });
 
-    let has_traits = required.iter().map(|r| {
-        let has = &r.has;
-        let ty = &r.ty;
-        let fname = r.rust.to_string();
-        let message = format!("`{}` is missing its required field `{fname}`", o.name);
-        let label = format!("`{fname}` is not set");
-        let note = format!("call `.{fname}(...)` on the builder before `.build()`");
-        quote! {
-            #[doc(hidden)]
-            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-            pub trait #has {
-                #[doc(hidden)]
-                fn into_value(self) -> #ty;
+    let state = state_module(
+        &module,
+        &builder,
+        &o.name,
+        required.iter().map(|r| {
+            let fname = r.rust.to_string();
+            Missing {
+                has: r.has.clone(),
+                message: format!("`{}` is missing its required field `{fname}`", o.name),
+                label: format!("`{fname}` is not set"),
+                note: format!("call `.{fname}(...)` on the builder before `.build()`"),
             }
-            #[allow(deprecated)]
-            impl #has for #rt::Set<#ty> {
-                fn into_value(self) -> #ty { self.0 }
-            }
-        }
-    });
+        }),
+    );
     let bounds = required.iter().zip(&params).map(|(r, p)| {
         let has = &r.has;
-        quote!(#p: #has)
+        let ty = &r.ty;
+        quote!(#p: #module::#has<#ty>)
     });
+    // Called by path: the traits are not in scope beside the builder.
     let build_fields = required
         .iter()
         .map(|r| {
             let f = &r.rust;
-            quote!(#f: self.#f.into_value(),)
+            let has = &r.has;
+            quote!(#f: #module::#has::into_value(self.#f),)
         })
         .chain(optional.iter().map(|f| {
             let fname = ident(&f.rust);
@@ -264,7 +267,7 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
             #(#optional_setters)*
         }
 
-        #(#has_traits)*
+        #state
 
         // The bounds sit on the method, not the impl: an unmet bound is then
         // E0277, which shows the `on_unimplemented` message naming the field.
@@ -276,6 +279,66 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
             }
         }
     }
+}
+
+/// What a compile error says when a required member is missing.
+pub(crate) struct Missing {
+    /// The trait implemented once the member is set.
+    pub has: Ident,
+    pub message: String,
+    pub label: String,
+    pub note: String,
+}
+
+/// `#[doc(hidden)] pub mod {type}_builder`: for each required member, a
+/// trait `Has{Member}<T>` implemented by `Set<T>` only, whose
+/// `on_unimplemented` names the member. Nothing when there is none.
+pub(crate) fn state_module(
+    module: &Ident,
+    builder: &Ident,
+    name: &str,
+    members: impl Iterator<Item = Missing>,
+) -> TokenStream {
+    let rt = rt();
+    let traits: Vec<TokenStream> = members
+        .map(|m| {
+            let Missing {
+                has,
+                message,
+                label,
+                note,
+            } = m;
+            quote! {
+                #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+                pub trait #has<T> {
+                    /// The value that was set.
+                    fn into_value(self) -> T;
+                }
+                impl<T> #has<T> for #rt::Set<T> {
+                    fn into_value(self) -> T { self.0 }
+                }
+            }
+        })
+        .collect();
+    if traits.is_empty() {
+        return quote!();
+    }
+    let doc = format!(
+        " The state of `{builder}`: one trait per required member of `{name}`, implemented once that member is set."
+    );
+    quote! {
+        #[doc = #doc]
+        #[doc(hidden)]
+        pub mod #module {
+            #(#traits)*
+        }
+    }
+}
+
+/// The hidden module holding the builder state of the type `name`:
+/// `CustomerServiceMessage` -> `customer_service_message_builder`.
+pub(crate) fn builder_module(name: &str) -> Ident {
+    format_ident!("{}_builder", name.to_snake_case())
 }
 
 /// The parameter type a setter takes for `ty`, the expression converting

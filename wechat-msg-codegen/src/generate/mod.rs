@@ -6,7 +6,7 @@
 //! (metadata, the `Endpoint` impls and the registry), `keywords` (the
 //! `keyword` module and the checks of keyword fields).
 
-mod builders;
+pub(crate) mod builders;
 mod endpoints;
 mod errcodes;
 mod keywords;

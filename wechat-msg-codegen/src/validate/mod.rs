@@ -44,6 +44,12 @@ pub(crate) fn validate(files: &[RawFile], errors: &mut SpecErrors) -> Option<Mod
     // Pass 1: names, so references can point forward and across files.
     for (i, t) in raw_types.iter().enumerate() {
         if let Some(name) = v.type_name(&t.name) {
+            // Its builder's state module shares the namespace: `HTTPLink`
+            // and `HttpLink` would both want `http_link_builder`.
+            let module = crate::generate::builders::builder_module(&name).to_string();
+            if let Some(pos) = t.name.as_ref().map(|n| &n.pos) {
+                v.claim(&module, pos, &format!("the builder module of `{name}`"));
+            }
             v.objects.insert(name, i);
         }
     }
@@ -150,6 +156,24 @@ doc = "Sends a thing."
         let by_name = |n: &str| model.objects.iter().find(|o| o.name == n).unwrap();
         assert_eq!(by_name("Request").endpoint, Some(0));
         assert_eq!(by_name("Item").endpoint, None);
+    }
+
+    #[test]
+    fn two_types_whose_builder_modules_collide_are_reported() {
+        let spec = format!(
+            "{ENDPOINT}{}{}{}",
+            object("Request", &[("a", "HTTPLink", ""), ("b", "HttpLink", "")]),
+            object("HTTPLink", &[("url", "string", "")]),
+            object("HttpLink", &[("url", "string", "")])
+        );
+        let errors = check(&spec).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].contains(
+                "duplicate Rust name `http_link_builder` (the builder module of `HttpLink`)"
+            ),
+            "{errors:#?}"
+        );
     }
 
     #[test]
