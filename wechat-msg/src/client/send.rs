@@ -103,23 +103,10 @@ impl Client {
         let answer = match done.reply.payload {
             Payload::Json(value) => E::Answer::from_json(&value, done.reply.form).map_err(|err| {
                 let body = value.to_string();
-                BadAnswer::new(
-                    200,
-                    None,
-                    AnswerProblem::Fields(err),
-                    body.as_bytes(),
-                    &scrub,
-                )
+                off_spec(err, body.as_bytes(), &scrub)
             }),
-            Payload::Text(text) => E::Answer::from_text(&text, done.reply.form).map_err(|err| {
-                BadAnswer::new(
-                    200,
-                    None,
-                    AnswerProblem::Fields(err),
-                    text.as_bytes(),
-                    &scrub,
-                )
-            }),
+            Payload::Text(text) => E::Answer::from_text(&text, done.reply.form)
+                .map_err(|err| off_spec(err, text.as_bytes(), &scrub)),
             Payload::Binary(media) => {
                 let head = media.bytes.get(..64).unwrap_or(&media.bytes).to_vec();
                 let content_type = media.content_type.clone();
@@ -207,6 +194,11 @@ impl Client {
     }
 }
 
+/// A successful answer (`body`) whose fields do not match the spec.
+fn off_spec(err: WireError, body: &[u8], scrub: &Scrub<'_>) -> BadAnswer {
+    BadAnswer::new(200, None, AnswerProblem::Fields(err), body, scrub)
+}
+
 /// A request its wire form cannot hold (a joined list's item that contains
 /// the separator), as the error of an invalid request.
 fn unwritable(err: &serde_json::Error) -> WireError {
@@ -238,27 +230,14 @@ fn answer_value(
         }
         Payload::Json(value) => value,
         // Checked as JSON when it was kept as text, and free of secrets.
-        Payload::Text(text) => crate::wire::parse_json(text.as_bytes()).map_err(|err| {
-            BadAnswer::new(
-                200,
-                None,
-                AnswerProblem::Fields(err),
-                text.as_bytes(),
-                scrub,
-            )
-        })?,
+        Payload::Text(text) => crate::wire::parse_json(text.as_bytes())
+            .map_err(|err| off_spec(err, text.as_bytes(), scrub))?,
     };
     if reply.form == to {
         return Ok(value);
     }
     (info.convert_answer)(&value, reply.form, to).map_err(|err| {
         let body = value.to_string();
-        BadAnswer::new(
-            200,
-            None,
-            AnswerProblem::Fields(err),
-            body.as_bytes(),
-            scrub,
-        )
+        off_spec(err, body.as_bytes(), scrub)
     })
 }
