@@ -105,7 +105,7 @@ impl Client {
                 let body = value.to_string();
                 off_spec(err, body.as_bytes(), &scrub)
             }),
-            Payload::Text(text) => E::Answer::from_text(&text, done.reply.form)
+            Payload::Text(text) => E::Answer::from_checked_text(&text, done.reply.form)
                 .map_err(|err| off_spec(err, text.as_bytes(), &scrub)),
             Payload::Binary(media) => {
                 let head = media.bytes.get(..64).unwrap_or(&media.bytes).to_vec();

@@ -203,14 +203,17 @@ impl Transport {
     fn url(&self, out: &Outgoing, token: Option<&AccessToken>) -> reqwest::Url {
         let mut url = self.base_url.clone();
         let base_path = url.path().trim_end_matches('/');
-        let mut path = String::with_capacity(base_path.len() + out.path.len());
-        path.push_str(base_path);
-        path.push_str(out.path);
-        url.set_path(&path);
+        if base_path.is_empty() {
+            url.set_path(out.path);
+        } else {
+            let path = format!("{base_path}{}", out.path);
+            url.set_path(&path);
+        }
         if token.is_some() || !out.query.is_empty() {
-            let mut query = String::new();
+            let mut query = String::with_capacity(64);
             if let Some(token) = token {
-                QueryPair::text("access_token", token.expose()).write(&mut query);
+                query.push_str("access_token=");
+                query.extend(form_urlencoded::byte_serialize(token.expose().as_bytes()));
             }
             for pair in &out.query {
                 if !query.is_empty() {
