@@ -195,8 +195,11 @@ pub(crate) fn read_status(value: &Value, form: Form) -> Result<Option<Refusal>, 
 pub(crate) fn is_success_text(text: &str, form: Form) -> bool {
     use serde::de::DeserializeSeed as _;
     let (code_key, _) = status_keys(form);
-    let mut de = serde_json::Deserializer::from_str(text);
-    SuccessSeed(code_key).deserialize(&mut de).unwrap_or(false) && de.end().is_ok()
+    let mut reader = crate::json::Reader::new(text);
+    SuccessSeed(code_key)
+        .deserialize(&mut reader)
+        .unwrap_or(false)
+        && reader.end().is_ok()
 }
 
 /// Reads an answer object: whether its errcode key (`.0`) holds 0 or null

@@ -3,6 +3,16 @@
 //! a stricter length when the value contains something), compiled on first
 //! use.
 //!
+//! # Matching patterns
+//!
+//! Values are checked on every parse and every send, so a pattern is
+//! compiled once into a full DFA (`regex-automata`'s dense DFA: a table
+//! lookup a byte, no per-search setup). A pattern the DFA cannot hold
+//! within [`DFA_SIZE_LIMIT`] (or one it does not support, such as a Unicode
+//! word boundary) is matched by the `regex` crate instead. Both read the
+//! pattern with the same syntax and the same Unicode tables, so they match
+//! the same values.
+//!
 //! # Counting characters
 //!
 //! A character is a Unicode scalar value (Rust's [`char`]): `中` is 1, `😀`
@@ -15,6 +25,8 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use regex::Regex;
+use regex_automata::Input;
+use regex_automata::dfa::{Automaton, StartKind, dense};
 use unicode_segmentation::UnicodeSegmentation;
 
 /// The ellipsis a truncated value ends in; it counts toward the limit.
@@ -65,8 +77,8 @@ pub struct KeywordRule {
     max_chars: Option<usize>,
     pattern: Option<(&'static str, &'static str)>,
     when_contains: Option<(&'static str, usize, &'static str)>,
-    compiled: OnceLock<Option<Regex>>,
-    compiled_when: OnceLock<Option<Regex>>,
+    compiled: OnceLock<Option<Matcher>>,
+    compiled_when: OnceLock<Option<Matcher>>,
 }
 
 impl fmt::Debug for KeywordRule {
@@ -107,10 +119,18 @@ impl KeywordRule {
         if text.is_empty() {
             return Err(KeywordError::Empty);
         }
-        let found = count_chars(text);
+        // A text has at most as many characters as bytes: it is counted
+        // only when its bytes exceed a limit.
+        let over = |max: usize| -> Option<usize> {
+            if text.len() <= max {
+                return None;
+            }
+            let found = count_chars(text);
+            (found > max).then_some(found)
+        };
         if let Some((pattern, max, what)) = self.when_contains
-            && found > max
-            && compile(&self.compiled_when, pattern).is_some_and(|re| re.is_match(text))
+            && let Some(found) = over(max)
+            && compile(&self.compiled_when, pattern).is_some_and(|m| m.is_match(text))
         {
             return Err(KeywordError::TooLong {
                 max,
@@ -119,7 +139,7 @@ impl KeywordRule {
             });
         }
         if let Some(max) = self.max_chars
-            && found > max
+            && let Some(found) = over(max)
         {
             return Err(KeywordError::TooLong {
                 max,
@@ -128,7 +148,7 @@ impl KeywordRule {
             });
         }
         if let Some((pattern, rule)) = self.pattern
-            && !compile(&self.compiled, pattern).is_some_and(|re| re.is_match(text))
+            && !compile(&self.compiled, pattern).is_some_and(|m| m.is_match(text))
         {
             return Err(KeywordError::Rule { rule });
         }
@@ -165,16 +185,170 @@ impl KeywordRule {
     }
 }
 
+/// The most memory a pattern's DFA may take; a pattern whose DFA would be
+/// larger is matched by the `regex` crate. The spec's largest (a symbol or
+/// a digit, Latin letter or symbol: Unicode's punctuation and symbol
+/// classes) take well under it.
+pub const DFA_SIZE_LIMIT: usize = 4 << 20;
+
+/// A compiled pattern: a full DFA, or the `regex` crate's matcher when no
+/// DFA within [`DFA_SIZE_LIMIT`] holds the pattern.
+enum Matcher {
+    Dfa(Box<dense::DFA<Vec<u32>>>),
+    Regex(Regex),
+}
+
+impl Matcher {
+    fn new(pattern: &str) -> Option<Matcher> {
+        Matcher::within(pattern, DFA_SIZE_LIMIT)
+    }
+
+    /// A DFA of at most `limit` bytes, else the `regex` crate's matcher.
+    fn within(pattern: &str, limit: usize) -> Option<Matcher> {
+        let config = dense::Config::new()
+            .start_kind(StartKind::Unanchored)
+            .dfa_size_limit(Some(limit))
+            .determinize_size_limit(Some(limit));
+        match dense::Builder::new().configure(config).build(pattern) {
+            Ok(dfa) => Some(Matcher::Dfa(Box::new(dfa))),
+            Err(_) => Regex::new(pattern).ok().map(Matcher::Regex),
+        }
+    }
+
+    /// Whether the pattern matches somewhere in `text`. (A rule's pattern
+    /// is anchored by `^…$`: its DFA's unanchored start is its anchored
+    /// one, so the search costs no more than an anchored one.)
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Matcher::Dfa(dfa) => {
+                let input = Input::new(text).earliest(true);
+                // A DFA built without quit bytes or Unicode word boundaries
+                // cannot fail a search.
+                matches!(dfa.try_search_fwd(&input), Ok(Some(_)))
+            }
+            Matcher::Regex(re) => re.is_match(text),
+        }
+    }
+}
+
 /// The compiled pattern. The generator compiled every pattern with the same
 /// crate and features, so `None` (a pattern that does not compile) cannot
 /// happen; it would make the check refuse every value rather than pass it.
-fn compile<'a>(cell: &'a OnceLock<Option<Regex>>, pattern: &str) -> Option<&'a Regex> {
-    cell.get_or_init(|| Regex::new(pattern).ok()).as_ref()
+fn compile<'a>(cell: &'a OnceLock<Option<Matcher>>, pattern: &str) -> Option<&'a Matcher> {
+    cell.get_or_init(|| Matcher::new(pattern)).as_ref()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every pattern of the spec, with the rule it belongs to.
+    fn spec_patterns() -> Vec<(crate::keyword::KeywordType, &'static str)> {
+        let mut patterns = Vec::new();
+        for &ty in crate::keyword::KeywordType::ALL {
+            let rule = ty.rule();
+            patterns.extend(rule.pattern.map(|(p, _)| (ty, p)));
+            patterns.extend(rule.when_contains.map(|(p, _, _)| (ty, p)));
+        }
+        patterns
+    }
+
+    #[test]
+    fn every_pattern_of_the_spec_is_matched_by_a_dfa() {
+        let patterns = spec_patterns();
+        assert!(patterns.len() >= 10, "{patterns:?}");
+        for (ty, pattern) in patterns {
+            assert!(
+                matches!(Matcher::new(pattern), Some(Matcher::Dfa(_))),
+                "{ty}: {pattern} is not held by a DFA within the size limit"
+            );
+        }
+    }
+
+    #[test]
+    fn a_pattern_no_dfa_holds_is_matched_by_the_regex_crate() {
+        let pattern = r"^[\p{Han}a-z]{2,4}$";
+        assert!(matches!(
+            Matcher::within(pattern, 1 << 20),
+            Some(Matcher::Dfa(_))
+        ));
+        let matcher = Matcher::within(pattern, 64).unwrap();
+        assert!(matches!(matcher, Matcher::Regex(_)));
+        assert!(matcher.is_match("中文ab"));
+        assert!(!matcher.is_match("中"));
+        assert!(Matcher::within("(", 1 << 20).is_none());
+    }
+
+    #[test]
+    fn the_dfa_and_the_regex_crate_agree_on_values_of_every_type() {
+        let values = [
+            "Order shipped",
+            "339208499",
+            "3.14",
+            "2015-01-05",
+            "2019年10月1日",
+            "10月1日",
+            "2019/10/01 15:01",
+            "2019.10.01~2019.10.02",
+            "15:01",
+            "15:01:02~16:00",
+            "24:00",
+            "已发货",
+            "已发货了吗呀",
+            "SF1234567890",
+            "¥100.50元",
+            "$5",
+            "+86-010-1234",
+            "粤A12345",
+            "A12345",
+            "张三",
+            "John Smith",
+            "!?",
+            "😀",
+            "e\u{301}",
+            "",
+            " ",
+        ];
+        let mut matched = 0;
+        for (ty, pattern) in spec_patterns() {
+            let dfa = Matcher::new(pattern).unwrap();
+            let re = Regex::new(pattern).unwrap();
+            for value in values {
+                assert_eq!(dfa.is_match(value), re.is_match(value), "{ty}: {value:?}");
+                matched += usize::from(re.is_match(value));
+            }
+        }
+        // The values hold matches, not only refusals.
+        assert!(matched > 20, "{matched}");
+    }
+
+    proptest::proptest! {
+        /// The DFA and the regex crate agree on every pattern of the spec,
+        /// over texts made of what the patterns speak of.
+        #[test]
+        fn the_dfa_matches_what_the_regex_crate_matches(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "0", "1", "2", "5", "9", "12", "2019", "23", "59", "a", "Z", "x", " ", "-", "/",
+                    ".", ":", "~", "年", "月", "日", "元", "¥", "$", "中", "文", "!", "?", "%",
+                    "😀", "é", "\u{301}", "\u{200d}", "_", "@", "\n",
+                ]),
+                0..12,
+            )
+        ) {
+            static COMPILED: std::sync::LazyLock<Vec<(crate::keyword::KeywordType, Matcher, Regex)>> =
+                std::sync::LazyLock::new(|| {
+                    spec_patterns()
+                        .into_iter()
+                        .map(|(ty, p)| (ty, Matcher::new(p).unwrap(), Regex::new(p).unwrap()))
+                        .collect()
+                });
+            let text: String = pieces.concat();
+            for (ty, dfa, re) in COMPILED.iter() {
+                proptest::prop_assert_eq!(dfa.is_match(&text), re.is_match(&text), "{}: {:?}", ty, text);
+            }
+        }
+    }
 
     #[test]
     fn the_ellipsis_is_one_character() {

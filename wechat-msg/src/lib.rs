@@ -24,6 +24,7 @@ pub mod answer;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod endpoint;
+mod json;
 mod keyword_rule;
 pub mod link;
 pub mod media;

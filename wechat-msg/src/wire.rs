@@ -149,10 +149,10 @@ pub trait Wire: Sized {
     /// read again through a [`Value`] to build the error, with the path of
     /// the field at fault.
     fn from_json(text: &str, form: Form) -> Result<Self, WireError> {
-        let mut de = serde_json::Deserializer::from_str(text);
+        let mut reader = crate::json::Reader::new(text);
         let mut cx = Cx::new(form, true);
-        if let Ok(read) = Self::read_from(&mut de, &mut cx)
-            && de.end().is_ok()
+        if let Ok(read) = Self::read_from(&mut reader, &mut cx)
+            && reader.end().is_ok()
         {
             return Ok(read);
         }
@@ -304,9 +304,9 @@ pub(crate) fn read_text<'de, T: serde::Deserialize<'de>>(text: &'de str) -> Opti
 /// again through a [`Value`], whose reader names the field at fault.
 #[doc(hidden)]
 pub fn answer_from_text<T: Wire>(text: &str, form: Form) -> Result<T, WireError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    if let Ok(read) = T::read_from(&mut de, &mut Cx::new(form, false))
-        && de.end().is_ok()
+    let mut reader = crate::json::Reader::new(text);
+    if let Ok(read) = T::read_from(&mut reader, &mut Cx::new(form, false))
+        && reader.end().is_ok()
     {
         return Ok(read);
     }

@@ -55,6 +55,10 @@ pub fn module(model: &Model) -> TokenStream {
         let (v, rule) = (ident(&k.rust), rule_ident(k));
         quote!(KeywordType::#v => #rule.check(text),)
     });
+    let rules_of = model.keywords.iter().map(|k| {
+        let (v, rule) = (ident(&k.rust), rule_ident(k));
+        quote!(KeywordType::#v => &#rule,)
+    });
     let listed: Vec<String> = model
         .keywords
         .iter()
@@ -115,6 +119,14 @@ pub fn module(model: &Model) -> TokenStream {
                 pub fn name(self) -> &'static str {
                     match self {
                         #(#names)*
+                    }
+                }
+
+                /// The type's rule as the spec declares it.
+                #[doc(hidden)]
+                pub fn rule(self) -> &'static #rt::KeywordRule {
+                    match self {
+                        #(#rules_of)*
                     }
                 }
 
