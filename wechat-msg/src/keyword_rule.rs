@@ -25,7 +25,9 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use regex::Regex;
-use regex_automata::Input;
+use regex_automata::Anchored;
+use regex_automata::util::primitives::StateID;
+use regex_automata::util::start;
 use regex_automata::dfa::{Automaton, StartKind, dense};
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -191,10 +193,11 @@ impl KeywordRule {
 /// classes) take well under it.
 pub const DFA_SIZE_LIMIT: usize = 4 << 20;
 
-/// A compiled pattern: a full DFA, or the `regex` crate's matcher when no
-/// DFA within [`DFA_SIZE_LIMIT`] holds the pattern.
+/// A compiled pattern: a full DFA with its start state for a search from
+/// the beginning of a text, or the `regex` crate's matcher when no DFA
+/// within [`DFA_SIZE_LIMIT`] holds the pattern.
 enum Matcher {
-    Dfa(Box<dense::DFA<Vec<u32>>>),
+    Dfa(Box<dense::DFA<Vec<u32>>>, StateID),
     Regex(Regex),
 }
 
@@ -209,22 +212,37 @@ impl Matcher {
             .start_kind(StartKind::Unanchored)
             .dfa_size_limit(Some(limit))
             .determinize_size_limit(Some(limit));
-        match dense::Builder::new().configure(config).build(pattern) {
-            Ok(dfa) => Some(Matcher::Dfa(Box::new(dfa))),
-            Err(_) => Regex::new(pattern).ok().map(Matcher::Regex),
+        let dfa = dense::Builder::new().configure(config).build(pattern);
+        if let Ok(dfa) = dfa
+            && let Ok(start) = dfa.start_state(&start::Config::new().anchored(Anchored::No))
+        {
+            return Some(Matcher::Dfa(Box::new(dfa), start));
         }
+        Regex::new(pattern).ok().map(Matcher::Regex)
     }
 
-    /// Whether the pattern matches somewhere in `text`. (A rule's pattern
-    /// is anchored by `^…$`: its DFA's unanchored start is its anchored
-    /// one, so the search costs no more than an anchored one.)
+    /// Whether the pattern matches somewhere in `text`.
     fn is_match(&self, text: &str) -> bool {
         match self {
-            Matcher::Dfa(dfa) => {
-                let input = Input::new(text).earliest(true);
-                // A DFA built without quit bytes or Unicode word boundaries
-                // cannot fail a search.
-                matches!(dfa.try_search_fwd(&input), Ok(Some(_)))
+            Matcher::Dfa(dfa, start) => {
+                // The walk of `Automaton::next_state`'s documentation, ended
+                // early by a dead state or a match. A match state is entered
+                // one byte after the match (or on the end-of-input
+                // transition), so entering one means there is a match. The
+                // DFA has no quit bytes, so no quit state.
+                let mut state = *start;
+                for &byte in text.as_bytes() {
+                    state = dfa.next_state(state, byte);
+                    if dfa.is_special_state(state) {
+                        if dfa.is_match_state(state) {
+                            return true;
+                        }
+                        if dfa.is_dead_state(state) {
+                            return false;
+                        }
+                    }
+                }
+                dfa.is_match_state(dfa.next_eoi_state(state))
             }
             Matcher::Regex(re) => re.is_match(text),
         }
@@ -259,7 +277,7 @@ mod tests {
         assert!(patterns.len() >= 10, "{patterns:?}");
         for (ty, pattern) in patterns {
             assert!(
-                matches!(Matcher::new(pattern), Some(Matcher::Dfa(_))),
+                matches!(Matcher::new(pattern), Some(Matcher::Dfa(..))),
                 "{ty}: {pattern} is not held by a DFA within the size limit"
             );
         }
@@ -270,7 +288,7 @@ mod tests {
         let pattern = r"^[\p{Han}a-z]{2,4}$";
         assert!(matches!(
             Matcher::within(pattern, 1 << 20),
-            Some(Matcher::Dfa(_))
+            Some(Matcher::Dfa(..))
         ));
         let matcher = Matcher::within(pattern, 64).unwrap();
         assert!(matches!(matcher, Matcher::Regex(_)));
