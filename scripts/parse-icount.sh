@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Instructions per body of the generated reader (`Wire::from_json`), the
-# hand-written serde derive and the value reader (`parse_json` then
-# `from_value`), counted by valgrind's cachegrind (deterministic: other load
-# on the machine does not change it). Needs valgrind.
+# hand-written serde derive (alone, and followed by the keyword checks the
+# generated reader makes: only the subscribe message has keywords) and the
+# value reader (`parse_json` then `from_value`), counted by valgrind's
+# cachegrind (deterministic: other load on the machine does not change it).
+# Needs valgrind.
 #
 #   scripts/parse-icount.sh [TIMES]      # default 10000
 set -euo pipefail
@@ -20,15 +22,15 @@ count() {
         | awk '/I +refs/ {gsub(",", "", $4); print $4}'
 }
 
-printf '| body | generated | serde derive | value reader | generated / derive | value reader / derive |\n'
-printf '|---|---:|---:|---:|---:|---:|\n'
+printf '| body | generated | serde derive | derive + checks | value reader | generated / derive | generated / derive + checks | value reader / derive |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
 for message in text link miniprogrampage subscribe; do
     per=()
-    for reader in generated serde_derive via_value; do
+    for reader in generated serde_derive serde_derive_checked via_value; do
         setup=$(count "$message" "$reader" 0)
         total=$(count "$message" "$reader" "$times")
         per+=("$(( (total - setup) / times ))")
     done
-    awk -v m="$message" -v g="${per[0]}" -v h="${per[1]}" -v v="${per[2]}" \
-        'BEGIN {printf "| %s | %d | %d | %d | %.2f | %.2f |\n", m, g, h, v, g / h, v / h}'
+    awk -v m="$message" -v g="${per[0]}" -v h="${per[1]}" -v c="${per[2]}" -v v="${per[3]}" \
+        'BEGIN {printf "| %s | %d | %d | %d | %d | %.2f | %.2f | %.2f |\n", m, g, h, c, v, g / h, g / c, v / h}'
 done

@@ -1,6 +1,8 @@
 //! The generated reader (`Wire::from_json`) against a hand-written
 //! `#[derive(Deserialize)]` of the same shapes (the baseline, `hand/`)
-//! parsing the same bytes, one group per body. A third line,
+//! parsing the same bytes, one group per body. `serde_derive_checked` is
+//! the derive followed by the keyword checks the generated reader makes
+//! (only the subscribe message has keywords). The last line,
 //! `via_value`, reads through a `serde_json::Value` first
 //! (`wire::parse_json` then `Wire::from_value`): the dynamic path, and
 //! what `from_json` did before it streamed.
@@ -32,7 +34,7 @@ fn golden(api: &str, name: &str) -> String {
 fn group<G, H>(c: &mut Criterion, label: &str, text: &str)
 where
     G: Wire,
-    H: for<'de> Deserialize<'de>,
+    H: for<'de> Deserialize<'de> + hand::KeywordChecks,
 {
     let generated = G::from_json(text, Form::Http).expect("the generated reader accepts it");
     assert_eq!(
@@ -40,7 +42,8 @@ where
         serde_json::from_str::<Value>(text).unwrap(),
         "{label}: generated round trip"
     );
-    serde_json::from_str::<H>(text).expect("the baseline accepts it");
+    let baseline = serde_json::from_str::<H>(text).expect("the baseline accepts it");
+    assert!(baseline.keywords_fit(), "{label}: keywords fit");
 
     let mut group = c.benchmark_group(format!("parse/{label}"));
     group.bench_function("generated", |b| {
@@ -48,6 +51,13 @@ where
     });
     group.bench_function("serde_derive", |b| {
         b.iter(|| serde_json::from_str::<H>(black_box(text)).unwrap())
+    });
+    group.bench_function("serde_derive_checked", |b| {
+        b.iter(|| {
+            let read = serde_json::from_str::<H>(black_box(text)).unwrap();
+            assert!(read.keywords_fit());
+            read
+        })
     });
     group.bench_function("via_value", |b| {
         b.iter(|| {

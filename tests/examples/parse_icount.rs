@@ -1,5 +1,6 @@
 //! Parses one body N times with the generated reader (`Wire::from_json`),
-//! the hand-written serde derive of `benches/hand`, or the value reader
+//! the hand-written serde derive of `benches/hand` (alone, or followed by
+//! the keyword checks the generated reader makes), or the value reader
 //! (`wire::parse_json` then `Wire::from_value`), for counting instructions
 //! under valgrind:
 //!
@@ -25,13 +26,14 @@ mod hand;
 enum Reader {
     Generated,
     SerdeDerive,
+    SerdeDeriveChecked,
     ViaValue,
 }
 
 fn run<G, H>(text: &str, reader: Reader, times: usize)
 where
     G: Wire,
-    H: for<'de> Deserialize<'de>,
+    H: for<'de> Deserialize<'de> + hand::KeywordChecks,
 {
     G::from_json(text, Form::Http).expect("the generated reader accepts the body");
     serde_json::from_str::<H>(text).expect("the baseline accepts the body");
@@ -43,6 +45,11 @@ where
             Reader::SerdeDerive => {
                 black_box(serde_json::from_str::<H>(black_box(text)).unwrap());
             }
+            Reader::SerdeDeriveChecked => {
+                let read = serde_json::from_str::<H>(black_box(text)).unwrap();
+                assert!(read.keywords_fit());
+                black_box(read);
+            }
             Reader::ViaValue => {
                 let value = wechat_msg::wire::parse_json(black_box(text).as_bytes()).unwrap();
                 black_box(G::from_value(&value, Form::Http).unwrap());
@@ -53,7 +60,7 @@ where
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: parse_icount text|link|miniprogrampage|subscribe generated|serde_derive|via_value TIMES";
+    let usage = "usage: parse_icount text|link|miniprogrampage|subscribe generated|serde_derive|serde_derive_checked|via_value TIMES";
     let [message, reader, times] = args.as_slice() else {
         eprintln!("{usage}");
         return ExitCode::from(2);
@@ -61,6 +68,7 @@ fn main() -> ExitCode {
     let reader = match reader.as_str() {
         "generated" => Reader::Generated,
         "serde_derive" => Reader::SerdeDerive,
+        "serde_derive_checked" => Reader::SerdeDeriveChecked,
         "via_value" => Reader::ViaValue,
         _ => {
             eprintln!("{usage}");

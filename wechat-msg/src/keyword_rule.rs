@@ -26,9 +26,9 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 use regex_automata::Anchored;
+use regex_automata::dfa::{Automaton, StartKind, dense};
 use regex_automata::util::primitives::StateID;
 use regex_automata::util::start;
-use regex_automata::dfa::{Automaton, StartKind, dense};
 use unicode_segmentation::UnicodeSegmentation;
 
 /// The ellipsis a truncated value ends in; it counts toward the limit.

@@ -525,6 +525,81 @@ impl<'de, T: Wire> serde::de::Visitor<'de> for OptionSeed<'_, T> {
     }
 }
 
+/// Reads a map of template keywords, checking each entry as it is read
+/// (`check` says whether the entry's value fits its keyword's type): the
+/// streaming reader of a field with `keywords` in the spec.
+#[doc(hidden)]
+pub struct CheckedMapSeed<'c, T> {
+    cx: &'c mut Cx,
+    check: fn(&str, &T) -> bool,
+}
+
+impl<T> fmt::Debug for CheckedMapSeed<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CheckedMapSeed").finish_non_exhaustive()
+    }
+}
+
+impl<'c, T> CheckedMapSeed<'c, T> {
+    /// A seed reading in the form of `cx`, checking entries with `check`.
+    #[inline]
+    pub fn new(cx: &'c mut Cx, check: fn(&str, &T) -> bool) -> Self {
+        CheckedMapSeed { cx, check }
+    }
+}
+
+impl<'de, T: Wire> serde::de::DeserializeSeed<'de> for CheckedMapSeed<'_, T> {
+    type Value = BTreeMap<String, T>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de, T: Wire> serde::de::Visitor<'de> for CheckedMapSeed<'_, T> {
+    type Value = BTreeMap<String, T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(Seed::<T>::new(&mut *self.cx))?;
+            if !(self.check)(&key, &value) || out.insert(key, value).is_some() {
+                return Err(mismatch());
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An optional value read by the seed `.0`: `null` is absent.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Nullable<S>(pub S);
+
+impl<'de, S: serde::de::DeserializeSeed<'de>> serde::de::DeserializeSeed<'de> for Nullable<S> {
+    type Value = Option<S::Value>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_option(self)
+    }
+}
+
+impl<'de, S: serde::de::DeserializeSeed<'de>> serde::de::Visitor<'de> for Nullable<S> {
+    type Value = Option<S::Value>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value or null")
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        self.0.deserialize(de).map(Some)
+    }
+}
+
 /// Reads a list joined into one string ([`Joined`], [`Cx::joined_field`]).
 #[doc(hidden)]
 #[derive(Debug)]
@@ -580,6 +655,73 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
             }
         }
         de.deserialize_str(KeyVisitor)
+    }
+}
+
+/// The slots of a generated object's streaming reader: each key of either
+/// form names one (a field, a union's tag, a variant's payload).
+#[doc(hidden)]
+pub trait Slots {
+    /// The slot `key` names in `form`, if any.
+    fn slot(form: Form, key: &str) -> Option<usize>;
+}
+
+/// An object key as a streaming reader sees it: the slot it names, or a key
+/// the type does not know (borrowed from the input when it holds no
+/// escape), which a lenient read skips.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Field<'de> {
+    /// A key of the type, by its slot.
+    Slot(usize),
+    /// A key the type does not know.
+    Unknown(Key<'de>),
+}
+
+/// Reads an object key into the [`Field`] it is for `F`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct FieldSeed<F>(Form, PhantomData<fn() -> F>);
+
+impl<F> FieldSeed<F> {
+    /// A seed reading keys of `form`.
+    #[inline]
+    pub fn new(form: Form) -> Self {
+        FieldSeed(form, PhantomData)
+    }
+}
+
+impl<'de, F: Slots> serde::de::DeserializeSeed<'de> for FieldSeed<F> {
+    type Value = Field<'de>;
+    #[inline]
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Field<'de>, D::Error> {
+        de.deserialize_identifier(self)
+    }
+}
+
+impl<'de, F: Slots> serde::de::Visitor<'de> for FieldSeed<F> {
+    type Value = Field<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    #[inline]
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Field<'de>, E> {
+        Ok(match F::slot(self.0, v) {
+            Some(slot) => Field::Slot(slot),
+            None => Field::Unknown(Key(std::borrow::Cow::Borrowed(v))),
+        })
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Field<'de>, E> {
+        Ok(match F::slot(self.0, v) {
+            Some(slot) => Field::Slot(slot),
+            None => Field::Unknown(Key(std::borrow::Cow::Owned(v.to_owned()))),
+        })
+    }
+    fn visit_string<E>(self, v: String) -> Result<Field<'de>, E> {
+        Ok(match F::slot(self.0, &v) {
+            Some(slot) => Field::Slot(slot),
+            None => Field::Unknown(Key(std::borrow::Cow::Owned(v))),
+        })
     }
 }
 

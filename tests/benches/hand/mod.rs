@@ -144,3 +144,25 @@ pub enum Lang {
     #[serde(rename = "zh_TW")]
     ZhTw,
 }
+
+/// The keyword checks the generated reader makes as it parses (each
+/// template keyword's value against its type's rule, through the same
+/// public `wechat_msg::keyword::check`), for a baseline that makes them
+/// too: `serde_derive_checked` in the parse benchmarks.
+pub trait KeywordChecks {
+    /// Whether every keyword value fits its type; `true` for a message
+    /// without template keywords.
+    fn keywords_fit(&self) -> bool {
+        true
+    }
+}
+
+impl KeywordChecks for CustomerServiceMessage {}
+
+impl KeywordChecks for SubscribeMessage {
+    fn keywords_fit(&self) -> bool {
+        self.data
+            .iter()
+            .all(|(key, keyword)| wechat_msg::keyword::check(key, &keyword.value).is_ok())
+    }
+}

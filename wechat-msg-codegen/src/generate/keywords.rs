@@ -290,6 +290,22 @@ pub fn checked_objects(model: &Model) -> Vec<bool> {
     }
 }
 
+/// For a field whose template keywords are checked (a map of objects with
+/// a `keywords` text field), the check of one entry as a streaming reader
+/// reads it: a closure `fn(&str, &Item) -> bool` (whether the value fits).
+pub fn entry_check(model: &Model, f: &crate::model::Field) -> Option<TokenStream> {
+    let inner = f.keywords?;
+    let Ty::Map(item) = &f.ty else { return None };
+    let Ty::Object(item) = **item else {
+        return None;
+    };
+    let item_ty = ident(&model.objects[item].name);
+    let text = ident(&model.objects[item].fields[inner].rust);
+    Some(quote! {
+        |keyword: &str, item: &#item_ty| self::keyword::check(keyword, &item.#text).is_ok()
+    })
+}
+
 /// The checks of `o`'s own keyword fields, on the value `recv`, with `form`
 /// and `cx` in scope.
 pub fn own_checks(model: &Model, o: &Object, recv: &TokenStream) -> TokenStream {

@@ -338,93 +338,123 @@ fn stream_object(model: &Model, o: &Object) -> TokenStream {
     });
     let union_locals = o.union.as_ref().map(|u| {
         let ename = ident(&u.enum_name);
-        let n = u.variants.len();
         quote! {
             // Borrowed from the input when it holds no escape.
             let mut tag: ::core::option::Option<#rt::Key<'de>> = ::core::option::Option::None;
             let mut payload: ::core::option::Option<#ename> = ::core::option::Option::None;
-            let mut buffered: [::core::option::Option<#rt::Value>; #n] = ::core::array::from_fn(|_| ::core::option::Option::None);
+            // A payload before the tag: which variant's, and its value. A
+            // second one is refused when read (one of them is of another
+            // msgtype).
+            let mut buffered: ::core::option::Option<(usize, #rt::Value)> = ::core::option::Option::None;
         }
     });
 
+    // Each key names a slot: the fields, then the union's tag, then its
+    // variants' payloads. `Fields::index` maps a key of either form to its
+    // slot, so the arms below are written once for both forms.
     let per_form = Form::ALL.iter().map(|&form| {
         let variant = form_variant(form);
-        let mut arms = Vec::new();
-        for (i, f) in o.fields.iter().enumerate() {
-            let key = f.key(form);
-            let local = format_ident!("f{}", i);
-            let read = match (&f.join, f.required) {
-                (Some(separator), _) => {
-                    let read = quote!(map.next_value_seed(#rt::JoinedSeed::new(&mut *cx, #separator))?);
-                    if f.required {
-                        quote!(#local = ::core::option::Option::Some(#read);)
-                    } else {
-                        // A joined list is a string: null is absent.
-                        quote! {
-                            #local = map.next_value::<::core::option::Option<#rt::Value>>()?
-                                .map(|v| cx.joined_field(#key, &v, #separator))
-                                .transpose()
-                                .map_err(|_| #rt::mismatch())?;
-                        }
-                    }
-                }
-                (None, true) => quote!(#local = ::core::option::Option::Some(map.next_value_seed(#rt::Seed::new(&mut *cx))?);),
-                (None, false) => quote!(#local = map.next_value_seed(#rt::OptionSeed::new(&mut *cx))?;),
-            };
-            arms.push(quote! {
-                #key => {
-                    if ::core::mem::replace(&mut seen[#i], true) { return #err; }
-                    #read
-                }
-            });
-        }
-        if let Some(u) = &o.union {
-            let ename = ident(&u.enum_name);
-            let tag_key = u.tag(form);
-            let t = nfields;
-            arms.push(quote! {
-                #tag_key => {
-                    if ::core::mem::replace(&mut seen[#t], true) { return #err; }
-                    tag = ::core::option::Option::Some(map.next_value::<#rt::Key<'de>>()?);
-                }
-            });
-            for (j, v) in u.variants.iter().enumerate() {
-                let key = v.key(form);
-                let slot = nfields + 1 + j;
-                let value = &v.value;
-                let vname = ident(&v.rust);
-                arms.push(quote! {
-                    #key => {
-                        if ::core::mem::replace(&mut seen[#slot], true) { return #err; }
-                        match tag.as_ref().map(#rt::Key::as_str) {
-                            ::core::option::Option::Some(#value) => {
-                                payload = ::core::option::Option::Some(#ename::#vname(map.next_value_seed(#rt::Seed::new(&mut *cx))?));
-                            }
-                            ::core::option::Option::Some(_) => return #err,
-                            ::core::option::Option::None => {
-                                buffered[#j] = ::core::option::Option::Some(map.next_value_seed(#rt::BufferSeed)?);
-                            }
-                        }
-                    }
-                });
-            }
-        }
+        let keys = o
+            .fields
+            .iter()
+            .map(|f| f.key(form))
+            .chain(o.union.iter().flat_map(|u| {
+                std::iter::once(u.tag(form)).chain(u.variants.iter().map(move |v| v.key(form)))
+            }))
+            .enumerate()
+            .map(|(slot, key)| quote!(#key => ::core::option::Option::Some(#slot),));
         quote! {
-            #rt::Form::#variant => match key.as_str() {
-                #(#arms)*
-                // An unknown key is an error only in a strict read; a
-                // lenient one (an answer) skips it, once.
-                _ if cx.strict() => return #err,
-                _ => {
-                    if unknown.iter().any(|k: &#rt::Key<'de>| k.as_str() == key.as_str()) {
-                        return #err;
-                    }
-                    map.next_value::<#rt::Skip>()?;
-                    unknown.push(key);
-                }
+            #rt::Form::#variant => match key {
+                #(#keys)*
+                _ => ::core::option::Option::None,
             },
         }
     });
+    let mut arms = Vec::new();
+    for (i, f) in o.fields.iter().enumerate() {
+        let key = key_expr(|form| f.key(form));
+        let local = format_ident!("f{}", i);
+        let read = match (&f.join, f.required) {
+            (Some(separator), _) => {
+                let read = quote!(map.next_value_seed(#rt::JoinedSeed::new(&mut *cx, #separator))?);
+                if f.required {
+                    quote!(#local = ::core::option::Option::Some(#read);)
+                } else {
+                    // A joined list is a string: null is absent.
+                    quote! {
+                        #local = map.next_value::<::core::option::Option<#rt::Value>>()?
+                            .map(|v| cx.joined_field(#key, &v, #separator))
+                            .transpose()
+                            .map_err(|_| #rt::mismatch())?;
+                    }
+                }
+            }
+            // Template keywords are checked entry by entry as they are read.
+            (None, required) if keywords::entry_check(model, f).is_some() => {
+                let check = keywords::entry_check(model, f);
+                let seed = quote!(#rt::CheckedMapSeed::new(&mut *cx, #check));
+                if required {
+                    quote!(#local = ::core::option::Option::Some(map.next_value_seed(#seed)?);)
+                } else {
+                    quote!(#local = map.next_value_seed(#rt::Nullable(#seed))?;)
+                }
+            }
+            (None, true) => {
+                quote!(#local = ::core::option::Option::Some(map.next_value_seed(#rt::Seed::new(&mut *cx))?);)
+            }
+            (None, false) => quote!(#local = map.next_value_seed(#rt::OptionSeed::new(&mut *cx))?;),
+        };
+        arms.push(quote! {
+            #rt::Field::Slot(#i) => {
+                if ::core::mem::replace(&mut seen[#i], true) { return #err; }
+                #read
+            }
+        });
+    }
+    if let Some(u) = &o.union {
+        let ename = ident(&u.enum_name);
+        let t = nfields;
+        arms.push(quote! {
+            #rt::Field::Slot(#t) => {
+                if ::core::mem::replace(&mut seen[#t], true) { return #err; }
+                tag = ::core::option::Option::Some(map.next_value::<#rt::Key<'de>>()?);
+            }
+        });
+        for (j, v) in u.variants.iter().enumerate() {
+            let slot = nfields + 1 + j;
+            let value = &v.value;
+            let vname = ident(&v.rust);
+            arms.push(quote! {
+                #rt::Field::Slot(#slot) => {
+                    if ::core::mem::replace(&mut seen[#slot], true) { return #err; }
+                    match tag.as_ref().map(#rt::Key::as_str) {
+                        ::core::option::Option::Some(#value) => {
+                            payload = ::core::option::Option::Some(#ename::#vname(map.next_value_seed(#rt::Seed::new(&mut *cx))?));
+                        }
+                        ::core::option::Option::Some(_) => return #err,
+                        ::core::option::Option::None => {
+                            if buffered.is_some() { return #err; }
+                            buffered = ::core::option::Option::Some((#j, map.next_value_seed(#rt::BufferSeed)?));
+                        }
+                    }
+                }
+            });
+        }
+    }
+    let arms = quote! {
+        #(#arms)*
+        #rt::Field::Slot(_) => return #err,
+        // An unknown key is an error only in a strict read; a lenient one
+        // (an answer) skips it, once.
+        #rt::Field::Unknown(_) if cx.strict() => return #err,
+        #rt::Field::Unknown(key) => {
+            if unknown.iter().any(|k: &#rt::Key<'de>| k.as_str() == key.as_str()) {
+                return #err;
+            }
+            map.next_value::<#rt::Skip>()?;
+            unknown.push(key);
+        }
+    };
 
     let take_fields = o.fields.iter().enumerate().map(|(i, f)| {
         let local = format_ident!("f{}", i);
@@ -443,11 +473,11 @@ fn stream_object(model: &Model, o: &Object) -> TokenStream {
             let value = &v.value;
             let payload_ty = ident(&model.objects[v.payload].name);
             quote! {
-                ::core::option::Option::Some(#value) => match buffered[#j].take() {
-                    ::core::option::Option::Some(payload) => #ename::#vname(
+                ::core::option::Option::Some(#value) => match buffered.take() {
+                    ::core::option::Option::Some((#j, payload)) => #ename::#vname(
                         <#payload_ty as #rt::Wire>::read_wire(&payload, cx).map_err(|_| #rt::mismatch())?,
                     ),
-                    ::core::option::Option::None => return #err,
+                    _ => return #err,
                 },
             }
         });
@@ -460,19 +490,7 @@ fn stream_object(model: &Model, o: &Object) -> TokenStream {
                 },
             };
             // A payload of another msgtype, before the tag.
-            if buffered.iter().any(::core::option::Option::is_some) {
-                return #err;
-            }
-        }
-    });
-    let own_checks = keywords::own_checks(model, o, &quote!(out));
-    let checks = (!own_checks.is_empty()).then(|| {
-        quote! {
-            let checked = (|| -> ::core::result::Result<(), #rt::WireError> {
-                #own_checks
-                ::core::result::Result::Ok(())
-            })();
-            if checked.is_err() {
+            if buffered.is_some() {
                 return #err;
             }
         }
@@ -483,6 +501,15 @@ fn stream_object(model: &Model, o: &Object) -> TokenStream {
         .map(|f| ident(&f.rust))
         .chain(o.union.iter().map(|u| ident(&u.rust_field)));
     quote! {
+        struct Slots;
+        impl #rt::Slots for Slots {
+            #[inline]
+            fn slot(form: #rt::Form, key: &str) -> ::core::option::Option<usize> {
+                match form {
+                    #(#per_form)*
+                }
+            }
+        }
         struct ObjectVisitor<'c>(&'c mut #rt::Cx);
         impl<'de> #rt::serde::de::Visitor<'de> for ObjectVisitor<'_> {
             type Value = #name;
@@ -501,16 +528,14 @@ fn stream_object(model: &Model, o: &Object) -> TokenStream {
                 let mut unknown: ::std::vec::Vec<#rt::Key<'de>> = ::std::vec::Vec::new();
                 #(#locals)*
                 #union_locals
-                while let ::core::option::Option::Some(key) = map.next_key::<#rt::Key<'de>>()? {
-                    match form {
-                        #(#per_form)*
+                while let ::core::option::Option::Some(field) = map.next_key_seed(#rt::FieldSeed::<Slots>::new(form))? {
+                    match field {
+                        #arms
                     }
                 }
                 #(#take_fields)*
                 #take_union
-                let out = #name { #(#field_names),* };
-                #checks
-                ::core::result::Result::Ok(out)
+                ::core::result::Result::Ok(#name { #(#field_names),* })
             }
         }
         de.deserialize_map(ObjectVisitor(cx))
