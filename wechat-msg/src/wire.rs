@@ -145,9 +145,11 @@ pub trait Wire: Sized {
     /// Parses JSON text in `form`, rejecting unknown and duplicate fields.
     ///
     /// The text is read once, streaming, into `Self` (keys in any order, a
-    /// union's payload before or after its tag). Only when that fails is it
-    /// read again through a [`Value`] to build the error, with the path of
-    /// the field at fault.
+    /// union's payload before or after its tag). Only when that fails, or
+    /// the text holds what the streaming reader leaves to `serde_json` (a
+    /// float, an integer beyond 64 bits, nesting past 100 levels), is it
+    /// read again through a [`Value`]: that read gives the same value, or
+    /// the error with the path of the field at fault.
     fn from_json(text: &str, form: Form) -> Result<Self, WireError> {
         let mut reader = crate::json::Reader::new(text);
         let mut cx = Cx::new(form, true);
