@@ -219,17 +219,27 @@ impl<'de> serde::de::Visitor<'de> for SuccessSeed {
         f.write_str("an answer object")
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        let mut keys: Vec<crate::wire::Key<'de>> = Vec::new();
+        // The keys seen so far: the first few in place (an answer has a
+        // handful), any more in a list.
+        const IN_PLACE: usize = 8;
+        let mut first: [Option<crate::wire::Key<'de>>; IN_PLACE] = Default::default();
+        let mut more: Vec<crate::wire::Key<'de>> = Vec::new();
+        let mut count = 0;
         let mut success = true;
         while let Some(key) = map.next_key::<crate::wire::Key<'de>>()? {
-            if keys.iter().any(|k| k.as_str() == key.as_str()) {
+            let seen = |k: &crate::wire::Key<'de>| k.as_str() == key.as_str();
+            if first.iter().flatten().any(seen) || more.iter().any(seen) {
                 return Err(serde::de::Error::custom("duplicate key"));
             }
             let zero_or_null = map.next_value::<crate::wire::Skip>()?.0;
             if key.as_str() == self.0 {
                 success = zero_or_null;
             }
-            keys.push(key);
+            match first.get_mut(count) {
+                Some(slot) => *slot = Some(key),
+                None => more.push(key),
+            }
+            count += 1;
         }
         Ok(success)
     }
@@ -328,6 +338,7 @@ mod tests {
             r#"{"errmsg":"ok"}"#,
             r#"{"errcode":null}"#,
             r#"{"errcode":0,"a":{"b":[{"c":1},{"c":2}]}}"#,
+            r#"{"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"errcode":0}"#,
         ] {
             assert!(is_success_text(text, Form::Http), "{text}");
             // The same text is a success by the full reader.
@@ -341,6 +352,9 @@ mod tests {
             r#"{"errcode":0,"errcode":40001}"#,
             r#"{"errcode":0,"a":{"b":1,"b":2}}"#,
             r#"{"errcode":0,"a":[{"b":1,"b":2}]}"#,
+            // A key repeated past the first eight, in either place.
+            r#"{"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k9":9}"#,
+            r#"{"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k1":1}"#,
             r#"[{"errcode":0}]"#,
             r#"{"errcode":0} trailing"#,
             "",
