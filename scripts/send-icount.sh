@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per message of `Client::send` and of raw reqwest posting the
-# same bytes (tests/examples/send_icount.rs: 32 senders, a loopback server
-# in the same process), counted by valgrind's cachegrind: deterministic
+# same bytes, plain and with the timeouts `Client::builder()` sets
+# (tests/examples/send_icount.rs: 32 senders, a loopback server in the same
+# process), counted by valgrind's cachegrind: deterministic
 # where the send benchmark's throughput is at the mercy of the machine.
 # User space only; both sides make the same system calls. Needs valgrind.
 #
@@ -22,11 +23,11 @@ count() {
 
 printf '| side | instructions per message |\n|---|---:|\n'
 declare -A per
-for side in client raw; do
+for side in client raw raw_timeouts; do
     setup=$(count "$side" 0)
     total=$(count "$side" "$messages")
     per[$side]=$(( (total - setup) / messages ))
     printf '| %s | %s |\n' "$side" "${per[$side]}"
 done
-awk -v c="${per[client]}" -v r="${per[raw]}" \
-    'BEGIN { printf "\nraw / client (the throughput ratio if the CPU were the only limit): %.3f\n", r / c }'
+awk -v c="${per[client]}" -v r="${per[raw]}" -v t="${per[raw_timeouts]}" \
+    'BEGIN { printf "\nraw / client (the throughput ratio if the CPU were the only limit): %.3f\nraw_timeouts / client: %.3f\n", r / c, t / c }'

@@ -1,7 +1,9 @@
 //! Sends N text messages to a loopback server answering a constant
 //! `{"errcode":0,"errmsg":"ok"}`, from 32 concurrent senders, either with
 //! `Client::send` (a fixed token) or with raw reqwest posting the same
-//! precomputed bytes: the send benchmark's two sides, for counting
+//! precomputed bytes (`raw`: `reqwest::Client::new()`; `raw_timeouts`: set
+//! up as `Client::builder()` sets up its own, with a per-request timeout
+//! and no redirects): the send benchmark's sides, for counting
 //! instructions under valgrind, which other load on the machine does not
 //! change:
 //!
@@ -10,11 +12,12 @@
 //! valgrind --tool=cachegrind --cache-sim=no target/release/examples/send_icount client 3200
 //! ```
 //!
-//! `scripts/send-icount.sh` runs both sides and prints the instructions per
+//! `scripts/send-icount.sh` runs every side and prints the instructions per
 //! message (user space: the kernel's share, the same for both, is not counted).
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::header;
@@ -27,16 +30,20 @@ const PATH: &str = "/cgi-bin/message/custom/send";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: send_icount client|raw N";
+    let usage = "usage: send_icount client|raw|raw_timeouts N";
     let [side, n] = args.as_slice() else {
         eprintln!("{usage}");
         return ExitCode::from(2);
     };
-    let (Ok(n), true) = (n.parse::<u64>(), matches!(side.as_str(), "client" | "raw")) else {
+    let (Ok(n), true) = (
+        n.parse::<u64>(),
+        matches!(side.as_str(), "client" | "raw" | "raw_timeouts"),
+    ) else {
         eprintln!("{usage}");
         return ExitCode::from(2);
     };
     let client_side = side == "client";
+    let side = side.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -67,7 +74,18 @@ fn main() -> ExitCode {
             .token_source(TokenSource::fixed("BENCH_TOKEN"))
             .build()
             .expect("a client");
-        let raw = reqwest::Client::new();
+        let raw = if side == "raw_timeouts" {
+            // The settings of `Client::builder()`'s own reqwest client.
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .timeout(Duration::from_secs(30))
+                .pool_idle_timeout(Duration::from_secs(20))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a reqwest client")
+        } else {
+            reqwest::Client::new()
+        };
         let url: Arc<str> = format!("{base}{PATH}?access_token=BENCH_TOKEN").into();
         let tasks: Vec<_> = (0..SENDERS)
             .map(|i| {
