@@ -176,6 +176,11 @@ impl ClientBuilder {
             .pool_idle_timeout(Duration::from_secs(20))
             // A redirect would carry the access_token to another URL.
             .redirect(reqwest::redirect::Policy::none())
+            // Retries are the client's own (`RetryPolicy`). reqwest's retry
+            // layer would only ever retry HTTP/2 and HTTP/3 refusals, which
+            // an HTTP/1 client never sees, yet it copies every request
+            // (headers, URL, body) in case it does.
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             .build()
             .map_err(|e| BuildError::Http(e.without_url().to_string()))?;
         let transport = Transport {
