@@ -86,13 +86,15 @@ fn send(c: &mut Criterion) {
         .unwrap();
     let raw = reqwest::Client::new();
     // A reqwest client set up as `Client::builder()` sets up its own (the
-    // default timeouts, pool idle timeout and no redirects): what of the
-    // difference is the per-request timer rather than `send`'s work.
+    // default timeouts, pool idle timeout, no redirects, reqwest's retry
+    // layer off): what of the difference is those settings rather than
+    // `send`'s work.
     let raw_timeouts = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
         .pool_idle_timeout(Duration::from_secs(20))
         .redirect(reqwest::redirect::Policy::none())
+        .retry(reqwest::retry::never().max_retries_per_request(0))
         .build()
         .unwrap();
     let url: Arc<str> = format!("{base}{PATH}?access_token={TOKEN}").into();

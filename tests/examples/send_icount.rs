@@ -81,6 +81,7 @@ fn main() -> ExitCode {
                 .timeout(Duration::from_secs(30))
                 .pool_idle_timeout(Duration::from_secs(20))
                 .redirect(reqwest::redirect::Policy::none())
+                .retry(reqwest::retry::never().max_retries_per_request(0))
                 .build()
                 .expect("a reqwest client")
         } else {
