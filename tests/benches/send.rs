@@ -22,6 +22,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use wechat_msg::client::TokenSource;
 use wechat_msg::{Client, CustomerServiceMessage, Form, Wire};
 
+mod hand;
+
 const SENDERS: u64 = 32;
 const PATH: &str = "/cgi-bin/message/custom/send";
 const TOKEN: &str = "BENCH_TOKEN";
@@ -85,18 +87,9 @@ fn send(c: &mut Criterion) {
         .build()
         .unwrap();
     let raw = reqwest::Client::new();
-    // A reqwest client set up as `Client::builder()` sets up its own (the
-    // default timeouts, pool idle timeout, no redirects, reqwest's retry
-    // layer off): what of the difference is those settings rather than
-    // `send`'s work.
-    let raw_timeouts = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .pool_idle_timeout(Duration::from_secs(20))
-        .redirect(reqwest::redirect::Policy::none())
-        .retry(reqwest::retry::never().max_retries_per_request(0))
-        .build()
-        .unwrap();
+    // Set up as `Client::builder()` sets up its own: what of the difference
+    // is those settings rather than `send`'s work.
+    let raw_timeouts = hand::reqwest_with_the_clients_settings();
     let url: Arc<str> = format!("{base}{PATH}?access_token={TOKEN}").into();
 
     // Both reach the server and are answered before anything is measured.

@@ -17,13 +17,15 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::http::header;
 use axum::routing::post;
 use wechat_msg::client::TokenSource;
 use wechat_msg::{Client, CustomerServiceMessage, Form, Wire};
+
+#[path = "../benches/hand/mod.rs"]
+mod hand;
 
 const SENDERS: u64 = 32;
 const PATH: &str = "/cgi-bin/message/custom/send";
@@ -75,15 +77,7 @@ fn main() -> ExitCode {
             .build()
             .expect("a client");
         let raw = if side == "raw_timeouts" {
-            // The settings of `Client::builder()`'s own reqwest client.
-            reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .timeout(Duration::from_secs(30))
-                .pool_idle_timeout(Duration::from_secs(20))
-                .redirect(reqwest::redirect::Policy::none())
-                .retry(reqwest::retry::never().max_retries_per_request(0))
-                .build()
-                .expect("a reqwest client")
+            hand::reqwest_with_the_clients_settings()
         } else {
             reqwest::Client::new()
         };

@@ -66,6 +66,17 @@ enum Str<'de, 's> {
     Copied(&'s str),
 }
 
+impl<'de> Str<'de, '_> {
+    /// Hands the string to `visitor`, borrowed from the text when it is.
+    #[inline]
+    fn visit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unread> {
+        match self {
+            Str::Borrowed(s) => visitor.visit_borrowed_str(s),
+            Str::Copied(s) => visitor.visit_str(s),
+        }
+    }
+}
+
 /// Reads one JSON text; see the module's documentation.
 pub(crate) struct Reader<'de> {
     text: &'de str,
@@ -284,12 +295,24 @@ impl<'de> Reader<'de> {
         }
     }
 
-    fn nest(&mut self) -> Result<(), Unread> {
+    /// An object or an array: `open`, what `read` reads, `close`, one
+    /// level deeper.
+    #[inline]
+    fn nested<T>(
+        &mut self,
+        open: u8,
+        close: u8,
+        read: impl FnOnce(&mut Self) -> Result<T, Unread>,
+    ) -> Result<T, Unread> {
+        self.expect(open)?;
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(Unread);
         }
-        Ok(())
+        let value = read(self)?;
+        self.depth -= 1;
+        self.expect(close)?;
+        Ok(value)
     }
 }
 
@@ -327,10 +350,7 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unread> {
         match self.peek().ok_or(Unread)? {
-            b'"' => match self.string()? {
-                Str::Borrowed(s) => visitor.visit_borrowed_str(s),
-                Str::Copied(s) => visitor.visit_str(s),
-            },
+            b'"' => self.string()?.visit(visitor),
             b'{' => self.deserialize_map(visitor),
             b'[' => self.deserialize_seq(visitor),
             b't' => {
@@ -352,27 +372,21 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
 
     #[inline]
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unread> {
-        self.expect(b'{')?;
-        self.nest()?;
-        let value = visitor.visit_map(Entries {
-            reader: &mut *self,
-            first: true,
-        })?;
-        self.depth -= 1;
-        self.expect(b'}')?;
-        Ok(value)
+        self.nested(b'{', b'}', |reader| {
+            visitor.visit_map(Entries {
+                reader,
+                first: true,
+            })
+        })
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unread> {
-        self.expect(b'[')?;
-        self.nest()?;
-        let value = visitor.visit_seq(Items {
-            reader: &mut *self,
-            first: true,
-        })?;
-        self.depth -= 1;
-        self.expect(b']')?;
-        Ok(value)
+        self.nested(b'[', b']', |reader| {
+            visitor.visit_seq(Items {
+                reader,
+                first: true,
+            })
+        })
     }
 
     #[inline]
@@ -380,10 +394,7 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
         if self.peek() != Some(b'"') {
             return Err(Unread);
         }
-        match self.string()? {
-            Str::Borrowed(s) => visitor.visit_borrowed_str(s),
-            Str::Copied(s) => visitor.visit_str(s),
-        }
+        self.string()?.visit(visitor)
     }
 
     #[inline]
@@ -494,10 +505,7 @@ impl<'de> Deserializer<'de> for KeyReader<'de, '_> {
 
     #[inline]
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unread> {
-        match self.0 {
-            Str::Borrowed(s) => visitor.visit_borrowed_str(s),
-            Str::Copied(s) => visitor.visit_str(s),
-        }
+        self.0.visit(visitor)
     }
 
     serde::forward_to_deserialize_any! {

@@ -166,3 +166,18 @@ impl KeywordChecks for SubscribeMessage {
             .all(|(key, keyword)| wechat_msg::keyword::check(key, &keyword.value).is_ok())
     }
 }
+
+/// A reqwest client set up as `wechat_msg::Client::builder()` sets up its
+/// own (its default connect and request timeouts, pool idle timeout, no
+/// redirects, reqwest's retry layer off): the send benchmarks' raw side
+/// with the client's settings, so that what differs is `send`'s work.
+pub fn reqwest_with_the_clients_settings() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(std::time::Duration::from_secs(30))
+        .pool_idle_timeout(std::time::Duration::from_secs(20))
+        .redirect(reqwest::redirect::Policy::none())
+        .retry(reqwest::retry::never().max_retries_per_request(0))
+        .build()
+        .expect("a reqwest client")
+}
