@@ -489,75 +489,43 @@ impl<'de, T: Wire> serde::de::DeserializeSeed<'de> for Seed<'_, T> {
     }
 }
 
-/// Reads an optional field: `null` is absent, anything else is a `T`.
+/// Reads a map keyed by user data (`map<T>`): its keys distinct, and, for
+/// a field with `keywords` in the spec, each entry checked as it is read
+/// (`check` says whether the entry's value fits its keyword's type).
 #[doc(hidden)]
-#[derive(Debug)]
-pub struct OptionSeed<'c, T>(&'c mut Cx, PhantomData<fn() -> T>);
-
-impl<'c, T> OptionSeed<'c, T> {
-    /// A seed reading in the form of `cx`.
-    #[inline]
-    pub fn new(cx: &'c mut Cx) -> Self {
-        OptionSeed(cx, PhantomData)
-    }
-}
-
-impl<'de, T: Wire> serde::de::DeserializeSeed<'de> for OptionSeed<'_, T> {
-    type Value = Option<T>;
-    #[inline]
-    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Option<T>, D::Error> {
-        de.deserialize_option(self)
-    }
-}
-
-impl<'de, T: Wire> serde::de::Visitor<'de> for OptionSeed<'_, T> {
-    type Value = Option<T>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a value or null")
-    }
-    fn visit_none<E>(self) -> Result<Option<T>, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Option<T>, E> {
-        Ok(None)
-    }
-    #[inline]
-    fn visit_some<D: serde::Deserializer<'de>>(self, de: D) -> Result<Option<T>, D::Error> {
-        T::read_from(de, self.0).map(Some)
-    }
-}
-
-/// Reads a map of template keywords, checking each entry as it is read
-/// (`check` says whether the entry's value fits its keyword's type): the
-/// streaming reader of a field with `keywords` in the spec.
-#[doc(hidden)]
-pub struct CheckedMapSeed<'c, T> {
+pub struct MapSeed<'c, T> {
     cx: &'c mut Cx,
     check: fn(&str, &T) -> bool,
 }
 
-impl<T> fmt::Debug for CheckedMapSeed<'_, T> {
+impl<T> fmt::Debug for MapSeed<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CheckedMapSeed").finish_non_exhaustive()
+        f.debug_struct("MapSeed").finish_non_exhaustive()
     }
 }
 
-impl<'c, T> CheckedMapSeed<'c, T> {
+impl<'c, T> MapSeed<'c, T> {
+    /// A seed reading any map in the form of `cx`.
+    #[inline]
+    pub fn new(cx: &'c mut Cx) -> Self {
+        MapSeed::checked(cx, |_, _| true)
+    }
+
     /// A seed reading in the form of `cx`, checking entries with `check`.
     #[inline]
-    pub fn new(cx: &'c mut Cx, check: fn(&str, &T) -> bool) -> Self {
-        CheckedMapSeed { cx, check }
+    pub fn checked(cx: &'c mut Cx, check: fn(&str, &T) -> bool) -> Self {
+        MapSeed { cx, check }
     }
 }
 
-impl<'de, T: Wire> serde::de::DeserializeSeed<'de> for CheckedMapSeed<'_, T> {
+impl<'de, T: Wire> serde::de::DeserializeSeed<'de> for MapSeed<'_, T> {
     type Value = BTreeMap<String, T>;
     fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
         de.deserialize_map(self)
     }
 }
 
-impl<'de, T: Wire> serde::de::Visitor<'de> for CheckedMapSeed<'_, T> {
+impl<'de, T: Wire> serde::de::Visitor<'de> for MapSeed<'_, T> {
     type Value = BTreeMap<String, T>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object")
@@ -574,13 +542,15 @@ impl<'de, T: Wire> serde::de::Visitor<'de> for CheckedMapSeed<'_, T> {
     }
 }
 
-/// An optional value read by the seed `.0`: `null` is absent.
+/// An optional value read by the seed `.0` (an optional field: a
+/// [`Seed`], a [`MapSeed`]): `null` is absent.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Nullable<S>(pub S);
 
 impl<'de, S: serde::de::DeserializeSeed<'de>> serde::de::DeserializeSeed<'de> for Nullable<S> {
     type Value = Option<S::Value>;
+    #[inline]
     fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
         de.deserialize_option(self)
     }
@@ -597,6 +567,7 @@ impl<'de, S: serde::de::DeserializeSeed<'de>> serde::de::Visitor<'de> for Nullab
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(None)
     }
+    #[inline]
     fn visit_some<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
         self.0.deserialize(de).map(Some)
     }
@@ -1276,27 +1247,7 @@ impl<T: Wire> Wire for BTreeMap<String, T> {
         Ok(out)
     }
     fn read_from<'de, D: serde::Deserializer<'de>>(de: D, cx: &mut Cx) -> Result<Self, D::Error> {
-        struct MapVisitor<'c, T>(&'c mut Cx, PhantomData<fn() -> T>);
-        impl<'de, T: Wire> serde::de::Visitor<'de> for MapVisitor<'_, T> {
-            type Value = BTreeMap<String, T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut out = BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value_seed(Seed::<T>::new(&mut *self.0))?;
-                    if out.insert(key, value).is_some() {
-                        return Err(mismatch());
-                    }
-                }
-                Ok(out)
-            }
-        }
-        de.deserialize_map(MapVisitor(cx, PhantomData))
+        serde::de::DeserializeSeed::deserialize(MapSeed::new(cx), de)
     }
 }
 

@@ -350,8 +350,8 @@ fn stream_object(model: &Model, o: &Object) -> TokenStream {
     });
 
     // Each key names a slot: the fields, then the union's tag, then its
-    // variants' payloads. `Fields::index` maps a key of either form to its
-    // slot, so the arms below are written once for both forms.
+    // variants' payloads. The generated `Slots::slot` maps a key of either
+    // form to its slot, so the arms below are written once for both forms.
     let per_form = Form::ALL.iter().map(|&form| {
         let variant = form_variant(form);
         let keys = o
@@ -374,6 +374,7 @@ fn stream_object(model: &Model, o: &Object) -> TokenStream {
     for (i, f) in o.fields.iter().enumerate() {
         let key = key_expr(|form| f.key(form));
         let local = format_ident!("f{}", i);
+        let check = keywords::entry_check(model, f);
         let read = match (&f.join, f.required) {
             (Some(separator), _) => {
                 let read = quote!(map.next_value_seed(#rt::JoinedSeed::new(&mut *cx, #separator))?);
@@ -390,9 +391,8 @@ fn stream_object(model: &Model, o: &Object) -> TokenStream {
                 }
             }
             // Template keywords are checked entry by entry as they are read.
-            (None, required) if keywords::entry_check(model, f).is_some() => {
-                let check = keywords::entry_check(model, f);
-                let seed = quote!(#rt::CheckedMapSeed::new(&mut *cx, #check));
+            (None, required) if check.is_some() => {
+                let seed = quote!(#rt::MapSeed::checked(&mut *cx, #check));
                 if required {
                     quote!(#local = ::core::option::Option::Some(map.next_value_seed(#seed)?);)
                 } else {
@@ -402,7 +402,9 @@ fn stream_object(model: &Model, o: &Object) -> TokenStream {
             (None, true) => {
                 quote!(#local = ::core::option::Option::Some(map.next_value_seed(#rt::Seed::new(&mut *cx))?);)
             }
-            (None, false) => quote!(#local = map.next_value_seed(#rt::OptionSeed::new(&mut *cx))?;),
+            (None, false) => {
+                quote!(#local = map.next_value_seed(#rt::Nullable(#rt::Seed::new(&mut *cx)))?;)
+            }
         };
         arms.push(quote! {
             #rt::Field::Slot(#i) => {
