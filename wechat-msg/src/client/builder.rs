@@ -10,7 +10,7 @@ use super::send::{Client, Inner};
 #[cfg(feature = "redis")]
 use super::token::{Store, TokenStore};
 use super::token::{TokenCache, TokenProvider, TokenSource};
-use super::transport::Transport;
+use super::transport::{Joined, Transport};
 use super::via::Via;
 
 /// WeChat's API host.
@@ -186,7 +186,7 @@ impl ClientBuilder {
         let transport = Transport {
             http,
             base: Arc::from(base.as_str().trim_end_matches('/')),
-            base_url: base,
+            joined: Arc::new(Joined::new(base)),
             max_answer: self.max_answer_bytes,
         };
         let secret = token.secret().cloned();

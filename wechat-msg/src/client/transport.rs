@@ -3,7 +3,7 @@
 //! what they say about delivery.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use bytes::Bytes;
 use reqwest::header::CONTENT_TYPE;
@@ -22,10 +22,55 @@ pub(crate) struct Transport {
     pub(crate) http: reqwest::Client,
     /// The base URL, without a trailing `/`.
     pub(crate) base: Arc<str>,
-    /// The base URL, parsed once: each request's URL is a copy with its
-    /// path and query set.
-    pub(crate) base_url: reqwest::Url,
+    /// The base URL joined to each path, parsed once per path.
+    pub(crate) joined: Arc<Joined>,
     pub(crate) max_answer: usize,
+}
+
+/// The base URL joined to each endpoint path a client has called: a
+/// request's URL is a copy of its path's, with the query appended. Setting
+/// a path parses it (thousands of instructions a call); the paths are the
+/// spec's, so the list is as long as the endpoints called, and holds no
+/// secret (the token goes in the query of the copy).
+#[derive(Debug)]
+pub(crate) struct Joined {
+    base: reqwest::Url,
+    urls: RwLock<Vec<(&'static str, reqwest::Url)>>,
+}
+
+impl Joined {
+    /// `base`, a URL that can be a base and has no query.
+    pub(crate) fn new(base: reqwest::Url) -> Self {
+        Joined {
+            base,
+            urls: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// The base URL with `path` appended to its own path.
+    fn url(&self, path: &'static str) -> reqwest::Url {
+        let found = |urls: &[(&'static str, reqwest::Url)]| {
+            urls.iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, url)| url.clone())
+        };
+        if let Some(url) = found(&self.urls.read().unwrap_or_else(PoisonError::into_inner)) {
+            return url;
+        }
+        let mut url = self.base.clone();
+        let base_path = url.path().trim_end_matches('/');
+        if base_path.is_empty() {
+            url.set_path(path);
+        } else {
+            let path = format!("{base_path}{path}");
+            url.set_path(&path);
+        }
+        let mut urls = self.urls.write().unwrap_or_else(PoisonError::into_inner);
+        if found(&urls).is_none() {
+            urls.push((path, url.clone()));
+        }
+        url
+    }
 }
 
 /// A request ready to be sent, once per attempt. No Debug: its query and
@@ -201,15 +246,10 @@ impl Transport {
     }
 
     fn url(&self, out: &Outgoing, token: Option<&AccessToken>) -> reqwest::Url {
-        let mut url = self.base_url.clone();
-        let base_path = url.path().trim_end_matches('/');
-        if base_path.is_empty() {
-            url.set_path(out.path);
-        } else {
-            let path = format!("{base_path}{}", out.path);
-            url.set_path(&path);
-        }
-        if token.is_some() || !out.query.is_empty() {
+        let mut url = self.joined.url(out.path);
+        if out.query.iter().any(|pair| pair.items.len() > 1) {
+            // A joined list's separator goes in as is, which the URL's own
+            // query writer would escape.
             let mut query = String::with_capacity(64);
             if let Some(token) = token {
                 query.push_str("access_token=");
@@ -222,6 +262,14 @@ impl Transport {
                 pair.write(&mut query);
             }
             url.set_query(Some(&query));
+        } else if token.is_some() || !out.query.is_empty() {
+            let mut query = url.query_pairs_mut();
+            if let Some(token) = token {
+                query.append_pair("access_token", token.expose());
+            }
+            for pair in &out.query {
+                query.append_pair(&pair.key, pair.items.first().map_or("", String::as_str));
+            }
         }
         url
     }
@@ -315,5 +363,85 @@ pub(crate) fn read_json(
     match read_status(&parsed.value, form).map_err(malformed)? {
         None if parsed.lossy => Err(malformed(MalformedAnswer::NotUtf8)),
         status => Ok((status, parsed.value)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport(base: &str) -> Transport {
+        let base = reqwest::Url::parse(base).unwrap();
+        Transport {
+            http: reqwest::Client::new(),
+            base: Arc::from(base.as_str().trim_end_matches('/')),
+            joined: Arc::new(Joined::new(base)),
+            max_answer: 1024,
+        }
+    }
+
+    fn outgoing(path: &'static str, query: Vec<QueryPair>) -> Outgoing {
+        Outgoing {
+            method: Method::Get,
+            path,
+            query,
+            body: OutBody::Empty,
+        }
+    }
+
+    #[test]
+    fn a_url_is_the_base_and_path_with_the_token_and_pairs_escaped() {
+        let transport = transport("http://127.0.0.1:8080/prefix/");
+        let token = AccessToken::new("a b&c=d/é");
+        let out = outgoing(
+            "/cgi-bin/token",
+            vec![
+                QueryPair::text("appid", "wx 1"),
+                QueryPair::text("empty", ""),
+            ],
+        );
+        let expected = "http://127.0.0.1:8080/prefix/cgi-bin/token\
+                        ?access_token=a+b%26c%3Dd%2F%C3%A9&appid=wx+1&empty=";
+        // The first call joins the path; the second copies the joined URL.
+        for _ in 0..2 {
+            assert_eq!(transport.url(&out, Some(&token)).as_str(), expected);
+        }
+        let bare = outgoing("/cgi-bin/token", Vec::new());
+        assert_eq!(
+            transport.url(&bare, None).as_str(),
+            "http://127.0.0.1:8080/prefix/cgi-bin/token"
+        );
+        assert_eq!(transport.joined.urls.read().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_joined_list_keeps_its_separator_and_escapes_its_items() {
+        let transport = transport("http://127.0.0.1:8080");
+        let out = outgoing(
+            "/wxaapi/newtmpl/getpubtemplatekeywords",
+            vec![
+                QueryPair {
+                    key: "ids".to_owned(),
+                    items: vec!["2".to_owned(), "6 16".to_owned()],
+                    join: ",",
+                },
+                QueryPair::text("start", "0"),
+            ],
+        );
+        assert_eq!(
+            transport.url(&out, Some(&AccessToken::new("T"))).as_str(),
+            "http://127.0.0.1:8080/wxaapi/newtmpl/getpubtemplatekeywords\
+             ?access_token=T&ids=2,6+16&start=0"
+        );
+    }
+
+    #[test]
+    fn each_path_is_joined_once() {
+        let transport = transport("http://127.0.0.1:8080");
+        for path in ["/a", "/b", "/a", "/b", "/c"] {
+            let url = transport.url(&outgoing(path, Vec::new()), None);
+            assert_eq!(url.path(), path);
+        }
+        assert_eq!(transport.joined.urls.read().unwrap().len(), 3);
     }
 }
