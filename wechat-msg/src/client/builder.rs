@@ -12,9 +12,13 @@ use super::token::{Store, TokenStore};
 use super::token::{TokenCache, TokenProvider, TokenSource};
 use super::transport::{Joined, Transport};
 use super::via::Via;
+use reqwest::header::HeaderValue;
 
 /// WeChat's API host.
 pub const DEFAULT_BASE_URL: &str = "https://api.weixin.qq.com";
+
+/// The `User-Agent` a client sends unless [`ClientBuilder::user_agent`] sets another.
+pub const DEFAULT_USER_AGENT: &str = concat!("wechat-msg/", env!("CARGO_PKG_VERSION"));
 
 /// Configures a [`Client`]; see [`Client::builder`].
 #[derive(Clone, Debug)]
@@ -24,7 +28,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     timeout: Duration,
     max_answer_bytes: usize,
-    user_agent: String,
+    /// `None`: the default, [`DEFAULT_USER_AGENT`].
+    user_agent: Option<String>,
     retry: RetryPolicy,
     refresh_margin: Duration,
     via: Via,
@@ -41,7 +46,7 @@ impl Default for ClientBuilder {
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(30),
             max_answer_bytes: 16 * 1024 * 1024,
-            user_agent: concat!("wechat-msg/", env!("CARGO_PKG_VERSION")).to_owned(),
+            user_agent: None,
             retry: RetryPolicy::default(),
             refresh_margin: Duration::from_secs(300),
             via: Via::Http,
@@ -111,9 +116,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The `User-Agent` header (default `wechat-msg/VERSION`).
+    /// The `User-Agent` header (default [`DEFAULT_USER_AGENT`], `wechat-msg/VERSION`).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
+        self.user_agent = Some(user_agent.into());
         self
     }
 
@@ -169,7 +174,14 @@ impl ClientBuilder {
         let http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout.min(self.timeout))
             .timeout(self.timeout)
-            .user_agent(self.user_agent)
+            .user_agent(match self.user_agent {
+                // A static header value: reqwest copies the default headers
+                // into every request, and a shared one would be counted
+                // (an atomic increment and decrement) on each copy.
+                None => HeaderValue::from_static(DEFAULT_USER_AGENT),
+                Some(agent) => HeaderValue::try_from(agent)
+                    .map_err(|_| BuildError::Http("the User-Agent is not a valid header value".to_owned()))?,
+            })
             // Idle connections are dropped before servers usually close
             // them: a request written into a connection the server is
             // closing would end with its delivery unknown.

@@ -73,12 +73,16 @@ impl Caller {
 
     /// Sends `out` (made by `via` for `info`) until it is answered, fails,
     /// or may not be tried again.
-    pub(crate) async fn call(
-        &self,
+    ///
+    /// One state machine inside the span, not an `async fn` around an
+    /// instrumented block: each level of future is copied when it is made
+    /// and resumed on every poll of a send.
+    pub(crate) fn call<'a>(
+        &'a self,
         info: &'static EndpointInfo,
-        via: &Via,
+        via: &'a Via,
         out: Outgoing,
-    ) -> Result<Done, Failed> {
+    ) -> impl Future<Output = Result<Done, Failed>> + 'a {
         let span = tracing::info_span!(
             "wechat_msg.call",
             endpoint = info.name,
@@ -87,17 +91,22 @@ impl Caller {
             errcode = Empty,
             latency_ms = Empty,
         );
-        let started = Instant::now();
-        let result = async {
+        async move {
+            let started = Instant::now();
             let mut attempts = 0u32;
             let mut retries = 0u32;
             let mut refreshed = false;
-            loop {
-                let lease = self.tokens.get().await.map_err(|err| Failed {
-                    kind: ErrorKind::Token(err),
-                    attempts,
-                    deadline: None,
-                })?;
+            let result = loop {
+                let lease = match self.tokens.get().await {
+                    Ok(lease) => lease,
+                    Err(err) => {
+                        break Err(Failed {
+                            kind: ErrorKind::Token(err),
+                            attempts,
+                            deadline: None,
+                        });
+                    }
+                };
                 if let Some(rate) = &self.rate {
                     rate.ready(info.name).await;
                 }
@@ -114,14 +123,14 @@ impl Caller {
                         if let Payload::Json(value) = reply.payload {
                             reply.payload = Payload::Json(scrub.apply_json(value));
                         }
-                        return Ok(Done {
+                        break Ok(Done {
                             reply,
                             attempts,
                             token: lease.map(|l| l.token),
                         });
                     }
                     Next::Fail(kind) => {
-                        return Err(Failed {
+                        break Err(Failed {
                             kind,
                             attempts,
                             deadline: None,
@@ -130,7 +139,7 @@ impl Caller {
                     Next::Again { wait, kind, retry } => {
                         if self.retry.past_deadline(started.elapsed(), wait) {
                             tracing::debug!("deadline reached; not trying again");
-                            return Err(Failed {
+                            break Err(Failed {
                                 kind,
                                 attempts,
                                 deadline: Some(self.retry.deadline()),
@@ -142,25 +151,23 @@ impl Caller {
                         }
                     }
                 }
-            }
-        }
-        .instrument(span.clone())
-        .await;
-        span.record(
-            "latency_ms",
-            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        );
-        if let Err(failed) = &result {
-            let _entered = span.enter();
-            match &failed.kind {
-                ErrorKind::DeliveryUnknown(reason) => {
-                    tracing::warn!(%reason, "delivery unknown; not retried")
+            };
+            tracing::Span::current().record(
+                "latency_ms",
+                u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            );
+            if let Err(failed) = &result {
+                match &failed.kind {
+                    ErrorKind::DeliveryUnknown(reason) => {
+                        tracing::warn!(%reason, "delivery unknown; not retried")
+                    }
+                    ErrorKind::Rejected(r) => tracing::info!(errcode = r.errcode, "rejected"),
+                    kind => tracing::info!(kind = kind.name(), "failed"),
                 }
-                ErrorKind::Rejected(r) => tracing::info!(errcode = r.errcode, "rejected"),
-                kind => tracing::info!(kind = kind.name(), "failed"),
             }
+            result
         }
-        result
+        .instrument(span)
     }
 
     /// What to do after an attempt.

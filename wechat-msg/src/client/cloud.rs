@@ -6,7 +6,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::Value;
 
@@ -88,7 +87,7 @@ pub(crate) fn outgoing<'m, B: Serialize + ?Sized>(
             QueryPair::text("env", function.env()),
             QueryPair::text("name", function.name()),
         ],
-        body: OutBody::Json(Bytes::from(serde_json::to_vec(&event)?)),
+        body: OutBody::Json(serde_json::to_vec(&event)?),
     })
 }
 

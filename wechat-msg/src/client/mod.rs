@@ -89,7 +89,7 @@ mod token;
 mod transport;
 mod via;
 
-pub use builder::{BuildError, ClientBuilder, DEFAULT_BASE_URL};
+pub use builder::{BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_USER_AGENT};
 pub use bulk::{BeforeSend, BulkMessage, BulkOptions, Outcome, Outcomes};
 pub use cloud::CloudFunction;
 pub use error::{AnyError, Error};

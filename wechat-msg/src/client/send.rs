@@ -67,9 +67,15 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// Sends `request` the way the client is configured to ([`ClientBuilder::via`](super::ClientBuilder::via)).
-    pub async fn send<E: Endpoint>(&self, request: &E) -> Result<E::Answer, Error<E::Errcode>> {
-        self.send_via(request, &self.inner.via).await
+    /// Sends `request` the way the client is configured to ([`ClientBuilder::via`](super::ClientBuilder::via)):
+    /// [`Client::send_via`] with that way.
+    pub fn send<'a, E: Endpoint>(
+        &'a self,
+        request: &'a E,
+    ) -> impl Future<Output = Result<E::Answer, Error<E::Errcode>>> + 'a {
+        // Not an `async fn` of its own: a future around `send_via`'s would
+        // be one more state machine to copy and to resume on every poll.
+        self.send_via(request, &self.inner.via)
     }
 
     /// Sends `request` over `via`. Both ways give the same answer type and

@@ -37,7 +37,7 @@ pub(crate) fn outgoing<'m, B: Serialize + ?Sized>(
     let body = match body.serialize(&mut split) {
         Ok(()) => split.finish(),
         Err(Unsplit::Error(err)) => return Err(err),
-        Err(Unsplit::NotObject) => OutBody::Json(Bytes::from(serde_json::to_vec(body)?)),
+        Err(Unsplit::NotObject) => OutBody::Json(serde_json::to_vec(body)?),
     };
     Ok(Outgoing {
         method: info.method,
@@ -66,7 +66,7 @@ impl Split<'_> {
     fn finish(&mut self) -> OutBody {
         match self.info.body {
             BodyKind::Multipart => OutBody::Multipart(std::mem::take(&mut self.parts)),
-            BodyKind::Form => OutBody::Form(Bytes::from(self.form.finish())),
+            BodyKind::Form => OutBody::Form(self.form.finish().into_bytes()),
             _ if self.info.method == Method::Get && self.body_fields == 0 => OutBody::Empty,
             _ => {
                 let mut json = std::mem::take(&mut self.json);
@@ -74,7 +74,7 @@ impl Split<'_> {
                     json.push(b'{');
                 }
                 json.push(b'}');
-                OutBody::Json(Bytes::from(json))
+                OutBody::Json(json)
             }
         }
     }

@@ -27,50 +27,74 @@ pub(crate) struct Transport {
     pub(crate) max_answer: usize,
 }
 
-/// The base URL joined to each endpoint path a client has called: a
-/// request's URL is a copy of its path's, with the query appended. Setting
-/// a path parses it (thousands of instructions a call); the paths are the
-/// spec's, so the list is as long as the endpoints called, and holds no
-/// secret (the token goes in the query of the copy).
+/// The base URL joined to each endpoint path: a request's URL is a copy of
+/// its path's, with the query appended. Joining a path parses it (thousands
+/// of instructions), so the spec's endpoints (the token endpoints too) are
+/// joined when the client is built and read without a lock; any other path
+/// (an endpoint of another `api!` crate) is joined on first use and kept behind
+/// a lock. Paths are static strings, so both lists are bounded, and they
+/// hold no secret (the token goes in the query of the copy).
 #[derive(Debug)]
 pub(crate) struct Joined {
     base: reqwest::Url,
-    urls: RwLock<Vec<(&'static str, reqwest::Url)>>,
+    /// The paths of [`crate::ENDPOINTS`] and [`crate::AUTH_ENDPOINTS`], sorted.
+    known: Box<[(&'static str, reqwest::Url)]>,
+    others: RwLock<Vec<(&'static str, reqwest::Url)>>,
 }
 
 impl Joined {
     /// `base`, a URL that can be a base and has no query.
     pub(crate) fn new(base: reqwest::Url) -> Self {
+        let mut known: Vec<_> = crate::ENDPOINTS
+            .iter()
+            .chain(crate::AUTH_ENDPOINTS)
+            .map(|info| (info.path, join(&base, info.path)))
+            .collect();
+        known.sort_by(|a, b| a.0.cmp(b.0));
+        known.dedup_by(|a, b| a.0 == b.0);
         Joined {
             base,
-            urls: RwLock::new(Vec::new()),
+            known: known.into_boxed_slice(),
+            others: RwLock::new(Vec::new()),
         }
     }
 
     /// The base URL with `path` appended to its own path.
     fn url(&self, path: &'static str) -> reqwest::Url {
+        if let Some((_, url)) = self.known.iter().find(|(p, _)| std::ptr::eq(*p, path)) {
+            return url.clone();
+        }
+        if let Ok(i) = self.known.binary_search_by(|(p, _)| (*p).cmp(path)) {
+            return self.known[i].1.clone();
+        }
         let found = |urls: &[(&'static str, reqwest::Url)]| {
             urls.iter()
                 .find(|(p, _)| *p == path)
                 .map(|(_, url)| url.clone())
         };
-        if let Some(url) = found(&self.urls.read().unwrap_or_else(PoisonError::into_inner)) {
+        if let Some(url) = found(&self.others.read().unwrap_or_else(PoisonError::into_inner)) {
             return url;
         }
-        let mut url = self.base.clone();
-        let base_path = url.path().trim_end_matches('/');
-        if base_path.is_empty() {
-            url.set_path(path);
-        } else {
-            let path = format!("{base_path}{path}");
-            url.set_path(&path);
-        }
-        let mut urls = self.urls.write().unwrap_or_else(PoisonError::into_inner);
-        if found(&urls).is_none() {
-            urls.push((path, url.clone()));
+        let url = join(&self.base, path);
+        let mut others = self.others.write().unwrap_or_else(PoisonError::into_inner);
+        if found(&others).is_none() {
+            others.push((path, url.clone()));
         }
         url
     }
+}
+
+/// `base` with `path` appended to its own path.
+fn join(base: &reqwest::Url, path: &str) -> reqwest::Url {
+    let mut url = base.clone();
+    let base_path = url.path().trim_end_matches('/');
+    if base_path.is_empty() {
+        url.set_path(path);
+    } else {
+        let path = format!("{base_path}{path}");
+        url.set_path(&path);
+    }
+    url
 }
 
 /// A request ready to be sent, once per attempt. No Debug: its query and
@@ -113,12 +137,16 @@ impl QueryPair {
     }
 }
 
+/// A request's body. A JSON or form body is copied into each attempt's
+/// request: a copy the HTTP stack frees alone is cheaper than sharing one
+/// body between attempts, whose count every attempt would change twice
+/// (an atomic increment and decrement, on whichever thread ends the write).
 pub(crate) enum OutBody {
     Empty,
-    Json(Bytes),
+    Json(Vec<u8>),
     Multipart(Vec<OutPart>),
     /// `application/x-www-form-urlencoded`, already encoded.
-    Form(Bytes),
+    Form(Vec<u8>),
 }
 
 pub(crate) enum OutPart {
@@ -214,30 +242,39 @@ impl Transport {
                     .body(bytes.clone());
             }
         }
-        let response = request.send().await.map_err(|e| classify(e, scrub))?;
+        let mut response = request.send().await.map_err(|e| classify(e, scrub))?;
         let status = response.status().as_u16();
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = self
-            .read_body(response, scrub)
-            .await
-            .map_err(|failure| match failure {
-                BodyFailure::Transport(f) => f,
-                BodyFailure::TooLarge(head) => Received {
-                    status,
-                    content_type: content_type.clone(),
-                    body: head,
-                }
-                .bad(
-                    AnswerProblem::TooLarge {
-                        limit: self.max_answer,
-                    },
-                    scrub,
-                ),
-            })?;
+        // Read here rather than in a function of its own: one state
+        // machine less to copy and resume on every send.
+        let cap = self.max_answer;
+        let too_large = |head: Vec<u8>| {
+            Received {
+                status,
+                content_type: content_type.clone(),
+                body: head,
+            }
+            .bad(AnswerProblem::TooLarge { limit: cap }, scrub)
+        };
+        if response
+            .content_length()
+            .is_some_and(|len| len > cap as u64)
+        {
+            return Err(too_large(Vec::new()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| classify(e, scrub))? {
+            if body.len() + chunk.len() > cap {
+                let room = cap - body.len();
+                body.extend_from_slice(&chunk[..room]);
+                return Err(too_large(body));
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(Received {
             status,
             content_type,
@@ -273,41 +310,6 @@ impl Transport {
         }
         url
     }
-
-    /// Reads the body, at most `max_answer` bytes.
-    async fn read_body(
-        &self,
-        mut response: reqwest::Response,
-        scrub: &Scrub<'_>,
-    ) -> Result<Vec<u8>, BodyFailure> {
-        let cap = self.max_answer;
-        if response
-            .content_length()
-            .is_some_and(|len| len > cap as u64)
-        {
-            return Err(BodyFailure::TooLarge(Vec::new()));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| BodyFailure::Transport(classify(e, scrub)))?
-        {
-            if body.len() + chunk.len() > cap {
-                let room = cap - body.len();
-                body.extend_from_slice(&chunk[..room]);
-                return Err(BodyFailure::TooLarge(body));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
-    }
-}
-
-enum BodyFailure {
-    Transport(Failure),
-    /// Over the cap; holds what was read.
-    TooLarge(Vec<u8>),
 }
 
 /// Sorts a reqwest failure: a connection never made means nothing was sent;
@@ -394,24 +396,24 @@ mod tests {
         let transport = transport("http://127.0.0.1:8080/prefix/");
         let token = AccessToken::new("a b&c=d/é");
         let out = outgoing(
-            "/cgi-bin/token",
+            "/cgi-bin/elsewhere",
             vec![
                 QueryPair::text("appid", "wx 1"),
                 QueryPair::text("empty", ""),
             ],
         );
-        let expected = "http://127.0.0.1:8080/prefix/cgi-bin/token\
+        let expected = "http://127.0.0.1:8080/prefix/cgi-bin/elsewhere\
                         ?access_token=a+b%26c%3Dd%2F%C3%A9&appid=wx+1&empty=";
         // The first call joins the path; the second copies the joined URL.
         for _ in 0..2 {
             assert_eq!(transport.url(&out, Some(&token)).as_str(), expected);
         }
-        let bare = outgoing("/cgi-bin/token", Vec::new());
+        let bare = outgoing("/cgi-bin/elsewhere", Vec::new());
         assert_eq!(
             transport.url(&bare, None).as_str(),
-            "http://127.0.0.1:8080/prefix/cgi-bin/token"
+            "http://127.0.0.1:8080/prefix/cgi-bin/elsewhere"
         );
-        assert_eq!(transport.joined.urls.read().unwrap().len(), 1);
+        assert_eq!(transport.joined.others.read().unwrap().len(), 1);
     }
 
     #[test]
@@ -437,11 +439,21 @@ mod tests {
 
     #[test]
     fn each_path_is_joined_once() {
-        let transport = transport("http://127.0.0.1:8080");
+        let transport = transport("http://127.0.0.1:8080/base");
         for path in ["/a", "/b", "/a", "/b", "/c"] {
             let url = transport.url(&outgoing(path, Vec::new()), None);
-            assert_eq!(url.path(), path);
+            assert_eq!(url.path(), format!("/base{path}"));
         }
-        assert_eq!(transport.joined.urls.read().unwrap().len(), 3);
+        assert_eq!(transport.joined.others.read().unwrap().len(), 3);
+        // The spec's endpoints were joined when the client was built.
+        let known = crate::ENDPOINTS
+            .iter()
+            .chain(crate::AUTH_ENDPOINTS)
+            .map(|info| info.path);
+        for path in known.clone().chain(known.map(|p| &*Box::leak(p.to_owned().into()))) {
+            let url = transport.url(&outgoing(path, Vec::new()), None);
+            assert_eq!(url.path(), format!("/base{path}"));
+        }
+        assert_eq!(transport.joined.others.read().unwrap().len(), 3);
     }
 }
