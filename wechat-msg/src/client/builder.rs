@@ -179,8 +179,9 @@ impl ClientBuilder {
                 // into every request, and a shared one would be counted
                 // (an atomic increment and decrement) on each copy.
                 None => HeaderValue::from_static(DEFAULT_USER_AGENT),
-                Some(agent) => HeaderValue::try_from(agent)
-                    .map_err(|_| BuildError::Http("the User-Agent is not a valid header value".to_owned()))?,
+                Some(agent) => HeaderValue::try_from(agent).map_err(|_| {
+                    BuildError::Http("the User-Agent is not a valid header value".to_owned())
+                })?,
             })
             // Idle connections are dropped before servers usually close
             // them: a request written into a connection the server is

@@ -2,7 +2,9 @@
 //! `cloud`), reading the answer under a size cap, and sorting failures by
 //! what they say about delivery.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use bytes::Bytes;
@@ -36,6 +38,8 @@ pub(crate) struct Transport {
 /// hold no secret (the token goes in the query of the copy).
 #[derive(Debug)]
 pub(crate) struct Joined {
+    /// Tells tables apart in [`LAST_URL`].
+    id: u64,
     base: reqwest::Url,
     /// The paths of [`crate::ENDPOINTS`] and [`crate::AUTH_ENDPOINTS`], sorted.
     known: Box<[(&'static str, reqwest::Url)]>,
@@ -52,7 +56,9 @@ impl Joined {
             .collect();
         known.sort_by(|a, b| a.0.cmp(b.0));
         known.dedup_by(|a, b| a.0 == b.0);
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Joined {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             base,
             known: known.into_boxed_slice(),
             others: RwLock::new(Vec::new()),
@@ -82,6 +88,23 @@ impl Joined {
         }
         url
     }
+}
+
+thread_local! {
+    /// The last URL this thread made that carries a token and nothing else
+    /// in its query: the next call to the same path of the same client with
+    /// the same token copies it (one allocation of the right size) instead
+    /// of appending the escaped token to a copy of the path's URL (a
+    /// reallocation, which takes the allocator's lock). It holds a clone of
+    /// the token, which no error, log or Debug print can reach.
+    static LAST_URL: RefCell<Option<LastUrl>> = const { RefCell::new(None) };
+}
+
+struct LastUrl {
+    joined: u64,
+    path: &'static str,
+    token: AccessToken,
+    url: reqwest::Url,
 }
 
 /// `base` with `path` appended to its own path.
@@ -283,6 +306,30 @@ impl Transport {
     }
 
     fn url(&self, out: &Outgoing, token: Option<&AccessToken>) -> reqwest::Url {
+        let Some(token) = token.filter(|_| out.query.is_empty()) else {
+            return self.url_with_query(out, token);
+        };
+        let id = self.joined.id;
+        let last = LAST_URL.with_borrow(|last| {
+            last.as_ref()
+                .filter(|l| l.joined == id && std::ptr::eq(l.path, out.path) && l.token == *token)
+                .map(|l| l.url.clone())
+        });
+        if let Some(url) = last {
+            return url;
+        }
+        let url = self.url_with_query(out, Some(token));
+        LAST_URL.set(Some(LastUrl {
+            joined: id,
+            path: out.path,
+            token: token.clone(),
+            url: url.clone(),
+        }));
+        url
+    }
+
+    /// [`Transport::url`] made afresh.
+    fn url_with_query(&self, out: &Outgoing, token: Option<&AccessToken>) -> reqwest::Url {
         let mut url = self.joined.url(out.path);
         if out.query.iter().any(|pair| pair.items.len() > 1) {
             // A joined list's separator goes in as is, which the URL's own
@@ -450,10 +497,72 @@ mod tests {
             .iter()
             .chain(crate::AUTH_ENDPOINTS)
             .map(|info| info.path);
-        for path in known.clone().chain(known.map(|p| &*Box::leak(p.to_owned().into()))) {
+        for path in known
+            .clone()
+            .chain(known.map(|p| &*Box::leak(p.to_owned().into())))
+        {
             let url = transport.url(&outgoing(path, Vec::new()), None);
             assert_eq!(url.path(), format!("/base{path}"));
         }
         assert_eq!(transport.joined.others.read().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn the_last_url_is_reused_only_for_the_same_client_path_and_token() {
+        let (a, b) = (transport("http://a.test"), transport("http://b.test"));
+        let (one, two) = (AccessToken::new("ONE"), AccessToken::new("TWO"));
+        let send = outgoing("/cgi-bin/message/custom/send", Vec::new());
+        let typing = outgoing("/cgi-bin/message/custom/business/typing", Vec::new());
+        let cases = [
+            (
+                &a,
+                &send,
+                &one,
+                "http://a.test/cgi-bin/message/custom/send?access_token=ONE",
+            ),
+            (
+                &a,
+                &send,
+                &one,
+                "http://a.test/cgi-bin/message/custom/send?access_token=ONE",
+            ),
+            (
+                &a,
+                &send,
+                &two,
+                "http://a.test/cgi-bin/message/custom/send?access_token=TWO",
+            ),
+            (
+                &b,
+                &send,
+                &two,
+                "http://b.test/cgi-bin/message/custom/send?access_token=TWO",
+            ),
+            (
+                &b,
+                &typing,
+                &two,
+                "http://b.test/cgi-bin/message/custom/business/typing?access_token=TWO",
+            ),
+            (
+                &b,
+                &typing,
+                &two,
+                "http://b.test/cgi-bin/message/custom/business/typing?access_token=TWO",
+            ),
+            (
+                &a,
+                &typing,
+                &two,
+                "http://a.test/cgi-bin/message/custom/business/typing?access_token=TWO",
+            ),
+        ];
+        for (transport, out, token, expected) in cases {
+            assert_eq!(transport.url(out, Some(token)).as_str(), expected);
+        }
+        assert_eq!(
+            a.url(&send, None).as_str(),
+            "http://a.test/cgi-bin/message/custom/send"
+        );
     }
 }
