@@ -35,6 +35,7 @@ pub struct Hit {
     pub path: String,
     pub query: HashMap<String, String>,
     pub content_type: Option<String>,
+    pub user_agent: Option<String>,
     pub body: Bytes,
     /// Multipart parts: (name, file name, content type, bytes).
     pub parts: Vec<(String, Option<String>, Option<String>, Bytes)>,
@@ -128,6 +129,11 @@ async fn read_hit(request: Request) -> Hit {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let mut parts = Vec::new();
     let mut body = Bytes::new();
     if content_type
@@ -152,6 +158,7 @@ async fn read_hit(request: Request) -> Hit {
         path,
         query,
         content_type,
+        user_agent,
         body,
         parts,
     }
