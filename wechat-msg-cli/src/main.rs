@@ -81,18 +81,56 @@ enum Command {
     /// resent. Ctrl-C stops starting lines and lets those in flight finish.
     /// Messages to one user go one at a time. Credentials, --base-url and
     /// the embedded emulator work as for `send`. A summary goes to standard
-    /// error. Exit codes, the first that applies: 3 a line not sent, of
-    /// unknown delivery, or not reached (interrupted); 2 invalid input or
-    /// an invalid line; 1 WeChat rejected a line; 0 every line sent.
+    /// error.
+    ///
+    /// One process at a time per report: the run holds an OS lock on it
+    /// and a second one refuses (exit 2), naming the holder. Each record
+    /// carries a digest of its line: resuming refuses (exit 2) when a line
+    /// that started or finished has changed, and sends lines appended since.
+    ///
+    /// With --journal redis://HOST:PORT/DB, the records live in Redis,
+    /// keyed by the input's digest (or --batch NAME), and any number of
+    /// processes on any machines share the batch: each line is claimed
+    /// atomically, sent once, its outcome recorded. A worker that dies
+    /// holding lines loses its lease: those become delivery_unknown, the
+    /// lines it never started go to others. --rate limits all workers
+    /// together; --report writes the outcomes out at the end; --status
+    /// prints the counts without sending; --forget removes the batch. Redis
+    /// lost mid-run: no more lines start, exit 3.
+    ///
+    /// Exit codes, the first that applies: 3 a line not sent, of unknown
+    /// delivery, or not reached (interrupted, the journal lost); 2 invalid
+    /// input, an invalid line, a changed line, a report in use; 1 WeChat
+    /// rejected a line; 0 every line sent.
     SendBatch {
         /// The endpoint's cloud-call name (`subscribeMessage.send`).
         api: String,
         /// The JSONL file: one request body per line.
         file: PathBuf,
-        /// The report (JSONL), created, or resumed when it exists.
-        #[arg(long)]
-        report: PathBuf,
-        /// At most this many sends started per second.
+        /// The report (JSONL), created, or resumed when it exists; with
+        /// --journal, the outcomes written out at the end.
+        #[arg(long, required_unless_present = "journal")]
+        report: Option<PathBuf>,
+        /// A shared journal in Redis (`redis://HOST:PORT/DB`) instead of a
+        /// local report: many processes, on many machines, share the batch.
+        #[arg(long, value_name = "URL")]
+        journal: Option<String>,
+        /// The batch's name in the journal; the input's digest by default.
+        #[arg(long, value_name = "NAME", requires = "journal")]
+        batch: Option<String>,
+        /// Print the journal's counts by outcome; send nothing.
+        #[arg(long, requires = "journal", conflicts_with = "forget")]
+        status: bool,
+        /// Remove the batch from the journal (refused while a worker runs).
+        #[arg(long, requires = "journal")]
+        forget: bool,
+        /// Seconds a worker's claim on its lines outlives its last renewal
+        /// (renewed every third of it); its unfinished lines then become
+        /// delivery_unknown.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600), requires = "journal")]
+        lease: u64,
+        /// At most this many sends started per second (by all workers
+        /// together, with --journal).
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         rate: Option<u32>,
         /// At most this many sends in flight.
@@ -313,6 +351,11 @@ fn main() -> ExitCode {
             api,
             file,
             report,
+            journal,
+            batch,
+            status,
+            forget,
+            lease,
             rate,
             concurrency,
             from,
@@ -321,6 +364,11 @@ fn main() -> ExitCode {
             api,
             file,
             report,
+            journal,
+            batch,
+            status,
+            forget,
+            lease: std::time::Duration::from_secs(lease),
             rate,
             concurrency: concurrency as usize,
             from,

@@ -121,6 +121,21 @@ fn valid_lines(count: usize, users: usize) -> Vec<String> {
     (1..=count).map(|n| line(n, users).to_string()).collect()
 }
 
+/// The digest a report records for a line: the first 16 bytes of the
+/// SHA-256 of its bytes, in hexadecimal.
+fn digest(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// One report record, newline included.
+fn record(line: usize, digest: &str, outcome: &str) -> String {
+    format!("{{\"line\":{line},\"digest\":\"{digest}\",\"outcome\":\"{outcome}\"}}\n")
+}
+
 /// Every record of the report, in order.
 fn records(report: &Path) -> Vec<Value> {
     std::fs::read_to_string(report)
@@ -221,14 +236,20 @@ fn a_resumed_batch_skips_done_lines_and_never_resends_a_started_one() {
     let report = dir.join("report.jsonl");
     // As a killed run leaves it: 1 and 2 sent, 3 started only, 4 not sent,
     // and a torn last record.
+    let d = |n: usize| digest(&line(n, 3).to_string());
     std::fs::write(
         &report,
-        concat!(
-            "{\"line\":1,\"outcome\":\"started\"}\n{\"line\":1,\"outcome\":\"sent\"}\n",
-            "{\"line\":2,\"outcome\":\"started\"}\n{\"line\":2,\"outcome\":\"sent\"}\n",
-            "{\"line\":4,\"outcome\":\"started\"}\n{\"line\":4,\"outcome\":\"not_sent\",\"error\":\"x\"}\n",
-            "{\"line\":3,\"outcome\":\"started\"}\n{\"line\":3,\"outc",
-        ),
+        [
+            record(1, &d(1), "started"),
+            record(1, &d(1), "sent"),
+            record(2, &d(2), "started"),
+            record(2, &d(2), "sent"),
+            record(4, &d(4), "started"),
+            record(4, &d(4), "not_sent"),
+            record(3, &d(3), "started"),
+            format!("{{\"line\":3,\"digest\":\"{}\",\"outc", d(3)),
+        ]
+        .join(""),
     )
     .unwrap();
 
@@ -416,4 +437,160 @@ fn cloud_form_lines_with_from_cloud() {
     let (code, stderr) = emulator.run(&input, &report, &["--from", "cloud"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(emulator.accepted().len(), 4);
+}
+
+#[test]
+fn a_second_process_on_the_same_report_refuses_and_names_the_holder() {
+    const LINES: usize = 200;
+    let emulator = Standalone::start(20);
+    emulator.emu().set_faults(Faults {
+        latency_ms: 30,
+        ..Faults::none()
+    });
+    let dir = temp_dir("locked");
+    let input = write_input(&dir, &valid_lines(LINES, 20));
+    let report = dir.join("report.jsonl");
+
+    let first = emulator
+        .command(&input, &report, &["--concurrency", "4"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while records(&report).is_empty() {
+        assert!(Instant::now() < deadline, "no progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (code, stderr) = emulator.run(&input, &report, &["--concurrency", "4"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("in use by"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("pid {} on ", first.id())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("report.jsonl"), "{stderr}");
+
+    let output = first.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let accepted = emulator.accepted();
+    assert_eq!(accepted.len(), LINES);
+    assert!(accepted.values().all(|c| *c == 1), "a line was sent twice");
+}
+
+#[test]
+fn two_processes_started_together_send_every_line_once() {
+    const LINES: usize = 300;
+    let emulator = Standalone::start(30);
+    emulator.emu().set_faults(Faults {
+        latency_ms: 5,
+        ..Faults::none()
+    });
+    let dir = temp_dir("together");
+    let input = write_input(&dir, &valid_lines(LINES, 30));
+    let report = dir.join("report.jsonl");
+    let spawn = || {
+        emulator
+            .command(&input, &report, &["--concurrency", "8"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let outputs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    let mut codes: Vec<i32> = outputs.iter().map(|o| o.status.code().unwrap()).collect();
+    codes.sort_unstable();
+    let stderr: Vec<String> = outputs
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .collect();
+    // One sends; the other refuses, or (started after the first ended)
+    // finds nothing left.
+    assert!(codes == [0, 2] || codes == [0, 0], "{codes:?} {stderr:?}");
+    if codes == [0, 0] {
+        assert!(
+            stderr.iter().any(|s| s.contains("this run: 0 sent")),
+            "{stderr:?}"
+        );
+    } else {
+        assert!(
+            stderr.iter().any(|s| s.contains("in use by pid ")),
+            "{stderr:?}"
+        );
+    }
+    let accepted = emulator.accepted();
+    assert_eq!(accepted.len(), LINES);
+    assert!(accepted.values().all(|c| *c == 1), "a line was sent twice");
+}
+
+#[test]
+fn an_edited_input_is_refused_naming_the_first_changed_line_and_appended_lines_go() {
+    let emulator = Standalone::start(5);
+    let dir = temp_dir("edited");
+    let all = valid_lines(10, 5);
+    let input = write_input(&dir, &all[..5]);
+    let report = dir.join("report.jsonl");
+    let (code, stderr) = emulator.run(&input, &report, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(emulator.accepted().len(), 5);
+
+    // The whole batch, reversed: line 1 is now the old line 10.
+    let reversed: Vec<String> = all.iter().rev().cloned().collect();
+    let input = write_input(&dir, &reversed);
+    let before = std::fs::read_to_string(&report).unwrap();
+    let (code, stderr) = emulator.run(&input, &report, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("line 1 of "), "{stderr}");
+    assert!(stderr.contains("(sent) has changed"), "{stderr}");
+    assert_eq!(emulator.emu().messages().len(), 5, "nothing sent");
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), before);
+
+    // A line removed is named too.
+    let input = write_input(&dir, &all[..3]);
+    let (code, stderr) = emulator.run(&input, &report, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("line 4 of "), "{stderr}");
+    assert!(stderr.contains("is gone"), "{stderr}");
+
+    // The first five unchanged and five appended: only the new ones go.
+    let input = write_input(&dir, &all);
+    let (code, stderr) = emulator.run(&input, &report, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("this run: 5 sent"), "{stderr}");
+    let accepted = emulator.accepted();
+    assert_eq!(accepted.len(), 10);
+    assert!(accepted.values().all(|c| *c == 1), "a line was sent twice");
+}
+
+#[test]
+fn a_fixed_invalid_line_is_sent_and_a_report_without_digests_is_refused() {
+    let emulator = Standalone::start(2);
+    let dir = temp_dir("fixed");
+    let mut lines = valid_lines(3, 2);
+    lines[1] = r#"{"touser": "USER_0", "data": {}}"#.to_owned();
+    let input = write_input(&dir, &lines);
+    let report = dir.join("report.jsonl");
+    let (code, stderr) = emulator.run(&input, &report, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    // Nothing of an invalid line reached WeChat: fixing it is no change
+    // that could send twice.
+    let input = write_input(&dir, &valid_lines(3, 2));
+    let (code, stderr) = emulator.run(&input, &report, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("this run: 1 sent"), "{stderr}");
+    assert_eq!(emulator.accepted().len(), 3);
+
+    let old = dir.join("old.jsonl");
+    std::fs::write(&old, "{\"line\":1,\"outcome\":\"sent\"}\n").unwrap();
+    let (code, stderr) = emulator.run(&input, &old, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("old.jsonl:1"), "{stderr}");
+    assert!(stderr.contains("older wechat-msg"), "{stderr}");
+    assert_eq!(emulator.accepted().len(), 3, "nothing sent");
 }
