@@ -81,6 +81,11 @@ impl RedisServer {
         self.spawn();
     }
 
+    /// Its process ID, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Runs `redis-cli` against it; its trimmed output, `None` if it failed.
     pub fn cli(&self, args: &[&str]) -> Option<String> {
         let output = Command::new("redis-cli")
