@@ -20,12 +20,19 @@
 //! | `GET /_emulator/templates` | the account's private templates ([`crate::config::PrivateTemplate`]s) |
 //! | `POST /_emulator/templates` | adds or replaces one (a [`crate::config::PrivateTemplate`] as JSON) |
 //! | `DELETE /_emulator/templates/{id}` | removes one |
+//! | `GET /_emulator/events` | server-sent events: every call, push, delivery, user action and state change |
+//! | `GET /_emulator/calls` | the call log (`?openid=&before=&limit=`), secrets removed |
+//! | `GET /_emulator/users` | every user: known, pushes made, subscribed, reply window |
+//! | `GET /_emulator/users/{openid}/timeline` | the user's pushes and the calls concerning them, in order (`?before=&limit=`) |
+//! | `GET` / `PUT /_emulator/state` | a [`crate::Snapshot`] of the world / replaces the world with one |
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::Query;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode, Uri};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json};
@@ -40,6 +47,7 @@ use crate::error::ControlError;
 use crate::faults::Faults;
 use crate::inspect::{PushDelivery, Registration};
 use crate::layers::Buffered;
+use crate::snapshot::Snapshot;
 use crate::state::{Acted, Shared};
 
 /// The routes, under `/_emulator`.
@@ -62,6 +70,11 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
                 .delete(remove_push_target),
         )
         .route("/_emulator/pushes", get(pushes))
+        .route("/_emulator/events", get(events))
+        .route("/_emulator/calls", get(calls))
+        .route("/_emulator/users", get(users))
+        .route("/_emulator/users/{openid}/timeline", get(timeline))
+        .route("/_emulator/state", get(snapshot).put(restore))
         .route("/_emulator/users/{openid}", get(user))
         .route("/_emulator/users/{openid}/messages", post(user_acts))
         .route(
@@ -96,6 +109,13 @@ const ROUTES: &[&str] = &[
     "GET /_emulator/templates",
     "POST /_emulator/templates",
     "DELETE /_emulator/templates/{id}",
+    "GET /_emulator/events",
+    "GET /_emulator/calls",
+    "GET /_emulator/users",
+    "GET /_emulator/users/{openid}/timeline",
+    "GET /_emulator/state",
+    "PUT /_emulator/state",
+    "GET /_emulator/ui/",
 ];
 
 async fn index(State(shared): State<Arc<Shared>>) -> Json<Value> {
@@ -339,6 +359,140 @@ async fn remove_template(
 async fn new_day(State(shared): State<Arc<Shared>>) -> Response {
     shared.new_day();
     done()
+}
+
+/// `GET /_emulator/events`: one `data:` line of JSON per event, from now on.
+async fn events(State(shared): State<Arc<Shared>>) -> Response {
+    let follower = shared.events.follow();
+    let stream = futures_util::stream::unfold(follower, |mut follower| async move {
+        let data = match follower.recv().await {
+            Ok(data) => data,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                json!({"type": "lagged", "missed": missed}).to_string()
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((
+            Ok::<_, std::convert::Infallible>(Event::default().data(data)),
+            follower,
+        ))
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// A page of a list: the items before `before` (all when absent), at most
+/// `limit` (100 by default, 1000 at most).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    #[serde(default)]
+    openid: Option<String>,
+    #[serde(default)]
+    before: Option<u64>,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+impl Page {
+    fn limit(&self) -> usize {
+        self.limit.unwrap_or(100).clamp(1, 1000)
+    }
+}
+
+async fn calls(
+    State(shared): State<Arc<Shared>>,
+    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ControlError> {
+    let Query(page) = page.map_err(|e| ControlError::bad_request(e.body_text()))?;
+    let calls = shared
+        .events
+        .calls(page.openid.as_deref(), page.before, page.limit());
+    Ok(Json(json!({"calls": calls})).into_response())
+}
+
+async fn users(State(shared): State<Arc<Shared>>) -> Response {
+    Json(json!({"users": shared.users()})).into_response()
+}
+
+/// The user's pushes and the calls concerning them, merged in the order
+/// they happened: `[{order, push}|{order, call}]`, oldest first, the page
+/// before `before`.
+async fn timeline(
+    State(shared): State<Arc<Shared>>,
+    Path(openid): Path<String>,
+    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ControlError> {
+    let Query(page) = page.map_err(|e| ControlError::bad_request(e.body_text()))?;
+    let mut items: Vec<(u64, Value)> = shared
+        .pushes_of(&openid)
+        .into_iter()
+        .map(|(order, push)| (order, json!({"order": order, "push": push})))
+        .chain(
+            shared
+                .events
+                .calls_of(&openid)
+                .into_iter()
+                .map(|(order, call)| (order, json!({"order": order, "call": call}))),
+        )
+        .filter(|(order, _)| page.before.is_none_or(|b| *order < b))
+        .collect();
+    items.sort_by_key(|(order, _)| *order);
+    let more = items.len() > page.limit();
+    let start = items.len().saturating_sub(page.limit());
+    let items: Vec<Value> = items.drain(start..).map(|(_, item)| item).collect();
+    Ok(Json(json!({
+        "openid": openid,
+        "items": items,
+        "more": more,
+        "window": shared.window(&openid),
+        "subscriptions": shared.subscriptions(&openid),
+    }))
+    .into_response())
+}
+
+async fn snapshot(State(shared): State<Arc<Shared>>) -> Response {
+    Json(shared.snapshot()).into_response()
+}
+
+async fn restore(
+    State(shared): State<Arc<Shared>>,
+    Extension(Buffered(body)): Extension<Buffered>,
+) -> Result<Response, ControlError> {
+    let snapshot = parse::<Snapshot>(&body)?;
+    shared
+        .restore(snapshot)
+        .map_err(ControlError::bad_request)?;
+    Ok(done())
+}
+
+/// Tells the followers of the events what a control request changed: a
+/// user's action (`{"type": "user", "openid", "action"}`) or the state
+/// (`{"type": "state", "what": "/_emulator/faults"}`).
+pub(crate) async fn announce(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if method != Method::GET && response.status().is_success() {
+        let user = path
+            .strip_prefix("/_emulator/users/")
+            .and_then(|rest| rest.rsplit_once('/'));
+        match user {
+            Some((openid, action)) => shared.events.publish("user", || {
+                let mut fields = serde_json::Map::new();
+                fields.insert("openid".into(), openid.into());
+                fields.insert("action".into(), action.into());
+                fields
+            }),
+            None => shared.changed(&path),
+        }
+    }
+    response
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ControlError> {

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::Deadline;
 use crate::config::Conversation;
@@ -56,7 +56,7 @@ pub(crate) struct Conversations {
 }
 
 /// A user's window, for the inspection API.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowState {
     /// Replies still allowed.
     pub replies_left: u32,
@@ -154,6 +154,16 @@ impl Conversations {
             Typing::On => now.checked_add(config.typing),
             Typing::Off => None,
         };
+    }
+
+    /// Sets the window of `openid` as a snapshot had it: `replies_left`
+    /// replies, closing `closes_in` from `now`; none closes it.
+    pub fn set_window(&mut self, openid: &str, window: Option<&WindowState>, now: Instant) {
+        let user = self.users.entry(openid.to_owned()).or_default();
+        user.window = window.map(|w| {
+            let closes = Deadline::after(now, std::time::Duration::from_secs(w.closes_in_secs));
+            (closes, w.replies_left)
+        });
     }
 
     /// The open window of `openid`, if any.

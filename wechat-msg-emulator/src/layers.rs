@@ -3,7 +3,9 @@
 //! 1. [`count_errors`]: counts the errcode of every WeChat-side answer.
 //! 2. [`read_body`]: the whole request body within the body read timeout and
 //!    the size limit, else 408 (and the connection closed) or 47001.
-//! 3. [`calls`]: counts the call, takes its share of the faults (latency,
+//! 3. [`observe`] (WeChat's side only): logs the call with its request and
+//!    answer, and publishes it to the event followers.
+//! 4. [`calls`]: counts the call, takes its share of the faults (latency,
 //!    gateway errors, system busy, truncated answers, reset connections).
 //!
 //! Handlers then find the body in a [`Buffered`] extension, the endpoint of
@@ -12,6 +14,7 @@
 //! [`SystemBusy`] extension.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -24,6 +27,7 @@ use wechat_msg::{EndpointInfo, Method};
 
 use crate::conn::ConnectionKill;
 use crate::error::{ControlError, Errcode, WxError};
+use crate::events::CallRecord;
 use crate::faults::{After, Before};
 use crate::reply::gateway_error;
 use crate::state::Shared;
@@ -138,6 +142,105 @@ pub(crate) async fn read_body(
     parts.extensions.insert(Buffered(bytes.clone()));
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// Logs a WeChat-side call (method, path, query, request, answer, errcode)
+/// in the event log, and publishes it to the followers of the events.
+pub(crate) async fn observe(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let order = shared.events.tick();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or("").to_owned();
+    let body = request
+        .extensions()
+        .get::<Buffered>()
+        .map(|Buffered(b)| b.clone())
+        .unwrap_or_default();
+    let (endpoint, openid) = concerns(&shared, &method, &path, &body);
+    let response = next.run(request).await;
+    let (parts, answer) = response.into_parts();
+    // Answers are built in memory: collecting them cannot fail or wait.
+    let answer = answer
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let errcode = parts
+        .extensions
+        .get::<Errcode>()
+        .map(|Errcode(code)| *code)
+        .or_else(|| (parts.status == StatusCode::OK && answer.first() == Some(&b'{')).then_some(0));
+    let unix_time = shared.unix_now(&shared.lock());
+    shared.events.call(CallRecord {
+        seq: shared.events.next_call(),
+        order,
+        unix_time,
+        method: method.to_string(),
+        path,
+        query,
+        endpoint: endpoint.map(|e| e.name),
+        openid,
+        request: body,
+        status: parts.status.as_u16(),
+        answer: answer.clone(),
+        errcode,
+        cost_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    });
+    Response::from_parts(parts, Body::from(answer))
+}
+
+/// The endpoint a call reaches and the openid it concerns: the value of the
+/// endpoint's openid field (a cloud call's under `data`).
+fn concerns(
+    shared: &Shared,
+    method: &HttpMethod,
+    path: &str,
+    body: &[u8],
+) -> (Option<&'static EndpointInfo>, Option<String>) {
+    let (info, cloud) = if path == "/tcb/invokecloudfunction" {
+        let api = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|event| {
+                let name = event.get("api")?.as_str()?;
+                shared.endpoint(name)
+            });
+        (api, true)
+    } else {
+        let info = method_of(method).and_then(|m| shared.route(m, path));
+        (info, false)
+    };
+    let Some(info) = info else {
+        return (None, None);
+    };
+    let roles = info
+        .roles
+        .iter()
+        .filter(|r| r.role == wechat_msg::Role::Openid);
+    let mut roles = roles.peekable();
+    if roles.peek().is_none() || body.is_empty() {
+        return (Some(info), None);
+    }
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return (Some(info), None);
+    };
+    let value = if cloud {
+        value.get("data").cloned().unwrap_or(Value::Null)
+    } else {
+        value
+    };
+    let openid = roles.find_map(|role| {
+        role.path
+            .split('.')
+            .try_fold(&value, |v, key| v.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
+    (Some(info), openid)
 }
 
 /// Counts a call and applies the faults it takes. A path the spec does not

@@ -95,6 +95,12 @@
 //! | `GET /_emulator/templates` | [`Emulator::templates`]: `{"templates": [...]}` |
 //! | `POST /_emulator/templates` | [`Emulator::add_template`] ([`PrivateTemplate`] as JSON: `{"id", "title", "content", "example", "type", "enums"}`) |
 //! | `DELETE /_emulator/templates/{id}` | [`Emulator::remove_template`] (404 when there is none) |
+//! | `GET /_emulator/events` | server-sent events, one JSON object per call, push, delivery, user action and state change (the crate's README documents them) |
+//! | `GET /_emulator/calls` | the call log, newest last: `?openid=&before=&limit=`, the access token and secret removed |
+//! | `GET /_emulator/users` | every user: known, pushes made, subscribed, reply window |
+//! | `GET /_emulator/users/{openid}/timeline` | the user's pushes and the calls concerning them, in order: `?before=&limit=` |
+//! | `GET` / `PUT /_emulator/state` | [`Emulator::snapshot`] / [`Emulator::restore`] ([`Snapshot`] as JSON) |
+//! | `GET /_emulator/ui/` | the web UI: play the user, watch the conversation and the app's world live |
 //!
 //! A control request the emulator refuses is answered `{"ok": false,
 //! "error": "..."}` with a 4xx status (400 for a bad body, 405 for a wrong
@@ -113,20 +119,22 @@
 //!
 //! Modules import only modules listed before them:
 //!
-//! 1. `clock`, `media`, `tokens`, `faults`, `error`, `conn`, [`inspect`]:
-//!    leaves (deadlines, base64, token records, pending faults, error
-//!    answers, resettable connections, the public inspection types).
+//! 1. `clock`, `media`, `tokens`, `faults`, `error`, `conn`, [`inspect`],
+//!    `events`: leaves (deadlines, base64, token records, pending faults,
+//!    error answers, resettable connections, the public inspection types,
+//!    the call log and the event followers).
 //! 2. `activities` (updatable messages' activity ids and states),
 //!    [`config`], `conversation` (each user's reply window and typing),
 //!    `templates` (private templates, the public library, and the
 //!    template-management endpoints), `subscriptions` (users' subscriptions
-//!    to templates, and the subscribe events), then `state`: what the
+//!    to templates, and the subscribe events), `snapshot` (the world as
+//!    JSON), then `state`: what the
 //!    emulator knows, behind one lock, with the checks and commits of a call.
 //! 3. `body`, `reply`: requests read into validated bodies, answers written;
 //!    `deliver`: pushes to the developer's server, signed and sealed (a
 //!    call's pushes in the background).
 //! 4. `layers`: the middleware (counting, body deadline and limit, faults).
-//! 5. `http`, `cloud`, `control`: the handlers.
+//! 5. `http`, `cloud`, `control`: the handlers; `ui`: the web UI's assets.
 //! 6. `router`, then `server`, then the crate root ([`Emulator`]).
 //!
 //! The crate's `README.md` shows the emulator run from the command line and
@@ -143,6 +151,7 @@ mod control;
 mod conversation;
 mod deliver;
 mod error;
+mod events;
 mod faults;
 mod http;
 pub mod inspect;
@@ -151,10 +160,12 @@ mod media;
 mod reply;
 mod router;
 mod server;
+mod snapshot;
 mod state;
 mod subscriptions;
 mod templates;
 mod tokens;
+mod ui;
 
 use std::fmt;
 use std::io;
@@ -176,6 +187,7 @@ pub use faults::Faults;
 pub use inspect::{
     Counters, Message, PushAttempt, PushDelivery, RegisteredMedia, Registration, Via,
 };
+pub use snapshot::{SNAPSHOT_VERSION, Snapshot, UserSnapshot};
 pub use subscriptions::Subscription;
 
 use crate::server::Limits;
@@ -283,6 +295,7 @@ impl Emulator {
     /// Replaces the pending faults.
     pub fn set_faults(&self, faults: Faults) {
         self.shared.lock().faults = faults;
+        self.shared.changed("faults");
     }
 
     /// Back to the configured state: messages, counters, quotas, faults,
@@ -295,11 +308,13 @@ impl Emulator {
     /// Starts a new quota day: daily and per-user counts start from zero.
     pub fn new_day(&self) {
         self.shared.new_day();
+        self.shared.changed("new_day");
     }
 
     /// Makes every token issued so far expire now (42001 from then on).
     pub fn expire_tokens(&self) {
         self.shared.expire_tokens();
+        self.shared.changed("tokens");
     }
 
     /// Moves the emulator's clock forward: tokens, form_ids and media expire
@@ -309,12 +324,27 @@ impl Emulator {
     /// refuses such an advance instead.)
     pub fn advance_clock(&self, by: Duration) {
         self.shared.advance_clock(by);
+        self.shared.changed("clock");
     }
 
     /// Sets (or, with `None`, removes) the developer's push endpoint, where
     /// users' messages and events are pushed.
     pub fn set_push(&self, target: Option<PushTarget>) -> Result<(), String> {
-        self.shared.set_push_target(target)
+        self.shared.set_push_target(target)?;
+        self.shared.changed("push");
+        Ok(())
+    }
+
+    /// The world as a [`Snapshot`]: users (windows, subscriptions),
+    /// templates, messages and pushes (`GET /_emulator/state`).
+    pub fn snapshot(&self) -> Snapshot {
+        self.shared.snapshot()
+    }
+
+    /// Replaces the world with `snapshot`'s (`PUT /_emulator/state`); the
+    /// error names what is wrong, and nothing changes then.
+    pub fn restore(&self, snapshot: Snapshot) -> Result<(), String> {
+        self.shared.restore(snapshot)
     }
 
     /// The user `openid` acts with `push`, a push body in WeChat's JSON push

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 
 use crate::layers::{self, Kind, Side};
 use crate::state::Shared;
-use crate::{cloud, control, http};
+use crate::{cloud, control, http, ui};
 
 /// Every route, with its middleware.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -36,14 +36,18 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 .fallback(|| async { http::wrong_method("POST") }),
         )
         .fallback(http::endpoint_call.layer(calls(Kind::Endpoint)))
+        .layer(from_fn_with_state(shared.clone(), layers::observe))
         .layer(from_fn_with_state(
             (shared.clone(), Side::Wechat),
             layers::read_body,
         ))
         .layer(from_fn_with_state(shared.clone(), layers::count_errors));
-    let control = control::router().layer(from_fn_with_state(
-        (shared.clone(), Side::Control),
-        layers::read_body,
-    ));
+    let control = control::router()
+        .layer(from_fn_with_state(shared.clone(), control::announce))
+        .layer(from_fn_with_state(
+            (shared.clone(), Side::Control),
+            layers::read_body,
+        ))
+        .merge(ui::router());
     wechat.merge(control).with_state(shared)
 }

@@ -19,9 +19,11 @@ use crate::clock::{Deadline, MAX_DURATION, MAX_SECS, check_secs};
 use crate::config::{Config, PrivateTemplate, PushTarget};
 use crate::conversation::{Action, Conversations, Typing, WindowState};
 use crate::error::WxError;
+use crate::events::Events;
 use crate::faults::{Faults, Plan};
 use crate::inspect::{Counters, Message, PushAttempt, PushDelivery, Registration, Via};
 use crate::media::{Media, decode_base64};
+use crate::snapshot::{SNAPSHOT_VERSION, Snapshot, UserSnapshot};
 use crate::subscriptions::{self, Subscription, Subscriptions};
 use crate::templates::TemplateStore;
 use crate::tokens::{Issued, TokenProblem, TokenStore};
@@ -49,6 +51,8 @@ pub(crate) struct State {
     subscriptions: Subscriptions,
     push_target: Option<PushTarget>,
     pushes: Vec<PushDelivery>,
+    /// Each push's place in the order of events ([`Events::tick`]).
+    push_orders: Vec<u64>,
     /// Pushes recorded by calls, waiting to be delivered.
     outbox: Vec<Acted>,
     next_msg_id: i64,
@@ -72,6 +76,20 @@ pub(crate) struct Acted {
     pub target: Option<PushTarget>,
 }
 
+/// One user in the list of users (`GET /_emulator/users`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub(crate) struct UserSummary {
+    pub openid: String,
+    /// Whether calls may name it (a known openid).
+    pub known: bool,
+    /// How many pushes the user made (messages and events).
+    pub pushes: u64,
+    /// Whether it holds a subscription.
+    pub subscribed: bool,
+    /// Its open reply window.
+    pub window: Option<WindowState>,
+}
+
 /// The state and what does not change, shared by every handler.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -85,6 +103,8 @@ pub(crate) struct Shared {
     epoch_unix: u64,
     /// The client that pushes to the developer's server.
     pub http: reqwest::Client,
+    /// The call log and the followers of `GET /_emulator/events`.
+    pub events: Events,
 }
 
 /// A successful answer, in the HTTP form.
@@ -120,6 +140,7 @@ impl Shared {
                 .no_proxy()
                 .build()
                 .unwrap_or_default(),
+            events: Events::default(),
         })
     }
 
@@ -164,6 +185,19 @@ impl Shared {
         *state = State::new(&self.config, now);
         state.tokens = tokens;
         state.clock_offset = offset;
+        drop(state);
+        self.events.clear_calls();
+        self.changed("reset");
+    }
+
+    /// Tells the followers of the events that `what` changed (`faults`,
+    /// `clock`, `push_target`, ...): they read it again.
+    pub fn changed(&self, what: &str) {
+        self.events.publish("state", || {
+            let mut fields = Map::new();
+            fields.insert("what".into(), what.into());
+            fields
+        });
     }
 
     /// Counts a token request (`stable`: `POST /cgi-bin/stable_token`).
@@ -436,13 +470,17 @@ impl Shared {
             wechat_msg::Push::from_push_form(push).map_err(|e| format!("invalid push: {e}"))?;
         let push = typed.to_push_form();
         let seq = state.pushes.len() as u64 + 1;
-        state.pushes.push(PushDelivery {
+        let record = PushDelivery {
             seq,
             openid: openid.to_owned(),
             push: Value::Object(push.clone()),
             attempts: Vec::new(),
             delivered: false,
-        });
+        };
+        let order = self.events.tick();
+        self.events.push("push", order, &record);
+        state.pushes.push(record);
+        state.push_orders.push(order);
         Ok(Acted {
             index: state.pushes.len() - 1,
             push,
@@ -565,6 +603,15 @@ impl Shared {
         Ok(())
     }
 
+    /// A medium the emulator holds and that has not expired: its content
+    /// type and bytes.
+    pub fn media(&self, id: &str) -> Option<(String, Arc<[u8]>)> {
+        let state = self.lock();
+        let now = self.now(&state);
+        let media = state.media.get(id).filter(|m| m.is_live(now))?;
+        Some((media.content_type.clone(), media.bytes.clone()))
+    }
+
     /// The account's private templates, in order.
     pub fn templates(&self) -> Vec<PrivateTemplate> {
         self.lock().templates.list()
@@ -647,10 +694,152 @@ impl Shared {
         delivered: bool,
     ) -> Option<PushDelivery> {
         let mut state = self.lock();
+        let order = state.push_orders.get(index).copied().unwrap_or(0);
         let record = state.pushes.get_mut(index)?;
         record.attempts = attempts;
         record.delivered = delivered;
+        self.events.push("delivery", order, record);
         Some(record.clone())
+    }
+
+    /// Every user the emulator knows of: known openids, users who acted,
+    /// users holding a subscription; sorted.
+    pub fn users(&self) -> Vec<UserSummary> {
+        let state = self.lock();
+        let now = self.now(&state);
+        let mut wrote: HashMap<&str, u64> = HashMap::new();
+        for push in &state.pushes {
+            *wrote.entry(push.openid.as_str()).or_default() += 1;
+        }
+        let mut all: Vec<&str> = state.openids.iter().map(String::as_str).collect();
+        all.extend(wrote.keys().copied());
+        let subscribed = state.subscriptions.holders();
+        all.extend(subscribed.iter().copied());
+        all.sort_unstable();
+        all.dedup();
+        all.into_iter()
+            .map(|openid| UserSummary {
+                openid: openid.to_owned(),
+                known: state.openids.contains(openid),
+                pushes: wrote.get(openid).copied().unwrap_or(0),
+                subscribed: subscribed.contains(&openid),
+                window: state.conversations.window(openid, now),
+            })
+            .collect()
+    }
+
+    /// The pushes from `openid` with their place in the order of events.
+    pub fn pushes_of(&self, openid: &str) -> Vec<(u64, PushDelivery)> {
+        let state = self.lock();
+        state
+            .pushes
+            .iter()
+            .zip(&state.push_orders)
+            .filter(|(p, _)| p.openid == openid)
+            .map(|(p, order)| (*order, p.clone()))
+            .collect()
+    }
+
+    /// The world as a [`Snapshot`].
+    pub fn snapshot(&self) -> Snapshot {
+        let users = self.users();
+        let state = self.lock();
+        let users = users
+            .into_iter()
+            .map(|u| UserSnapshot {
+                subscriptions: state.subscriptions.of(&u.openid),
+                openid: u.openid,
+                known: u.known,
+                window: u.window,
+            })
+            .collect();
+        Snapshot {
+            version: SNAPSHOT_VERSION,
+            unix_time: self.unix_now(&state),
+            users,
+            templates: state.templates.list(),
+            messages: state.messages.clone(),
+            pushes: state.pushes.clone(),
+        }
+    }
+
+    /// Replaces the world with `snapshot`'s: its users (windows and
+    /// subscriptions), templates, messages and pushes. Checked whole before
+    /// anything changes; the error names the place at fault.
+    pub fn restore(&self, snapshot: Snapshot) -> Result<(), String> {
+        if snapshot.version != SNAPSHOT_VERSION {
+            return Err(format!(
+                "version: {} is not a snapshot version this emulator reads ({SNAPSHOT_VERSION})",
+                snapshot.version
+            ));
+        }
+        for (i, t) in snapshot.templates.iter().enumerate() {
+            if t.id.is_empty() || t.id.chars().any(char::is_control) {
+                return Err(format!(
+                    "templates[{i}].id: a template id is non-empty text"
+                ));
+            }
+            if t.template_type != 2 && t.template_type != 3 {
+                return Err(format!(
+                    "templates[{i}].type: 2 (one-time) or 3 (long-term), not {}",
+                    t.template_type
+                ));
+            }
+        }
+        for (i, u) in snapshot.users.iter().enumerate() {
+            if u.openid.is_empty() || u.openid.chars().any(char::is_control) {
+                return Err(format!("users[{i}].openid: an openid is non-empty text"));
+            }
+            for (j, held) in u.subscriptions.iter().enumerate() {
+                if !snapshot.templates.iter().any(|t| t.id == held.template_id) {
+                    return Err(format!(
+                        "users[{i}].subscriptions[{j}].template_id: {:?} is not among the snapshot's templates",
+                        held.template_id
+                    ));
+                }
+            }
+        }
+        for (i, p) in snapshot.pushes.iter().enumerate() {
+            if p.seq != i as u64 + 1 {
+                return Err(format!(
+                    "pushes[{i}].seq: {} where {} was expected",
+                    p.seq,
+                    i + 1
+                ));
+            }
+        }
+        for (i, m) in snapshot.messages.iter().enumerate() {
+            if m.seq != i as u64 + 1 {
+                return Err(format!(
+                    "messages[{i}].seq: {} where {} was expected",
+                    m.seq,
+                    i + 1
+                ));
+            }
+        }
+        let mut state = self.lock();
+        let now = self.now(&state);
+        for id in state.templates.list().iter().map(|t| t.id.clone()) {
+            state.templates.remove(&id);
+        }
+        for t in snapshot.templates {
+            state.templates.insert(t);
+        }
+        for u in &snapshot.users {
+            if u.known {
+                state.openids.insert(u.openid.clone());
+            }
+            state
+                .conversations
+                .set_window(&u.openid, u.window.as_ref(), now);
+            state.subscriptions.set(&u.openid, &u.subscriptions);
+        }
+        state.messages = snapshot.messages;
+        state.push_orders = snapshot.pushes.iter().map(|_| self.events.tick()).collect();
+        state.pushes = snapshot.pushes;
+        drop(state);
+        self.changed("state");
+        Ok(())
     }
 
     /// Every push so far.
@@ -750,6 +939,7 @@ impl State {
             templates,
             push_target: config.push.clone(),
             pushes: Vec::new(),
+            push_orders: Vec::new(),
             outbox: Vec::new(),
             next_msg_id: FIRST_MSG_ID,
             counters: Counters::default(),

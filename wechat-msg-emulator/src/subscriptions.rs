@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::config::Subscriptions as Configured;
@@ -31,7 +31,8 @@ struct Held {
 
 /// A user's subscription to one template, for the inspection API
 /// (`GET /_emulator/users/{openid}`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Subscription {
     /// The template's id.
@@ -101,6 +102,30 @@ impl Subscriptions {
         {
             held.one_time = held.one_time.saturating_sub(1);
         }
+    }
+
+    /// Replaces what `openid` holds with `held`.
+    pub fn set(&mut self, openid: &str, held: &[Subscription]) {
+        let templates = self.users.entry(openid.to_owned()).or_default();
+        templates.clear();
+        for s in held {
+            templates.insert(
+                s.template_id.clone(),
+                Held {
+                    long_term: s.long_term,
+                    one_time: s.times,
+                },
+            );
+        }
+    }
+
+    /// The users holding any subscription.
+    pub fn holders(&self) -> Vec<&str> {
+        self.users
+            .iter()
+            .filter(|(_, templates)| !templates.is_empty())
+            .map(|(openid, _)| openid.as_str())
+            .collect()
     }
 
     /// What `openid` holds, by template id.
