@@ -191,8 +191,8 @@ enum Command {
     Templates(TemplatesCommand),
     /// Run the local WeChat emulator in the foreground.
     ///
-    /// The first lines of standard output give its base URL, appid and
-    /// secret. Stops on Ctrl-C or SIGTERM.
+    /// The first lines of standard output give its base URL, appid, secret
+    /// and web UI (`ui: .../_emulator/ui/`). Stops on Ctrl-C or SIGTERM.
     Emulator {
         /// The address to listen on; 127.0.0.1 on a free port by default.
         #[arg(long)]
@@ -200,6 +200,10 @@ enum Command {
         /// A TOML configuration file (see the emulator's documentation).
         #[arg(long)]
         config: Option<String>,
+        /// A state snapshot (`GET /_emulator/state`'s JSON): loaded at start
+        /// when the file exists, saved to it on exit.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
     },
 }
 
@@ -403,7 +407,11 @@ fn main() -> ExitCode {
         Command::Templates(TemplatesCommand::Pull { target }) => {
             block_on(templates::pull(target.into_target()))
         }
-        Command::Emulator { listen, config } => block_on(emulator::run(listen, config.as_deref())),
+        Command::Emulator {
+            listen,
+            config,
+            state,
+        } => block_on(emulator::run(listen, config.as_deref(), state.as_deref())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

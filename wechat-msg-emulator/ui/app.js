@@ -283,7 +283,10 @@ function renderCard(request) {
   card.setAttribute("aria-label", "Subscribe message");
   card.append(el("div", "title", template && template.title ? template.title : id));
   const data = request.data || {};
-  for (const key of Object.keys(data)) {
+  // The template's order first, then any key it does not name.
+  const keys = template ? [...template.names.keys()].filter((k) => k in data) : [];
+  for (const key of Object.keys(data)) if (!keys.includes(key)) keys.push(key);
+  for (const key of keys) {
     const row = el("div", "kw");
     const name = template && template.names.get(key) ? template.names.get(key) : key;
     row.append(el("span", "name", name), el("span", "value", data[key] && data[key].value));
@@ -407,20 +410,22 @@ function renderCallRow(call) {
 async function loadCalls(before) {
   const query = `?limit=${PAGE}` + (before ? `&before=${before}` : "");
   const { calls } = await api("GET", `/_emulator/calls${query}`);
-  const list = $("calls");
-  if (!before) list.replaceChildren();
-  // Newest first.
-  for (const call of calls) {
-    if (before) list.append(renderCallRow(call)); else list.prepend(renderCallRow(call));
-  }
+  for (const call of calls) addCall(call);
   if (calls.length) ui.oldestCall = Math.min(ui.oldestCall || Infinity, calls[0].seq);
   $("earlier-calls").hidden = calls.length < PAGE;
 }
 
+// Puts a call in the list, newest first, once.
 function addCall(call) {
   const list = $("calls");
-  list.prepend(renderCallRow(call));
-  while (list.children.length > 500) list.lastChild.remove();
+  if (list.querySelector(`li[data-seq="${call.seq}"]`)) return;
+  const row = renderCallRow(call);
+  let next = null;
+  for (const li of list.children) {
+    if (Number(li.dataset.seq) < call.seq) { next = li; break; }
+  }
+  list.insertBefore(row, next);
+  while (list.children.length > 1000) list.lastChild.remove();
 }
 
 // ---------------------------------------------------------------- live
