@@ -30,15 +30,15 @@ pub async fn run(
     let emulator = Emulator::start(config)
         .await
         .map_err(|e| Failure::invalid(format!("cannot start the emulator: {e}")))?;
-    if let (Some(snapshot), Some(path)) = (snapshot, state) {
-        if let Err(e) = emulator.restore(snapshot) {
-            emulator.shutdown().await;
-            return Err(Failure::invalid(format!(
-                "{}: {}",
-                Foreign(&path.to_string_lossy()),
-                Foreign(&e)
-            )));
-        }
+    if let (Some(snapshot), Some(path)) = (snapshot, state)
+        && let Err(e) = emulator.restore(snapshot)
+    {
+        emulator.shutdown().await;
+        return Err(Failure::invalid(format!(
+            "{}: {}",
+            Foreign(&path.to_string_lossy()),
+            Foreign(&e)
+        )));
     }
     let app = emulator.app();
     let mut out = std::io::stdout().lock();
