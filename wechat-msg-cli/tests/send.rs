@@ -454,3 +454,85 @@ fn a_bad_emulator_config_is_exit_2() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("lisen"), "{stderr}");
 }
+
+/// Starts `wechat-msg emulator --state FILE`; the child and its base URL.
+fn emulator_with_state(state: &std::path::Path) -> (std::process::Child, String) {
+    let mut child = wechat_msg()
+        .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
+        .arg(state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base_url = lines.next().unwrap().unwrap();
+    let base_url = base_url.strip_prefix("base_url: ").unwrap().to_owned();
+    let printed: Vec<String> = lines.take(3).map(|l| l.unwrap()).collect();
+    assert_eq!(printed[2], format!("ui: {base_url}/_emulator/ui/"));
+    (child, base_url)
+}
+
+fn stop(child: std::process::Child) -> String {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    stderr
+}
+
+#[test]
+fn the_emulator_saves_its_state_on_exit_and_loads_it_at_start() {
+    let state = std::env::temp_dir().join(format!(
+        "wechat-msg-cli-state-{}.json",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&state);
+    let (child, base_url) = emulator_with_state(&state);
+    let curl = |args: &[&str]| {
+        let output = Command::new("curl").arg("-sf").args(args).output().unwrap();
+        assert!(output.status.success(), "curl {args:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    curl(&[
+        "-X",
+        "POST",
+        &format!("{base_url}/_emulator/users/CAROL/messages"),
+        "-d",
+        r#"{"MsgType":"text","Content":"remember me"}"#,
+    ]);
+    curl(&[
+        "-X",
+        "POST",
+        &format!("{base_url}/_emulator/users/CAROL/subscriptions"),
+        "-d",
+        r#"{"template_id":"TEMPLATE_ID","times":3}"#,
+    ]);
+    let stderr = stop(child);
+    assert!(stderr.contains("state saved"), "{stderr}");
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(saved["version"], 1);
+
+    let (child, base_url) = emulator_with_state(&state);
+    let user: serde_json::Value =
+        serde_json::from_str(&curl(&[&format!("{base_url}/_emulator/users/CAROL")])).unwrap();
+    assert_eq!(user["window"]["replies_left"], 5, "{user}");
+    assert_eq!(user["subscriptions"][0]["times"], 3, "{user}");
+    let pushes: serde_json::Value =
+        serde_json::from_str(&curl(&[&format!("{base_url}/_emulator/pushes")])).unwrap();
+    assert_eq!(pushes[0]["push"]["Content"], "remember me", "{pushes}");
+    stop(child);
+
+    // A file that is no snapshot is refused with its name, exit 2.
+    std::fs::write(&state, r#"{"version": 1, "users": [{"openid": ""}]}"#).unwrap();
+    let (code, _, stderr) = run(wechat_msg()
+        .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
+        .arg(&state));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("users[0].openid"), "{stderr}");
+    let _ = std::fs::remove_file(&state);
+}
