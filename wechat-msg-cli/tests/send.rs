@@ -492,10 +492,23 @@ fn the_emulator_saves_its_state_on_exit_and_loads_it_at_start() {
     ));
     let _ = std::fs::remove_file(&state);
     let (child, base_url) = emulator_with_state(&state);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // `curl`'s arguments: [-X POST] URL [-d BODY].
     let curl = |args: &[&str]| {
-        let output = Command::new("curl").arg("-sf").args(args).output().unwrap();
-        assert!(output.status.success(), "curl {args:?}");
-        String::from_utf8(output.stdout).unwrap()
+        let http = reqwest::Client::new();
+        let request = match args {
+            ["-X", "POST", url, "-d", body] => http.post(*url).body(body.to_string()),
+            [url] => http.get(*url),
+            other => panic!("{other:?}"),
+        };
+        runtime.block_on(async {
+            let answer = request.send().await.unwrap();
+            assert!(answer.status().is_success(), "{args:?}: {}", answer.status());
+            answer.text().await.unwrap()
+        })
     };
     curl(&[
         "-X",
