@@ -1,8 +1,10 @@
 //! Support for the cross-crate tests in `tests/`: wx-server-sdk's key rule,
-//! written independently of the generator, and the synthetic spec used by
-//! the scale test and `scripts/scale-build.sh`.
+//! written independently of the generator, the synthetic spec used by the
+//! scale test and `scripts/scale-build.sh`, and the headless browser of the
+//! web UI's tests.
 #![deny(missing_docs)]
 
+pub mod browser;
 pub mod sdk;
 pub mod synthetic;
 

@@ -486,10 +486,8 @@ fn stop(child: std::process::Child) -> String {
 
 #[test]
 fn the_emulator_saves_its_state_on_exit_and_loads_it_at_start() {
-    let state = std::env::temp_dir().join(format!(
-        "wechat-msg-cli-state-{}.json",
-        std::process::id()
-    ));
+    let state =
+        std::env::temp_dir().join(format!("wechat-msg-cli-state-{}.json", std::process::id()));
     let _ = std::fs::remove_file(&state);
     let (child, base_url) = emulator_with_state(&state);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -506,7 +504,11 @@ fn the_emulator_saves_its_state_on_exit_and_loads_it_at_start() {
         };
         runtime.block_on(async {
             let answer = request.send().await.unwrap();
-            assert!(answer.status().is_success(), "{args:?}: {}", answer.status());
+            assert!(
+                answer.status().is_success(),
+                "{args:?}: {}",
+                answer.status()
+            );
             answer.text().await.unwrap()
         })
     };
@@ -526,8 +528,7 @@ fn the_emulator_saves_its_state_on_exit_and_loads_it_at_start() {
     ]);
     let stderr = stop(child);
     assert!(stderr.contains("state saved"), "{stderr}");
-    let saved: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
     assert_eq!(saved["version"], 1);
 
     let (child, base_url) = emulator_with_state(&state);
