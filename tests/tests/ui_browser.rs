@@ -158,6 +158,26 @@ async fn a_user_played_in_the_browser_talks_to_a_real_receiver() {
         |t| t.contains("4 replies left"),
     )
     .await;
+    // Markup a user writes is shown as text, never run or drawn.
+    let hostile = "<img src=x onerror=\"document.title='owned'\"><b>bold</b>\u{202e}";
+    emu.user_acts("ALICE", json!({"MsgType": "text", "Content": hostile}))
+        .await
+        .unwrap();
+    wait_text(
+        &browser,
+        "[aria-label='Conversation']",
+        Duration::from_secs(10),
+        |t| t.contains("echo: <img src=x"),
+    )
+    .await;
+    let drawn = browser
+        .find_all(Locator::Css(
+            "[aria-label='Conversation'] img, [aria-label='Conversation'] b",
+        ))
+        .await
+        .unwrap();
+    assert!(drawn.is_empty(), "markup from a user was drawn");
+    assert_ne!(browser.title().await.unwrap(), "owned");
 
     // Subscribed in the page, then a subscribe message from the client: a card.
     let template = browser

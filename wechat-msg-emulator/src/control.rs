@@ -32,7 +32,6 @@ use axum::Router;
 use axum::extract::Query;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode, Uri};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json};
@@ -361,25 +360,49 @@ async fn new_day(State(shared): State<Arc<Shared>>) -> Response {
     done()
 }
 
-/// `GET /_emulator/events`: one `data:` line of JSON per event, from now on.
+/// `GET /_emulator/events`: one `data:` line of JSON per event, from now
+/// on. Events waiting together go out in one write (a burst of calls costs
+/// a few writes, not one each); an idle stream gets a comment line every
+/// 15 s so proxies keep it open.
 async fn events(State(shared): State<Arc<Shared>>) -> Response {
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+    const IDLE: std::time::Duration = std::time::Duration::from_secs(15);
+    const BURST: usize = 512;
     let follower = shared.events.follow();
     let stream = futures_util::stream::unfold(follower, |mut follower| async move {
-        let data = match follower.recv().await {
-            Ok(data) => data,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                json!({"type": "lagged", "missed": missed}).to_string()
-            }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        let mut out = String::new();
+        let frame = |out: &mut String, data: &str| {
+            out.push_str("data: ");
+            out.push_str(data);
+            out.push_str("\n\n");
         };
-        Some((
-            Ok::<_, std::convert::Infallible>(Event::default().data(data)),
-            follower,
-        ))
+        let lagged = |missed: u64| json!({"type": "lagged", "missed": missed}).to_string();
+        match tokio::time::timeout(IDLE, follower.recv()).await {
+            Err(_) => out.push_str(":\n\n"),
+            Ok(Ok(data)) => frame(&mut out, &data),
+            Ok(Err(RecvError::Lagged(missed))) => frame(&mut out, &lagged(missed)),
+            Ok(Err(RecvError::Closed)) => return None,
+        }
+        for _ in 0..BURST {
+            match follower.try_recv() {
+                Ok(data) => frame(&mut out, &data),
+                Err(TryRecvError::Lagged(missed)) => frame(&mut out, &lagged(missed)),
+                Err(_) => break,
+            }
+        }
+        Some((Ok::<_, std::convert::Infallible>(out), follower))
     });
-    Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response()
+    let mut response = axum::body::Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-cache"),
+    );
+    response
 }
 
 /// A page of a list: the items before `before` (all when absent), at most

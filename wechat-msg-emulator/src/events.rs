@@ -76,9 +76,66 @@ impl CallRecord {
             "status": self.status,
             "answer": shown_body(&self.answer),
             "errcode": self.errcode,
-            "errmsg": self.errmsg(),
+            "errmsg": self.refusal(),
             "cost_ms": self.cost_ms,
         })
+    }
+
+    /// The record as the JSON text of [`CallRecord::to_json`], built
+    /// without parsing a body that can be shown as it came (JSON on one
+    /// line, no escapes, no secret key, within [`BODY_SHOWN`]): the event
+    /// stream writes one of these per call.
+    pub fn to_json_text(&self) -> String {
+        let errmsg = self.refusal();
+        let mut out = String::with_capacity(256 + self.request.len() + self.answer.len());
+        out.push_str("{\"seq\":");
+        out.push_str(&self.seq.to_string());
+        out.push_str(",\"order\":");
+        out.push_str(&self.order.to_string());
+        out.push_str(",\"unix_time\":");
+        out.push_str(&self.unix_time.to_string());
+        let text = |v: &str| serde_json::to_string(v).unwrap_or_default();
+        out.push_str(",\"method\":");
+        out.push_str(&text(&self.method));
+        out.push_str(",\"path\":");
+        out.push_str(&text(&self.path));
+        out.push_str(",\"query\":");
+        out.push_str(&text(&redact_query(&self.query)));
+        out.push_str(",\"endpoint\":");
+        out.push_str(&self.endpoint.map_or_else(|| "null".to_owned(), text));
+        out.push_str(",\"openid\":");
+        out.push_str(
+            &self
+                .openid
+                .as_deref()
+                .map_or_else(|| "null".to_owned(), text),
+        );
+        out.push_str(",\"request\":");
+        out.push_str(&shown_body_text(&self.request));
+        out.push_str(",\"status\":");
+        out.push_str(&self.status.to_string());
+        out.push_str(",\"answer\":");
+        out.push_str(&shown_body_text(&self.answer));
+        out.push_str(",\"errcode\":");
+        out.push_str(
+            &self
+                .errcode
+                .map_or_else(|| "null".to_owned(), |c| c.to_string()),
+        );
+        out.push_str(",\"errmsg\":");
+        out.push_str(&errmsg.as_deref().map_or_else(|| "null".to_owned(), text));
+        out.push_str(",\"cost_ms\":");
+        out.push_str(&self.cost_ms.to_string());
+        out.push('}');
+        out
+    }
+
+    /// The errmsg of a refusal (an errcode other than 0).
+    pub fn refusal(&self) -> Option<String> {
+        match self.errcode {
+            Some(0) | None => None,
+            Some(_) => self.errmsg(),
+        }
     }
 
     /// The answer's errmsg, if it has one.
@@ -123,6 +180,34 @@ fn shown_body(bytes: &[u8]) -> Value {
     }
     Value::String(cut(&String::from_utf8_lossy(bytes)))
 }
+
+/// [`shown_body`] as JSON text; a body that is already safe to show (JSON
+/// on one line without escapes or secret keys, within [`BODY_SHOWN`]) is
+/// checked, not rebuilt.
+fn shown_body_text(bytes: &[u8]) -> String {
+    let plain = !bytes.is_empty()
+        && bytes.len() <= BODY_SHOWN
+        && !bytes.iter().any(|b| matches!(b, b'\n' | b'\r' | b'\\'))
+        && !SECRET_KEYS
+            .iter()
+            .any(|key| bytes.windows(key.len()).any(|w| w == key.as_bytes()));
+    if plain
+        && let Ok(text) = std::str::from_utf8(bytes)
+        && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+    {
+        return text.trim().to_owned();
+    }
+    shown_body(bytes).to_string()
+}
+
+/// The keys whose values are secrets, quoted as they appear in JSON.
+const SECRET_KEYS: [&str; 5] = [
+    "\"access_token\"",
+    "\"secret\"",
+    "\"appsecret\"",
+    "\"token\"",
+    "\"aes_key\"",
+];
 
 fn cut(text: &str) -> String {
     if text.len() <= BODY_SHOWN {
@@ -186,6 +271,20 @@ impl Events {
         self.sender.receiver_count() > 0
     }
 
+    /// Publishes `{"seq", "type": kind, "<kind>": <text>}`, `text` being
+    /// JSON, when anyone follows.
+    fn publish_text(&self, kind: &str, text: impl FnOnce() -> String) {
+        if !self.followed() {
+            return;
+        }
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let event = format!(
+            "{{\"seq\":{seq},\"type\":\"{kind}\",\"{kind}\":{}}}",
+            text()
+        );
+        let _ = self.sender.send(event);
+    }
+
     /// Publishes `{"seq", "type": kind, ...fields}` when anyone follows.
     pub fn publish(&self, kind: &str, fields: impl FnOnce() -> Map<String, Value>) {
         if !self.followed() {
@@ -214,11 +313,7 @@ impl Events {
 
     /// Logs a call and publishes it.
     pub fn call(&self, record: CallRecord) {
-        self.publish("call", || {
-            let mut fields = Map::new();
-            fields.insert("call".into(), record.to_json());
-            fields
-        });
+        self.publish_text("call", || record.to_json_text());
         let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
         if calls.len() == CALLS_KEPT {
             calls.pop_front();
@@ -289,6 +384,46 @@ mod tests {
             body,
             json!({"access_token": "***", "expires_in": 7200, "x": [{"secret": "***"}]})
         );
+    }
+
+    #[test]
+    fn the_text_of_a_record_is_its_json_with_secrets_removed() {
+        let record = |request: &'static [u8], answer: &'static [u8], errcode| CallRecord {
+            seq: 3,
+            order: 9,
+            unix_time: 1,
+            method: "POST".into(),
+            path: "/cgi-bin/stable_token".into(),
+            query: "access_token=T&x=\"".into(),
+            endpoint: Some("customerServiceMessage.send"),
+            openid: Some("O\u{202e}".into()),
+            request: Bytes::from_static(request),
+            status: 200,
+            answer: Bytes::from_static(answer),
+            errcode,
+            cost_ms: 2,
+        };
+        for r in [
+            record(b"{\"a\": 1}", b"{\"errcode\":0,\"errmsg\":\"ok\"}", Some(0)),
+            record(
+                b"{\"appid\":\"A\",\"secret\":\"S\"}",
+                b"{\"access_token\":\"T\",\"expires_in\":7200}",
+                Some(0),
+            ),
+            record(
+                b"{\"x\":\"\\u0073\"}",
+                b"{\"errcode\":45015,\"errmsg\":\"no\"}",
+                Some(45015),
+            ),
+            record(b"{\n\"a\":1}", b"not json", None),
+            record(b"", b"", None),
+        ] {
+            let text = r.to_json_text();
+            assert!(!text.contains('\n'), "{text}");
+            let parsed: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(parsed, r.to_json(), "{text}");
+            assert!(!text.contains("\"T\"") && !text.contains("\"S\""), "{text}");
+        }
     }
 
     #[test]

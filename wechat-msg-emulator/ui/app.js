@@ -5,6 +5,9 @@
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 100;
+// At most this many items stay drawn in the conversation and the calls.
+const CONVERSATION_SHOWN = 300;
+const CALLS_SHOWN = 200;
 
 const ui = {
   users: [],          // [{openid, known, pushes, subscribed, window}]
@@ -134,6 +137,22 @@ async function loadTimeline(before) {
   if (!before) scrollDown();
 }
 
+// Keeps the conversation to its newest items; the rest are a click away.
+function trimConversation() {
+  const log = $("conversation");
+  let removed = false;
+  while (log.children.length > CONVERSATION_SHOWN) {
+    const first = log.firstElementChild;
+    ui.items.delete(first.dataset.key);
+    first.remove();
+    removed = true;
+  }
+  if (removed) {
+    ui.oldest = Number(log.firstElementChild.dataset.order);
+    $("earlier").hidden = false;
+  }
+}
+
 function scrollDown() {
   const log = $("conversation");
   log.scrollTop = log.scrollHeight;
@@ -146,11 +165,18 @@ function place(item) {
   const node = item.push ? renderPush(item.push, item.pending) : renderCall(item.call);
   if (!node) return;
   node.dataset.order = item.order;
+  node.dataset.key = key;
   const old = ui.items.get(key);
   if (old) {
     old.replaceWith(node);
   } else {
     const log = $("conversation");
+    const last = log.lastElementChild;
+    if (!last || Number(last.dataset.order) < item.order) {
+      log.append(node);
+      ui.items.set(key, node);
+      return;
+    }
     let after = null;
     for (let i = log.children.length - 1; i >= 0; i--) {
       if (Number(log.children[i].dataset.order) < item.order) { after = log.children[i]; break; }
@@ -425,35 +451,52 @@ function addCall(call) {
     if (Number(li.dataset.seq) < call.seq) { next = li; break; }
   }
   list.insertBefore(row, next);
-  while (list.children.length > 1000) list.lastChild.remove();
+  while (list.children.length > CALLS_SHOWN) list.lastChild.remove();
+  $("earlier-calls").hidden = false;
 }
 
 // ---------------------------------------------------------------- live
+
+// Events are queued and handled together once per frame (a burst of
+// thousands of calls costs one redraw, not thousands).
+const queue = [];
+let flushing = false;
 
 function follow() {
   const source = new EventSource("/_emulator/events");
   source.onopen = () => { $("live").textContent = "live"; };
   source.onerror = () => { $("live").textContent = "reconnecting…"; };
   source.onmessage = (message) => {
+    queue.push(message.data);
+    if (!flushing) {
+      flushing = true;
+      setTimeout(flush, 40);
+    }
+  };
+}
+
+function flush() {
+  flushing = false;
+  const batch = queue.splice(0, queue.length);
+  const calls = [];
+  let mine = false;
+  for (const data of batch) {
     let event;
-    try { event = JSON.parse(message.data); } catch (_) { return; }
+    try { event = JSON.parse(data); } catch (_) { continue; }
     switch (event.type) {
       case "call":
-        addCall(event.call);
+        calls.push(event.call);
         if (event.call.openid && event.call.openid === ui.selected) {
           place({ order: event.call.order, call: event.call });
-          scrollDown();
-          soon("selected", refreshSelected);
+          mine = true;
         }
-        soon("counters", loadCounters, 300);
         if (event.call.openid && !ui.users.some((u) => u.openid === event.call.openid)) soon("users", loadUsers);
         break;
       case "push":
       case "delivery":
         if (event.push.openid === ui.selected) {
           place({ order: event.order, push: event.push, pending: event.type === "push" });
-          scrollDown();
-          soon("selected", refreshSelected);
+          mine = true;
         }
         soon("users", loadUsers, 300);
         soon("deliveries", loadDeliveries, 300);
@@ -472,7 +515,15 @@ function follow() {
       default:
         break;
     }
-  };
+  }
+  // Only the newest rows of the calls panel stay: draw no more than that.
+  for (const call of calls.slice(-CALLS_SHOWN)) addCall(call);
+  if (calls.length) soon("counters", loadCounters, 300);
+  if (mine) {
+    trimConversation();
+    scrollDown();
+    soon("selected", refreshSelected);
+  }
 }
 
 async function refreshAll() {
