@@ -360,37 +360,76 @@ async fn new_day(State(shared): State<Arc<Shared>>) -> Response {
     done()
 }
 
-/// `GET /_emulator/events`: one `data:` line of JSON per event, from now
-/// on. Events waiting together go out in one write (a burst of calls costs
-/// a few writes, not one each); an idle stream gets a comment line every
-/// 15 s so proxies keep it open.
-async fn events(State(shared): State<Arc<Shared>>) -> Response {
+/// How `GET /_emulator/events` frames its events.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Follow {
+    /// `true`: each SSE message is a JSON array of the events that came
+    /// together (what the web UI asks for: one message to parse a burst).
+    #[serde(default)]
+    batch: bool,
+}
+
+/// `GET /_emulator/events`: one `data:` line of JSON per event (or, with
+/// `?batch=true`, one JSON array of events per message), from now on.
+/// Events that come within 25 ms of each other go out in one write (a
+/// burst of calls costs a few writes, not one each); an idle stream gets a
+/// comment line every 15 s so proxies keep it open.
+async fn events(
+    State(shared): State<Arc<Shared>>,
+    follow: Result<Query<Follow>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ControlError> {
     use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     const IDLE: std::time::Duration = std::time::Duration::from_secs(15);
-    const BURST: usize = 512;
+    const GATHER: std::time::Duration = std::time::Duration::from_millis(25);
+    const BURST: usize = 1024;
+    let Query(follow) = follow.map_err(|e| ControlError::bad_request(e.body_text()))?;
+    let batch = follow.batch;
     let follower = shared.events.follow();
-    let stream = futures_util::stream::unfold(follower, |mut follower| async move {
-        let mut out = String::new();
-        let frame = |out: &mut String, data: &str| {
-            out.push_str("data: ");
-            out.push_str(data);
-            out.push_str("\n\n");
-        };
+    let stream = futures_util::stream::unfold(follower, move |mut follower| async move {
         let lagged = |missed: u64| json!({"type": "lagged", "missed": missed}).to_string();
+        let mut gathered: Vec<String> = Vec::new();
         match tokio::time::timeout(IDLE, follower.recv()).await {
-            Err(_) => out.push_str(":\n\n"),
-            Ok(Ok(data)) => frame(&mut out, &data),
-            Ok(Err(RecvError::Lagged(missed))) => frame(&mut out, &lagged(missed)),
+            Err(_) => {
+                return Some((
+                    Ok::<_, std::convert::Infallible>(":\n\n".to_owned()),
+                    follower,
+                ));
+            }
+            Ok(Ok(data)) => gathered.push(data),
+            Ok(Err(RecvError::Lagged(missed))) => gathered.push(lagged(missed)),
             Ok(Err(RecvError::Closed)) => return None,
         }
-        for _ in 0..BURST {
+        // What else comes within GATHER goes in the same write.
+        let until = tokio::time::Instant::now() + GATHER;
+        while gathered.len() < BURST {
             match follower.try_recv() {
-                Ok(data) => frame(&mut out, &data),
-                Err(TryRecvError::Lagged(missed)) => frame(&mut out, &lagged(missed)),
-                Err(_) => break,
+                Ok(data) => gathered.push(data),
+                Err(TryRecvError::Lagged(missed)) => gathered.push(lagged(missed)),
+                Err(TryRecvError::Closed) => break,
+                Err(TryRecvError::Empty) => {
+                    match tokio::time::timeout_at(until, follower.recv()).await {
+                        Ok(Ok(data)) => gathered.push(data),
+                        Ok(Err(RecvError::Lagged(missed))) => gathered.push(lagged(missed)),
+                        Ok(Err(RecvError::Closed)) | Err(_) => break,
+                    }
+                }
             }
         }
-        Some((Ok::<_, std::convert::Infallible>(out), follower))
+        let size: usize = gathered.iter().map(|d| d.len() + 8).sum();
+        let mut out = String::with_capacity(size + 16);
+        if batch {
+            out.push_str("data: [");
+            out.push_str(&gathered.join(","));
+            out.push_str("]\n\n");
+        } else {
+            for data in &gathered {
+                out.push_str("data: ");
+                out.push_str(data);
+                out.push_str("\n\n");
+            }
+        }
+        Some((Ok(out), follower))
     });
     let mut response = axum::body::Body::from_stream(stream).into_response();
     let headers = response.headers_mut();
@@ -402,7 +441,7 @@ async fn events(State(shared): State<Arc<Shared>>) -> Response {
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-cache"),
     );
-    response
+    Ok(response)
 }
 
 /// A page of a list: the items before `before` (all when absent), at most

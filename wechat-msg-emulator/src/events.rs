@@ -86,47 +86,46 @@ impl CallRecord {
     /// line, no escapes, no secret key, within [`BODY_SHOWN`]): the event
     /// stream writes one of these per call.
     pub fn to_json_text(&self) -> String {
-        let errmsg = self.refusal();
-        let mut out = String::with_capacity(256 + self.request.len() + self.answer.len());
-        out.push_str("{\"seq\":");
-        out.push_str(&self.seq.to_string());
-        out.push_str(",\"order\":");
-        out.push_str(&self.order.to_string());
-        out.push_str(",\"unix_time\":");
-        out.push_str(&self.unix_time.to_string());
-        let text = |v: &str| serde_json::to_string(v).unwrap_or_default();
-        out.push_str(",\"method\":");
-        out.push_str(&text(&self.method));
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(320 + self.request.len() + self.answer.len());
+        // Writing to a String cannot fail.
+        let _ = write!(
+            out,
+            "{{\"seq\":{},\"order\":{},\"unix_time\":{},\"method\":",
+            self.seq, self.order, self.unix_time
+        );
+        push_json_str(&mut out, &self.method);
         out.push_str(",\"path\":");
-        out.push_str(&text(&self.path));
+        push_json_str(&mut out, &self.path);
         out.push_str(",\"query\":");
-        out.push_str(&text(&redact_query(&self.query)));
+        push_json_str(&mut out, &redact_query(&self.query));
         out.push_str(",\"endpoint\":");
-        out.push_str(&self.endpoint.map_or_else(|| "null".to_owned(), text));
+        match self.endpoint {
+            Some(name) => push_json_str(&mut out, name),
+            None => out.push_str("null"),
+        }
         out.push_str(",\"openid\":");
-        out.push_str(
-            &self
-                .openid
-                .as_deref()
-                .map_or_else(|| "null".to_owned(), text),
-        );
+        match &self.openid {
+            Some(openid) => push_json_str(&mut out, openid),
+            None => out.push_str("null"),
+        }
         out.push_str(",\"request\":");
-        out.push_str(&shown_body_text(&self.request));
-        out.push_str(",\"status\":");
-        out.push_str(&self.status.to_string());
-        out.push_str(",\"answer\":");
-        out.push_str(&shown_body_text(&self.answer));
+        push_shown_body(&mut out, &self.request);
+        let _ = write!(out, ",\"status\":{},\"answer\":", self.status);
+        push_shown_body(&mut out, &self.answer);
         out.push_str(",\"errcode\":");
-        out.push_str(
-            &self
-                .errcode
-                .map_or_else(|| "null".to_owned(), |c| c.to_string()),
-        );
+        match self.errcode {
+            Some(code) => {
+                let _ = write!(out, "{code}");
+            }
+            None => out.push_str("null"),
+        }
         out.push_str(",\"errmsg\":");
-        out.push_str(&errmsg.as_deref().map_or_else(|| "null".to_owned(), text));
-        out.push_str(",\"cost_ms\":");
-        out.push_str(&self.cost_ms.to_string());
-        out.push('}');
+        match self.refusal() {
+            Some(errmsg) => push_json_str(&mut out, &errmsg),
+            None => out.push_str("null"),
+        }
+        let _ = write!(out, ",\"cost_ms\":{}}}", self.cost_ms);
         out
     }
 
@@ -181,10 +180,17 @@ fn shown_body(bytes: &[u8]) -> Value {
     Value::String(cut(&String::from_utf8_lossy(bytes)))
 }
 
-/// [`shown_body`] as JSON text; a body that is already safe to show (JSON
-/// on one line without escapes or secret keys, within [`BODY_SHOWN`]) is
-/// checked, not rebuilt.
-fn shown_body_text(bytes: &[u8]) -> String {
+/// `text` as a JSON string, appended.
+fn push_json_str(out: &mut String, text: &str) {
+    // A str always serializes.
+    let quoted = serde_json::to_string(text).unwrap_or_default();
+    out.push_str(&quoted);
+}
+
+/// [`shown_body`] as JSON text, appended; a body that is already safe to
+/// show (JSON on one line without escapes or secret keys, within
+/// [`BODY_SHOWN`]) is checked, not rebuilt.
+fn push_shown_body(out: &mut String, bytes: &[u8]) {
     let plain = !bytes.is_empty()
         && bytes.len() <= BODY_SHOWN
         && !bytes.iter().any(|b| matches!(b, b'\n' | b'\r' | b'\\'))
@@ -195,9 +201,10 @@ fn shown_body_text(bytes: &[u8]) -> String {
         && let Ok(text) = std::str::from_utf8(bytes)
         && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
     {
-        return text.trim().to_owned();
+        out.push_str(text.trim());
+        return;
     }
-    shown_body(bytes).to_string()
+    out.push_str(&shown_body(bytes).to_string());
 }
 
 /// The keys whose values are secrets, quoted as they appear in JSON.

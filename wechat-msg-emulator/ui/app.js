@@ -463,11 +463,14 @@ const queue = [];
 let flushing = false;
 
 function follow() {
-  const source = new EventSource("/_emulator/events");
+  // Batched: each message is an array of the events that came together.
+  const source = new EventSource("/_emulator/events?batch=true");
   source.onopen = () => { $("live").textContent = "live"; };
   source.onerror = () => { $("live").textContent = "reconnecting…"; };
   source.onmessage = (message) => {
-    queue.push(message.data);
+    let events;
+    try { events = JSON.parse(message.data); } catch (_) { return; }
+    for (const event of events) queue.push(event);
     if (!flushing) {
       flushing = true;
       setTimeout(flush, 40);
@@ -480,9 +483,7 @@ function flush() {
   const batch = queue.splice(0, queue.length);
   const calls = [];
   let mine = false;
-  for (const data of batch) {
-    let event;
-    try { event = JSON.parse(data); } catch (_) { continue; }
+  for (const event of batch) {
     switch (event.type) {
       case "call":
         calls.push(event.call);
