@@ -290,8 +290,11 @@ async fn a_user_played_in_the_browser_talks_to_a_real_receiver() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     // Bad input from the page gets the control API's own error.
-    faults.clear().await.unwrap();
-    faults.send_keys("{\"system_busy\": -1}").await.unwrap();
+    // Select all (Ctrl+A, then release) and type over it, as a person would.
+    faults
+        .send_keys("\u{e009}a\u{e000}{\"system_busy\": -1}")
+        .await
+        .unwrap();
     click_button(&browser, "Set faults").await;
     let status = wait_text(
         &browser,

@@ -405,7 +405,8 @@ async function loadDeliveries() {
 
 async function loadFaults() {
   const faults = await api("GET", "/_emulator/faults");
-  if (document.activeElement !== $("faults")) $("faults").value = JSON.stringify(faults, null, 1);
+  // What the user is typing there is not overwritten.
+  if (!$("faults").dataset.edited) $("faults").value = JSON.stringify(faults, null, 1);
 }
 
 async function loadCounters() {
@@ -482,22 +483,20 @@ function flush() {
   flushing = false;
   const batch = queue.splice(0, queue.length);
   const calls = [];
-  let mine = false;
+  const items = [];
   for (const event of batch) {
     switch (event.type) {
       case "call":
         calls.push(event.call);
         if (event.call.openid && event.call.openid === ui.selected) {
-          place({ order: event.call.order, call: event.call });
-          mine = true;
+          items.push({ order: event.call.order, call: event.call });
         }
         if (event.call.openid && !ui.users.some((u) => u.openid === event.call.openid)) soon("users", loadUsers);
         break;
       case "push":
       case "delivery":
         if (event.push.openid === ui.selected) {
-          place({ order: event.order, push: event.push, pending: event.type === "push" });
-          mine = true;
+          items.push({ order: event.order, push: event.push, pending: event.type === "push" });
         }
         soon("users", loadUsers, 300);
         soon("deliveries", loadDeliveries, 300);
@@ -520,7 +519,10 @@ function flush() {
   // Only the newest rows of the calls panel stay: draw no more than that.
   for (const call of calls.slice(-CALLS_SHOWN)) addCall(call);
   if (calls.length) soon("counters", loadCounters, 300);
-  if (mine) {
+  // Only the newest items stay drawn: draw no more than that (a push's
+  // delivery replaces its earlier item, so both are kept in order).
+  for (const item of items.slice(-CONVERSATION_SHOWN)) place(item);
+  if (items.length) {
     trimConversation();
     scrollDown();
     soon("selected", refreshSelected);
@@ -611,8 +613,14 @@ function wire() {
   });
   $("push-clear").addEventListener("click", () => api("DELETE", "/_emulator/push").catch(() => {}));
   $("expire-tokens").addEventListener("click", () => api("POST", "/_emulator/tokens/expire").catch(() => {}));
-  $("faults-set").addEventListener("click", () => api("PUT", "/_emulator/faults", $("faults").value).catch(() => {}));
-  $("faults-clear").addEventListener("click", () => api("PUT", "/_emulator/faults", {}).catch(() => {}));
+  $("faults").addEventListener("input", () => { $("faults").dataset.edited = "1"; });
+  const setFaults = async (body) => {
+    await api("PUT", "/_emulator/faults", body);
+    delete $("faults").dataset.edited;
+    await loadFaults();
+  };
+  $("faults-set").addEventListener("click", () => setFaults($("faults").value).catch(() => {}));
+  $("faults-clear").addEventListener("click", () => setFaults({}).catch(() => {}));
   $("clock").addEventListener("submit", async (e) => {
     e.preventDefault();
     const secs = Number($("clock-secs").value);
