@@ -253,6 +253,38 @@ impl Journal {
         Ok(out)
     }
 
+    /// What every record of the batch says, by line: its state, digest and
+    /// worker (the rest of each record is not kept).
+    async fn states(&self) -> Result<BTreeMap<usize, Entry>, String> {
+        let all: HashMap<String, String> = self
+            .cmd(
+                "reading the batch",
+                redis::cmd("HGETALL").arg(self.key("lines")),
+            )
+            .await?;
+        let mut out = BTreeMap::new();
+        for (line, record) in all {
+            let entry = serde_json::from_str::<RawEntry<'_>>(&record)
+                .ok()
+                .and_then(|raw| {
+                    Some(Entry {
+                        state: recorded_of_name(raw.outcome)?,
+                        digest: raw.digest.and_then(Digest::parse),
+                        worker: raw.worker.map(str::to_owned),
+                    })
+                });
+            let (Ok(line), Some(entry)) = (line.parse(), entry) else {
+                return Err(format!(
+                    "the journal at {} holds a record that is not send-batch's: line {}",
+                    self.shown,
+                    Foreign(&line)
+                ));
+            };
+            out.insert(line, entry);
+        }
+        Ok(out)
+    }
+
     /// Waits until the shared rate limit lets one more send start.
     async fn pace(&self) -> Result<(), String> {
         let Some((interval, burst)) = self.rate else {
@@ -555,19 +587,15 @@ pub(super) async fn run(info: &'static EndpointInfo, args: BatchArgs) -> Result<
     );
 
     // Refuse before anything is sent when a recorded line has changed.
-    let records = journal.records().await.map_err(failed)?;
-    for (line, record) in &records {
-        let state = recorded_of(record);
-        let digest = record
-            .get("digest")
-            .and_then(Value::as_str)
-            .and_then(Digest::parse);
-        let (Some(state), Some(digest)) = (state, digest) else {
+    let records = journal.states().await.map_err(failed)?;
+    for (line, entry) in &records {
+        let Some(digest) = entry.digest else {
             return Err(Failure::invalid(format!(
-                "the journal at {} holds a record of line {line} that send-batch cannot read",
+                "the journal at {} holds a record of line {line} without a line digest",
                 journal.shown
             )));
         };
+        let state = entry.state;
         if let Some(problem) = changed(*line, state, digest, &input) {
             return Err(Failure::invalid(format!(
                 "{problem} since the journal (batch {id}) recorded it; refusing to go on, which \
@@ -580,7 +608,7 @@ pub(super) async fn run(info: &'static EndpointInfo, args: BatchArgs) -> Result<
     let mut summary = Summary::default();
     let mut candidates = Vec::new();
     for line in &input.lines {
-        let known = records.get(&line.line).and_then(recorded_of);
+        let known = records.get(&line.line).map(|entry| entry.state);
         if matches!(known, Some(Recorded::Final(o)) if o != "not_sent" && o != "invalid")
             || known == Some(Recorded::Started)
         {
@@ -642,13 +670,36 @@ fn check_meta(
 
 /// What a journal record says.
 fn recorded_of(record: &Value) -> Option<Recorded> {
-    match record.get("outcome")?.as_str()? {
+    recorded_of_name(record.get("outcome")?.as_str()?)
+}
+
+/// The state an outcome's name stands for.
+fn recorded_of_name(outcome: &str) -> Option<Recorded> {
+    match outcome {
         "started" => Some(Recorded::Started),
         outcome => FINAL
             .iter()
             .find(|f| **f == outcome)
             .map(|f| Recorded::Final(f)),
     }
+}
+
+/// A journal record as read, borrowing its text.
+#[derive(serde::Deserialize)]
+struct RawEntry<'a> {
+    outcome: &'a str,
+    #[serde(default)]
+    digest: Option<&'a str>,
+    #[serde(default)]
+    worker: Option<&'a str>,
+}
+
+/// What send-batch keeps of a journal record.
+#[derive(Debug)]
+struct Entry {
+    state: Recorded,
+    digest: Option<Digest>,
+    worker: Option<String>,
 }
 
 /// The lines this worker tries: the cursor's chunks, then a sweep of
@@ -839,14 +890,15 @@ async fn send(
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
-    let records = journal.records().await.map_err(Failure::not_sent)?;
-    let outcomes = finals_of(&records);
+    let states = journal.states().await.map_err(Failure::not_sent)?;
+    let outcomes = finals_of(&states);
     let unfinished = candidates
         .iter()
         .filter(|l| !outcomes.contains_key(&l.line))
         .count();
     print_summary(&outcomes, &summary, unfinished, input.last_line);
     if let Some(path) = &args.report {
+        let records = journal.records().await.map_err(Failure::not_sent)?;
         write_report(path, &records)?;
     }
     exit_code(&outcomes, unfinished)
@@ -857,10 +909,10 @@ fn counts_of(summary: &Summary) -> BTreeMap<&str, usize> {
 }
 
 /// The final outcome of each line that has one.
-fn finals_of(records: &BTreeMap<usize, Value>) -> BTreeMap<usize, &'static str> {
-    records
+fn finals_of(states: &BTreeMap<usize, Entry>) -> BTreeMap<usize, &'static str> {
+    states
         .iter()
-        .filter_map(|(line, record)| match recorded_of(record)? {
+        .filter_map(|(line, entry)| match entry.state {
             Recorded::Final(outcome) => Some((*line, outcome)),
             Recorded::Started => None,
         })
@@ -890,7 +942,7 @@ async fn status(
     input: &Input,
     meta: &HashMap<String, String>,
 ) -> Result<(), Failure> {
-    let records = journal.records().await.map_err(Failure::not_sent)?;
+    let records = journal.states().await.map_err(Failure::not_sent)?;
     let workers: Vec<String> = journal
         .cmd(
             "reading the workers",
@@ -913,9 +965,9 @@ async fn status(
     }
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut outcomes = finals_of(&records);
-    for (line, record) in &records {
-        if recorded_of(record) == Some(Recorded::Started) {
-            let worker = record.get("worker").and_then(Value::as_str).unwrap_or("");
+    for (line, entry) in &records {
+        if entry.state == Recorded::Started {
+            let worker = entry.worker.as_deref().unwrap_or("");
             if live.contains(worker) {
                 *counts.entry("in_flight").or_default() += 1;
             } else {
