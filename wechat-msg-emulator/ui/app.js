@@ -458,10 +458,13 @@ function addCall(call) {
 
 // ---------------------------------------------------------------- live
 
-// Events are queued and handled together once per frame (a burst of
-// thousands of calls costs one redraw, not thousands).
+// Events are queued and handled together at most four times a second (a
+// burst of thousands of calls costs a few redraws, not thousands); a quiet
+// stream's first event is drawn at once.
 const queue = [];
 let flushing = false;
+let lastFlush = 0;
+const FLUSH_EVERY = 250;
 
 function follow() {
   // Batched: each message is an array of the events that came together.
@@ -474,13 +477,15 @@ function follow() {
     for (const event of events) queue.push(event);
     if (!flushing) {
       flushing = true;
-      setTimeout(flush, 40);
+      const wait = Math.max(0, lastFlush + FLUSH_EVERY - Date.now());
+      setTimeout(flush, wait);
     }
   };
 }
 
 function flush() {
   flushing = false;
+  lastFlush = Date.now();
   const batch = queue.splice(0, queue.length);
   const calls = [];
   const items = [];
