@@ -46,7 +46,7 @@ pub async fn run(
     let printed = writeln!(out, "base_url: {}", emulator.base_url())
         .and_then(|()| writeln!(out, "appid: {}", app.appid))
         .and_then(|()| writeln!(out, "secret: {}", app.secret))
-        .and_then(|()| writeln!(out, "ui: {}/_emulator/ui/", emulator.base_url()))
+        .and_then(|()| writeln!(out, "ui: {}", emulator.ui_url()))
         .and_then(|()| out.flush());
     drop(out);
     if let Err(e) = printed {
@@ -55,10 +55,10 @@ pub async fn run(
         )));
     }
     eprintln!(
-        "emulator: serving {} endpoints; control API under {}/_emulator/; web UI at {}/_emulator/ui/{}; Ctrl-C to stop",
+        "emulator: serving {} endpoints; control API under {}/_emulator/; web UI at {}{}; Ctrl-C to stop",
         wechat_msg::ENDPOINTS.len(),
         emulator.base_url(),
-        emulator.base_url(),
+        emulator.ui_url(),
         crate::send::starting_state(&emulator)
     );
     stop_signal().await;

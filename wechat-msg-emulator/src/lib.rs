@@ -267,6 +267,11 @@ impl Emulator {
         format!("http://{}", self.addr)
     }
 
+    /// The web UI: `{base_url}/_emulator/ui/`.
+    pub fn ui_url(&self) -> String {
+        format!("{}/_emulator/ui/", self.base_url())
+    }
+
     /// The app whose credentials it accepts.
     pub fn app(&self) -> &App {
         &self.shared.config.app
