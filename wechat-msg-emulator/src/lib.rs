@@ -142,14 +142,18 @@ mod conn;
 mod control;
 mod conversation;
 mod deliver;
+mod diagnostics;
 mod error;
 mod faults;
 mod http;
 pub mod inspect;
 mod layers;
 mod media;
+mod media_checks;
 mod reply;
+mod rid_log;
 mod router;
+mod security;
 mod server;
 mod state;
 mod subscriptions;
@@ -169,7 +173,7 @@ use wechat_msg::EndpointInfo;
 pub use clock::MAX_DURATION;
 pub use config::{
     App, Config, ConfigError, Conversation, EndpointQuota, Grant, PrivateTemplate, PushTarget,
-    Templates,
+    RiskyWord, Security, Templates,
 };
 pub use conversation::WindowState;
 pub use faults::Faults;
