@@ -213,6 +213,11 @@ impl Config {
     /// [`Config::validate`] against another spec's endpoints.
     pub fn validate_for(&self, endpoints: &[&EndpointInfo]) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
+        for (i, word) in self.security.risky.iter().enumerate() {
+            if word.word.is_empty() {
+                problems.push(format!("security.risky[{i}].word: is empty"));
+            }
+        }
         if self.app.appid.is_empty() || self.app.secret.is_empty() {
             problems.push("app.appid and app.secret must not be empty".to_owned());
         }
@@ -302,6 +307,16 @@ impl Config {
                 false,
             ),
             ("conversation.typing_secs", self.conversation.typing, false),
+            (
+                "security.visit_window_secs",
+                self.security.visit_window,
+                false,
+            ),
+            (
+                "security.media_check_delay_secs",
+                self.security.media_check_delay,
+                false,
+            ),
         ];
         for (name, value, positive) in durations {
             if value > MAX_DURATION {
@@ -1092,6 +1107,24 @@ mod tests {
         // Its templates are the defaults, written out.
         assert_eq!(config.templates.private, Templates::default().private);
         assert_eq!(config.known.activity_ids, ["ACTIVITY_ID"]);
+        assert_eq!(config.security.risky, Security::default().risky);
+        assert_eq!(config.security.visit_window, Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn the_security_section_reads_and_refuses_an_empty_word() {
+        let config = Config::from_toml(
+            "[security]\nrisky = [{ word = \"spam\", label = 10001 }]\nmedia_check_delay_secs = 0.5\n",
+        )
+        .unwrap();
+        assert_eq!(config.security.risky, [RiskyWord::new("spam", 10001)]);
+        assert_eq!(
+            config.security.media_check_delay,
+            Duration::from_millis(500)
+        );
+        let err =
+            Config::from_toml("[security]\nrisky = [{ word = \"\", label = 1 }]\n").unwrap_err();
+        assert!(err.0.contains("security.risky[0].word: is empty"), "{err}");
     }
 
     #[test]
