@@ -260,3 +260,32 @@ fn without_credentials_the_embedded_emulator_answers() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("errcode 76001"), "{stderr}");
 }
+
+#[test]
+fn endpoints_lists_the_checks_and_marks_the_https_only_diagnostics() {
+    let (code, stdout, stderr) = run(wechat_msg().arg("endpoints"));
+    assert_eq!(code, 0, "{stderr}");
+    let line = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no line for {name}:\n{stdout}"))
+            .to_owned()
+    };
+    for name in [
+        "openApi.getApiQuota",
+        "openApi.clearQuota",
+        "openApi.getRidInfo",
+    ] {
+        assert!(
+            line(name).ends_with("[HTTPS only: no cloud call]"),
+            "{}",
+            line(name)
+        );
+    }
+    for name in ["security.msgSecCheck", "security.mediaCheckAsync"] {
+        assert!(!line(name).contains('['), "{}", line(name));
+    }
+    assert!(line("openApi.clearQuotaByAppSecret").contains("no access_token, no cloud call"));
+    assert!(line("uniformMessage.send").contains("deprecated since 2023-09-20"));
+}
