@@ -65,12 +65,21 @@ pub(crate) struct State {
     media_checks: Vec<MediaCheck>,
     /// Calls recorded by rid, and the quota clears made.
     diagnostics: Diagnostics,
+    /// The quota day the daily counts belong to ([`quota_day`]), once a
+    /// call has been counted.
+    quota_day: Option<u64>,
 }
 
 /// The errcode of a withdrawn API, and WeChat's errmsg for it (captured
 /// from uniformMessage.send the night it was withdrawn, before its rid).
 const WITHDRAWN: i64 = 45109;
 const WITHDRAWN_ERRMSG: &str = "This API has been unsupported. For more details, please view https://developers.weixin.qq.com/community/develop/doc/000ae8d6348af08e7030bc2546bc01?blockType=1";
+
+/// The quota day of a unix time: WeChat's daily quotas start again at
+/// midnight in Beijing (UTC+8).
+fn quota_day(unix: u64) -> u64 {
+    unix.saturating_add(8 * 3600) / 86_400
+}
 
 /// The first MsgId the emulator gives a user's message: past 2^53, as
 /// WeChat's are, so a receiver that reads them as f64 shows it.
@@ -289,6 +298,13 @@ impl Shared {
         self.check_retired(info)?;
         let mut state = self.lock();
         let now = self.now(&state);
+        // A new day on the emulator's clock starts the daily counts again.
+        let today = quota_day(self.unix_now(&state));
+        if state.quota_day.is_some_and(|day| day != today) {
+            state.daily.clear();
+            state.per_user.clear();
+        }
+        state.quota_day = Some(today);
         if let Some(limit) = self.config.daily_quota(info.name)
             && state.daily.get(info.name).copied().unwrap_or(0) >= limit
         {
@@ -906,6 +922,7 @@ impl State {
             risky: config.security.risky.clone(),
             media_checks: Vec::new(),
             diagnostics: Diagnostics::default(),
+            quota_day: None,
         }
     }
 

@@ -69,6 +69,36 @@ async fn calls_are_counted_per_api_and_refused_past_the_daily_limit() {
 }
 
 #[tokio::test]
+async fn the_daily_counts_start_again_the_next_day_on_the_emulators_clock() {
+    let mut config = Config::default();
+    config.quotas.endpoints.insert(
+        "customerServiceMessage.send".into(),
+        EndpointQuota::new(Some(1), None),
+    );
+    let h = Harness::with(config).await;
+    assert_eq!(
+        errcode(&h.send("customerServiceMessage.send", &text("OPENID")).await),
+        0
+    );
+    let full = h.send("customerServiceMessage.send", &text("OPENID")).await;
+    assert_eq!(errcode(&full), 45009, "{full}");
+    h.emu.advance_clock(Duration::from_secs(86_400));
+    assert_eq!(
+        quota(&h, SEND_PATH).await["quota"],
+        json!({"daily_limit": 1, "used": 0, "remain": 1})
+    );
+    // The reply window is not a quota: the user writes again.
+    h.emu
+        .user_acts("OPENID", json!({"MsgType": "text", "Content": "again"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        errcode(&h.send("customerServiceMessage.send", &text("OPENID")).await),
+        0
+    );
+}
+
+#[tokio::test]
 async fn an_unknown_or_foreign_cgi_path_is_refused() {
     let h = Harness::start().await;
     let answer = quota(&h, "/cgi-bin/nope").await;
@@ -156,8 +186,8 @@ async fn clearing_resets_the_counts_ten_times_a_month() {
             .unwrap()
             .starts_with("forbid to clear quota because of reaching the limit rid: ")
     );
-    // The counts stay used up, until a clear next month on the emulator's
-    // clock.
+    // The counts stay used up; next month on the emulator's clock, a clear
+    // is allowed again.
     assert_eq!(errcode(&create_activity(&h, &token).await), 45009);
     h.emu.advance_clock(Duration::from_secs(32 * 86_400));
     let token = h.token().await;
