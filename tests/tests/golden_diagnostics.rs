@@ -427,3 +427,45 @@ fn uniform_message_names_both_successors() {
     assert!(deprecated.note.contains("/cgi-bin/message/template/send"));
     assert!(deprecated.note.contains("45109"));
 }
+
+#[tokio::test]
+async fn clear_quota_by_app_secret_is_sent_without_a_token_and_fetches_none() {
+    use wechat_msg_emulator::{Config, Emulator};
+    let emulator = Emulator::start(Config::default()).await.unwrap();
+    let app = emulator.app().clone();
+    let client = Client::builder()
+        .base_url(emulator.base_url())
+        .credentials(app.appid.clone(), app.secret.clone())
+        .build()
+        .unwrap();
+    let request = ClearQuotaByAppSecret::builder()
+        .appid(app.appid.clone())
+        .appsecret(app.secret.clone())
+        .build();
+    client.send(&request).await.expect("the counts cleared");
+    let counters = emulator.counters();
+    assert_eq!(
+        (counters.token_fetches, counters.stable_token_fetches),
+        (0, 0),
+        "no token was fetched for it"
+    );
+    // A wrong AppSecret is refused with WeChat's code, and the error never
+    // shows the secret sent.
+    let wrong = ClearQuotaByAppSecret::builder()
+        .appid(app.appid.clone())
+        .appsecret("not-the-secret")
+        .build();
+    let err = client.send(&wrong).await.unwrap_err();
+    assert_eq!(
+        err.rejection().map(|r| r.errcode.code()),
+        Some(40125),
+        "{err}"
+    );
+    for shown in [format!("{err}"), format!("{err:?}")] {
+        assert!(
+            !shown.contains("not-the-secret") && !shown.contains(&app.secret),
+            "{shown}"
+        );
+    }
+    emulator.shutdown().await;
+}
