@@ -29,6 +29,8 @@ pub fn run(as_json: bool) -> Result<(), Failure> {
                 line.push_str(", no cloud call");
             }
             line.push(']');
+        } else if !e.cloud {
+            line.push_str("  [HTTPS only: no cloud call]");
         }
         if let Some(d) = &e.deprecated {
             line.push_str("  [deprecated");

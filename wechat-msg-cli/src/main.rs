@@ -5,6 +5,7 @@
 
 mod batch;
 mod credentials;
+mod diagnose;
 mod emulator;
 mod endpoints;
 mod input;
@@ -186,6 +187,35 @@ enum Command {
         /// The push in WeChat's JSON push form; standard input when absent or `-`.
         file: Option<String>,
     },
+    /// Print what WeChat recorded for a call, by the rid at the end of its
+    /// errmsg (`... rid: 650b8665-65fe50fc-076f7520`): when it was made, how
+    /// long it took, its query string (the access_token redacted), request
+    /// and response bodies (openApi.getRidInfo; rids are kept 7 days).
+    ///
+    /// Credentials and target flags as for `send`; the lookup goes over
+    /// HTTPS whatever --via says (WeChat has no cloud call for it). Exit
+    /// codes: 0 printed, 1 WeChat answered an error (76001 unknown rid,
+    /// 76002 malformed, 76003 another account's, 76004 too old), 2 invalid
+    /// input, 3 not sent.
+    Rid {
+        /// The rid.
+        rid: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Print the daily quota of one API: its limit, the calls made today and
+    /// what remains (openApi.getApiQuota).
+    ///
+    /// Credentials and target flags as for `send`; over HTTPS whatever
+    /// --via says. Exit codes: 0 printed, 1 WeChat answered an error (76021
+    /// no API has this path, 76022 not the account's), 2 invalid input, 3
+    /// not sent.
+    Quota {
+        /// The API's path, without host or query (`/cgi-bin/message/custom/send`).
+        path: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
     /// The account's subscribe templates.
     #[command(subcommand)]
     Templates(TemplatesCommand),
@@ -224,7 +254,8 @@ enum TemplatesCommand {
     },
 }
 
-/// Where and how `send`, `send-batch` and `templates pull` send.
+/// Where and how `send`, `send-batch`, `templates pull`, `rid` and `quota`
+/// send.
 #[derive(Debug, clap::Args)]
 struct TargetArgs {
     /// How to send: the HTTPS API, or a cloud call through the relay function.
@@ -404,6 +435,8 @@ fn main() -> ExitCode {
             encoding,
             file,
         })),
+        Command::Rid { rid, target } => block_on(diagnose::rid(rid, target.into_target())),
+        Command::Quota { path, target } => block_on(diagnose::quota(path, target.into_target())),
         Command::Templates(TemplatesCommand::Pull { target }) => {
             block_on(templates::pull(target.into_target()))
         }

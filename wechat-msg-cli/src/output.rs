@@ -156,6 +156,22 @@ impl Redactions {
     }
 }
 
+/// A query string (`access_token=T&x=1`) with the values of its
+/// `access_token`, `secret` and `appsecret` replaced by [`REDACTED`]:
+/// WeChat's rid records show the query a call was made with.
+pub fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if matches!(key, "access_token" | "secret" | "appsecret") => {
+                format!("{key}={REDACTED}")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// `access_token` in either wire form.
 fn is_token_key(key: &str) -> bool {
     matches!(key, "access_token" | "accessToken")

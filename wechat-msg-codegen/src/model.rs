@@ -319,6 +319,10 @@ pub struct StrEnum {
     pub doc: String,
     /// `(wire, rust, doc)` in spec order.
     pub values: Vec<EnumValue>,
+    /// `open = true`: values the spec does not list are read into an
+    /// `Unknown(String)` variant instead of refused (answers WeChat may
+    /// extend).
+    pub open: bool,
 }
 
 /// A string enum's value.
@@ -371,6 +375,16 @@ impl PushMessage {
             .iter()
             .find(|e| e.role == Some(PushRole::MsgId))
     }
+
+    /// The element that deduplicates this push other than by its sender
+    /// and time: its `msg_id`, or its `dedupe` element.
+    pub fn dedupe_element(&self) -> Option<&PushElement> {
+        self.msg_id().or_else(|| {
+            self.elements
+                .iter()
+                .find(|e| e.role == Some(PushRole::Dedupe))
+        })
+    }
 }
 
 /// `[[push_item]]`: an item of a push list.
@@ -413,6 +427,8 @@ pub enum PushElementType {
     /// A list of items (index into [`PushModel::items`]): one object or an
     /// array of them.
     List(usize),
+    /// One item (index into [`PushModel::items`]): a nested object.
+    Item(usize),
 }
 
 /// What the runtime reads an element for.
@@ -426,6 +442,9 @@ pub enum PushRole {
     Time,
     /// The message id, the key for deduplication.
     MsgId,
+    /// Another element that deduplicates a push (`trace_id` of a media
+    /// check): a string or an integer.
+    Dedupe,
 }
 
 // Template keywords: `[[keyword]]`. A keyword's type is its key without the

@@ -192,6 +192,7 @@ pub struct RawEnum {
     pub pos: Pos,
     pub name: Option<Sp<String>>,
     pub doc: Option<Sp<String>>,
+    pub open: Option<Sp<bool>>,
     pub values: Vec<RawEnumValue>,
 }
 
@@ -400,7 +401,7 @@ const KEYWORD_KEYS: &[&str] = &[
 const WHEN_CONTAINS_KEYS: &[&str] = &["pattern", "max_chars", "what"];
 const UNION_KEYS: &[&str] = &["rust", "enum", "tag", "tag_cloud", "doc", "variant"];
 const VARIANT_KEYS: &[&str] = &["value", "cloud", "rust", "payload", "doc"];
-const ENUM_KEYS: &[&str] = &["name", "doc", "value"];
+const ENUM_KEYS: &[&str] = &["name", "doc", "open", "value"];
 const ENUM_VALUE_KEYS: &[&str] = &["wire", "rust", "doc"];
 const PUSH_KEYS: &[&str] = &["name", "variant", "msg_type", "event", "doc", "element"];
 const PUSH_ITEM_KEYS: &[&str] = &["name", "doc", "element"];
@@ -485,6 +486,7 @@ fn enumeration(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawEnum {
         pos: t.pos.clone(),
         name: t.req_string(cx, "name"),
         doc: t.req_string(cx, "doc"),
+        open: t.bool(cx, "open"),
         values: t
             .tables(cx, "value")
             .into_iter()

@@ -125,12 +125,45 @@ fn form(info: &EndpointInfo, bytes: &[u8]) -> Value {
 /// Parses `body` in `form` with the generated parser and writes it in the
 /// HTTP form. Values that arrived as text were read as their fields' kinds
 /// before ([`from_text`]).
+///
+/// A top-level field the spec gives an `errcode_missing` answers that code
+/// when it is missing or empty, and one with an `errcode_invalid` that code
+/// when its type refuses the value, as WeChat does (`cgi_path` 76021, `rid`
+/// 76002); any other problem is [`format_error`]'s.
 pub(crate) fn validate(
     info: &'static EndpointInfo,
     body: Value,
     form: Form,
 ) -> Result<Value, WxError> {
-    (info.convert)(&body, form, Form::Http).map_err(|err| format_error(&err))
+    let http = (info.convert)(&body, form, Form::Http).map_err(|err| {
+        let missing = matches!(err.kind(), WireErrorKind::Missing);
+        field_error(info, err.path(), form, missing).unwrap_or_else(|| format_error(&err))
+    })?;
+    for field in info.fields.iter().filter(|f| f.errcode_missing.is_some()) {
+        if http.get(field.http).and_then(Value::as_str) == Some("")
+            && let Some(err) = field_error(info, field.http, Form::Http, true)
+        {
+            return Err(err);
+        }
+    }
+    Ok(http)
+}
+
+/// The errcode the spec gives the top-level field at `path` (named in
+/// `form`) for a missing (`errcode_missing`) or refused (`errcode_invalid`)
+/// value, with the errcode's description as its errmsg.
+fn field_error(info: &EndpointInfo, path: &str, form: Form, missing: bool) -> Option<WxError> {
+    let field = info.fields.iter().find(|f| match form {
+        Form::Http => f.http == path,
+        _ => f.cloud == path,
+    })?;
+    let code = if missing {
+        field.errcode_missing
+    } else {
+        field.errcode_invalid
+    }?;
+    let errmsg = info.errcode(code).map_or("", |e| e.description);
+    Some(WxError::new(code, format!("{}: {errmsg}", field.http)))
 }
 
 /// 47001 naming the field at fault; 47003 for a template keyword whose

@@ -54,6 +54,7 @@ pub(crate) async fn invoke(
     }
     let reply = relay(&shared, &event, info);
     deliver_outbox(&shared);
+    crate::media_checks::push_media_checks(&shared);
     reply.into_response()
 }
 

@@ -82,6 +82,11 @@
 //! # aes_key = "..."      # 43 characters: safe mode; plaintext without it
 //! encoding = "json"       # or "xml"
 //!
+//! [security]            # content checks (security.msgSecCheck, mediaCheckAsync)
+//! risky = [{ word = "赌博", label = 20006 }]   # a text containing a word is risky
+//! visit_window_secs = 7200      # 61010 for a user who has not acted this recently
+//! media_check_delay_secs = 1    # mediaCheckAsync pushes its verdict this much later
+//!
 //! [cloud]
 //! envs = []               # empty: any env is accepted
 //! functions = []          # empty: any function name is accepted
@@ -120,6 +125,8 @@ pub struct Config {
     pub quotas: Quotas,
     /// What the cloud-function endpoint accepts.
     pub cloud: Cloud,
+    /// The content checks: risky words and their labels.
+    pub security: Security,
     /// The customer-service conversation: reply windows and typing.
     pub conversation: Conversation,
     /// Users' subscriptions to the account's templates, which subscribe
@@ -163,6 +170,7 @@ impl Default for Config {
             templates: Templates::default(),
             quotas: Quotas::default(),
             cloud: Cloud::default(),
+            security: Security::default(),
             conversation: Conversation::default(),
             subscriptions: Subscriptions::default(),
             push: None,
@@ -205,6 +213,11 @@ impl Config {
     /// [`Config::validate`] against another spec's endpoints.
     pub fn validate_for(&self, endpoints: &[&EndpointInfo]) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
+        for (i, word) in self.security.risky.iter().enumerate() {
+            if word.word.is_empty() {
+                problems.push(format!("security.risky[{i}].word: is empty"));
+            }
+        }
         if self.app.appid.is_empty() || self.app.secret.is_empty() {
             problems.push("app.appid and app.secret must not be empty".to_owned());
         }
@@ -294,6 +307,16 @@ impl Config {
                 false,
             ),
             ("conversation.typing_secs", self.conversation.typing, false),
+            (
+                "security.visit_window_secs",
+                self.security.visit_window,
+                false,
+            ),
+            (
+                "security.media_check_delay_secs",
+                self.security.media_check_delay,
+                false,
+            ),
         ];
         for (name, value, positive) in durations {
             if value > MAX_DURATION {
@@ -1084,6 +1107,24 @@ mod tests {
         // Its templates are the defaults, written out.
         assert_eq!(config.templates.private, Templates::default().private);
         assert_eq!(config.known.activity_ids, ["ACTIVITY_ID"]);
+        assert_eq!(config.security.risky, Security::default().risky);
+        assert_eq!(config.security.visit_window, Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn the_security_section_reads_and_refuses_an_empty_word() {
+        let config = Config::from_toml(
+            "[security]\nrisky = [{ word = \"spam\", label = 10001 }]\nmedia_check_delay_secs = 0.5\n",
+        )
+        .unwrap();
+        assert_eq!(config.security.risky, [RiskyWord::new("spam", 10001)]);
+        assert_eq!(
+            config.security.media_check_delay,
+            Duration::from_millis(500)
+        );
+        let err =
+            Config::from_toml("[security]\nrisky = [{ word = \"\", label = 1 }]\n").unwrap_err();
+        assert!(err.0.contains("security.risky[0].word: is empty"), "{err}");
     }
 
     #[test]
@@ -1097,5 +1138,57 @@ mod tests {
         let shown = format!("{:?}", Config::default());
         assert!(!shown.contains(App::DEFAULT_APPID));
         assert!(!shown.contains(App::DEFAULT_SECRET));
+    }
+}
+
+/// The content checks (`[security]`): which words make a text risky, and
+/// how they answer.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Security {
+    /// Words that make a text risky, each with its label. msgSecCheck
+    /// answers `suggest = "risky"` and the first match's label.
+    pub risky: Vec<RiskyWord>,
+    /// A check about a user who has not acted (written, entered the
+    /// conversation) within this long answers 61010. 2 hours by default;
+    /// known users count as having acted when the emulator starts.
+    #[serde(rename = "visit_window_secs", deserialize_with = "secs")]
+    pub visit_window: Duration,
+    /// How long after mediaCheckAsync its verdict is pushed. 1 s by default
+    /// (WeChat: within 30 minutes).
+    #[serde(rename = "media_check_delay_secs", deserialize_with = "secs")]
+    pub media_check_delay: Duration,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Security {
+            risky: vec![RiskyWord::new("赌博", 20006)],
+            visit_window: Duration::from_secs(2 * 3600),
+            media_check_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A risky word and the label a text containing it gets.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RiskyWord {
+    /// The word (matched anywhere in the text).
+    pub word: String,
+    /// Its label: 10001 ad, 20001 politics, 20002 porn, 20003 abuse,
+    /// 20006 illegal, 20008 fraud, 20012 vulgar, 20013 copyright, 21000 other.
+    pub label: i64,
+}
+
+impl RiskyWord {
+    /// `word`, labelled `label`.
+    pub fn new(word: impl Into<String>, label: i64) -> Self {
+        RiskyWord {
+            word: word.into(),
+            label,
+        }
     }
 }

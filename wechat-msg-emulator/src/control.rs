@@ -62,6 +62,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_emulator/tokens/expire", post(expire_tokens))
         .route("/_emulator/clock/advance", post(advance_clock))
         .route("/_emulator/new_day", post(new_day))
+        .route("/_emulator/security", get(security).put(set_security))
         .route(
             "/_emulator/push",
             get(push_target)
@@ -98,6 +99,8 @@ const ROUTES: &[&str] = &[
     "POST /_emulator/tokens/expire",
     "POST /_emulator/clock/advance",
     "POST /_emulator/new_day",
+    "GET /_emulator/security",
+    "PUT /_emulator/security",
     "PUT /_emulator/push",
     "GET /_emulator/push",
     "DELETE /_emulator/push",
@@ -353,6 +356,29 @@ async fn remove_template(
             message: format!("no private template {id:?}"),
         })
     }
+}
+
+/// The content checks' risky words: `{"risky": [{"word", "label"}]}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecurityWords {
+    risky: Vec<crate::config::RiskyWord>,
+}
+
+async fn security(State(shared): State<Arc<Shared>>) -> Response {
+    Json(json!({"risky": shared.risky_words()})).into_response()
+}
+
+/// Replaces the risky words; an empty word is refused by its index.
+async fn set_security(
+    State(shared): State<Arc<Shared>>,
+    Extension(Buffered(body)): Extension<Buffered>,
+) -> Result<Response, ControlError> {
+    let words = parse::<SecurityWords>(&body)?;
+    shared
+        .set_risky_words(words.risky)
+        .map_err(ControlError::bad_request)?;
+    Ok(done())
 }
 
 async fn new_day(State(shared): State<Arc<Shared>>) -> Response {

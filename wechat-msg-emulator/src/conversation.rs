@@ -87,6 +87,11 @@ impl Conversations {
         user.last_interaction = Some(now);
     }
 
+    /// When `openid` last wrote or entered the conversation, if ever.
+    pub fn last_interaction(&self, openid: &str) -> Option<Instant> {
+        self.users.get(openid)?.last_interaction
+    }
+
     fn open_window(&self, openid: &str, now: Instant) -> Option<u32> {
         let (closes, left) = self.users.get(openid)?.window?;
         (!closes.passed(now)).then_some(left)

@@ -11,13 +11,14 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use wechat_msg::{EndpointInfo, Location, StableTokenRequest, TokenRequest};
+use wechat_msg::{ClearQuotaByAppSecret, EndpointInfo, Location, StableTokenRequest, TokenRequest};
 
 use crate::body::{self, query_pairs, query_value};
 use crate::deliver::deliver_outbox;
 use crate::error::WxError;
 use crate::inspect::Via;
 use crate::layers::{Buffered, Endpoint};
+use crate::media_checks::push_media_checks;
 use crate::reply::{Reply, http_success};
 use crate::state::{Shared, Success};
 use crate::tokens::Issued;
@@ -35,6 +36,7 @@ pub(crate) async fn endpoint_call(
     let (parts, _) = request.into_parts();
     let result = call(&shared, info, &parts, bytes).await;
     deliver_outbox(&shared);
+    push_media_checks(&shared);
     match result {
         Ok(success) => {
             tracing::debug!(endpoint = info.name, via = "http", "accepted");
@@ -178,5 +180,41 @@ fn token_reply(result: Result<Issued, WxError>, kind: &'static str) -> Response 
             tracing::debug!(kind, errcode = err.code, "token refused");
             err.into_response()
         }
+    }
+}
+
+/// `POST /cgi-bin/clear_quota/v2`: clears the API call counts with the
+/// app's credentials instead of a token. WeChat's table puts `appid` and
+/// `appsecret` in the body, its example in the query: both are read (the
+/// query wins), with the endpoint's generated parser.
+pub(crate) async fn clear_quota_by_secret(
+    State(shared): State<Arc<Shared>>,
+    Extension(Buffered(bytes)): Extension<Buffered>,
+    request: Request,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    let mut query = query_pairs(&parts.uri);
+    if let Ok(Value::Object(body)) = wechat_msg::wire::parse_json(&bytes) {
+        for (key, value) in body {
+            if let Value::String(value) = value
+                && query_value(&query, &key).is_none()
+            {
+                query.push((key, value));
+            }
+        }
+    }
+    let result = token_request::<ClearQuotaByAppSecret>(&parts.method, &query, Bytes::new())
+        .and_then(|r| {
+            if r.appid != shared.config.app.appid {
+                return Err(WxError::new(40013, "invalid appid"));
+            }
+            if r.appsecret != shared.config.app.secret {
+                return Err(WxError::new(40125, "invalid appsecret"));
+            }
+            shared.clear_quota_by_secret()
+        });
+    match result {
+        Ok(()) => Reply::json(&json!({"errcode": 0, "errmsg": "ok"})).into_response(),
+        Err(err) => err.into_response(),
     }
 }

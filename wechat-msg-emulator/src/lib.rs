@@ -65,7 +65,11 @@
 //! | 45015 | a reply to a user whose reply window is closed (see [`Conversation`]) |
 //! | 45009 / 45047 | daily quota / the window's replies (or a configured per-user limit) used up |
 //! | 45080 / 45081 / 45072 | typing without a recent interaction / already typing / bad command |
-//! | 45103 | a retired endpoint, when `retired_unsupported` is set |
+//! | 45103 / 45109 | a retired endpoint, when `retired_unsupported` is set: 45109 with WeChat's errmsg (`This API has been unsupported. For more details, please view https://...`) for one whose errcodes list 45109 (uniformMessage.send), 45103 for the others |
+//! | 40129 / 40004 / 61010 | msgSecCheck, mediaCheckAsync: a scene outside 1-4 / a media_type outside 1-2 / a user who has not acted within [`Security::visit_window`] (2 hours, emulator clock; users known from the start acted at the start) |
+//! | 76021 / 76022 | getApiQuota: no API has this cgi_path (or none given) / a `/sns/` path, not the account's |
+//! | 40013 / 41002 / 41004 / 40125 / 48006 | clearQuota and `POST /cgi-bin/clear_quota/v2`: another appid / appid missing / appsecret missing / wrong appsecret / 10 clears this calendar month already (emulator clock) |
+//! | 76001 / 76002 / 76004 | getRidInfo: a rid the emulator never answered / an empty or malformed rid / a rid older than 7 days (emulator clock) |
 //! | -1 | a `system_busy` fault |
 //! | -604100 | a cloud call whose event names no `namespace.method` (the relay's own refusal) |
 //! | -604101 | a cloud call of an API the spec does not have |
@@ -87,6 +91,7 @@
 //! | `POST /_emulator/tokens/expire` | [`Emulator::expire_tokens`] |
 //! | `POST /_emulator/clock/advance` | `{"secs": N}`: [`Emulator::advance_clock`] |
 //! | `POST /_emulator/new_day` | [`Emulator::new_day`] |
+//! | `GET` / `PUT /_emulator/security` | the content checks' risky words: `{"risky": [{"word", "label"}]}` ([`RiskyWord`]) |
 //! | `PUT` / `GET` / `DELETE /_emulator/push` | [`Emulator::set_push`] ([`PushTarget`] as JSON: `{"url", "token", "aes_key"?, "encoding": "json"\|"xml"}`) |
 //! | `POST /_emulator/users/{openid}/messages` | [`Emulator::user_acts`] (a push body); answers the [`PushDelivery`] and the user's window |
 //! | `POST /_emulator/users/{openid}/subscriptions` | [`Emulator::subscribe`]: `{"template_id", "times"?}`; answers the popup's [`PushDelivery`] and the user's subscriptions |
@@ -127,13 +132,16 @@
 //!    [`config`], `conversation` (each user's reply window and typing),
 //!    `templates` (private templates, the public library, and the
 //!    template-management endpoints), `subscriptions` (users' subscriptions
-//!    to templates, and the subscribe events), `snapshot` (the world as
-//!    JSON), then `state`: what the
+//!    to templates, and the subscribe events), `security` (the content
+//!    checks' verdicts), `diagnostics` (the rid records and quota clears),
+//!    `snapshot` (the world as JSON), then `state`: what the
 //!    emulator knows, behind one lock, with the checks and commits of a call.
 //! 3. `body`, `reply`: requests read into validated bodies, answers written;
 //!    `deliver`: pushes to the developer's server, signed and sealed (a
-//!    call's pushes in the background).
-//! 4. `layers`: the middleware (counting, body deadline and limit, faults).
+//!    call's pushes in the background); `media_checks`: media-check
+//!    verdicts pushed after their delay.
+//! 4. `layers`: the middleware (counting, body deadline and limit, the call
+//!    log, faults); `rid_log`: every error answer recorded under its rid.
 //! 5. `http`, `cloud`, `control`: the handlers; `ui`: the web UI's assets.
 //! 6. `router`, then `server`, then the crate root ([`Emulator`]).
 //!
@@ -150,6 +158,7 @@ mod conn;
 mod control;
 mod conversation;
 mod deliver;
+mod diagnostics;
 mod error;
 mod events;
 mod faults;
@@ -157,8 +166,11 @@ mod http;
 pub mod inspect;
 mod layers;
 mod media;
+mod media_checks;
 mod reply;
+mod rid_log;
 mod router;
+mod security;
 mod server;
 mod snapshot;
 mod state;
@@ -180,7 +192,7 @@ use wechat_msg::EndpointInfo;
 pub use clock::MAX_DURATION;
 pub use config::{
     App, Config, ConfigError, Conversation, EndpointQuota, Grant, PrivateTemplate, PushTarget,
-    Templates,
+    RiskyWord, Security, Templates,
 };
 pub use conversation::WindowState;
 pub use faults::Faults;

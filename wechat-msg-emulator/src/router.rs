@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 
 use crate::layers::{self, Kind, Side};
 use crate::state::Shared;
-use crate::{cloud, control, http, ui};
+use crate::{cloud, control, http, rid_log, ui};
 
 /// Every route, with its middleware.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -35,7 +35,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 .route_layer(calls(Kind::Cloud))
                 .fallback(|| async { http::wrong_method("POST") }),
         )
+        .route(
+            "/cgi-bin/clear_quota/v2",
+            post(http::clear_quota_by_secret)
+                .route_layer(calls(Kind::Endpoint))
+                .fallback(|| async { http::wrong_method("POST") }),
+        )
         .fallback(http::endpoint_call.layer(calls(Kind::Endpoint)))
+        .layer(from_fn_with_state(shared.clone(), rid_log::record_rids))
         .layer(from_fn_with_state(shared.clone(), layers::observe))
         .layer(from_fn_with_state(
             (shared.clone(), Side::Wechat),

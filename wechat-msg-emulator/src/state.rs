@@ -16,14 +16,16 @@ use wechat_msg::{AnswerKind, EndpointInfo, Method, Role};
 
 use crate::activities::Activities;
 use crate::clock::{Deadline, MAX_DURATION, MAX_SECS, check_secs};
-use crate::config::{Config, PrivateTemplate, PushTarget};
+use crate::config::{Config, PrivateTemplate, PushTarget, RiskyWord};
 use crate::conversation::{Action, Conversations, Typing, WindowState};
+use crate::diagnostics::{self, Diagnostics, RidRecord};
 use crate::error::WxError;
 use crate::events::Events;
 use crate::faults::{Faults, Plan};
 use crate::inspect::{Counters, Message, PushAttempt, PushDelivery, Registration, Via};
 use crate::media::{Media, decode_base64};
 use crate::snapshot::{SNAPSHOT_VERSION, Snapshot, UserSnapshot};
+use crate::security::{self, MediaCheck};
 use crate::subscriptions::{self, Subscription, Subscriptions};
 use crate::templates::TemplateStore;
 use crate::tokens::{Issued, TokenProblem, TokenStore};
@@ -59,6 +61,28 @@ pub(crate) struct State {
     pub counters: Counters,
     pub faults: Faults,
     clock_offset: Duration,
+    /// When the state began: known users count as having acted then.
+    started: Instant,
+    /// The risky words of the content checks.
+    risky: Vec<RiskyWord>,
+    /// Media checks accepted, whose verdicts are to be pushed.
+    media_checks: Vec<MediaCheck>,
+    /// Calls recorded by rid, and the quota clears made.
+    diagnostics: Diagnostics,
+    /// The quota day the daily counts belong to ([`quota_day`]), once a
+    /// call has been counted.
+    quota_day: Option<u64>,
+}
+
+/// The errcode of a withdrawn API, and WeChat's errmsg for it (captured
+/// from uniformMessage.send the night it was withdrawn, before its rid).
+const WITHDRAWN: i64 = 45109;
+const WITHDRAWN_ERRMSG: &str = "This API has been unsupported. For more details, please view https://developers.weixin.qq.com/community/develop/doc/000ae8d6348af08e7030bc2546bc01?blockType=1";
+
+/// The quota day of a unix time: WeChat's daily quotas start again at
+/// midnight in Beijing (UTC+8).
+fn quota_day(unix: u64) -> u64 {
+    unix.saturating_add(8 * 3600) / 86_400
 }
 
 /// The first MsgId the emulator gives a user's message: past 2^53, as
@@ -282,10 +306,15 @@ impl Shared {
             .fetch_stable(now, tokens.lifetime, tokens.grace, force_refresh)
     }
 
-    /// 45103 for a retired endpoint when the configuration says so; checked
-    /// before the body, as WeChat does.
+    /// A retired endpoint's answer when the configuration says so; checked
+    /// before the body, as WeChat does: 45109 with the errmsg WeChat gave
+    /// when it withdrew uniform messages, for an endpoint whose errcodes list
+    /// 45109, and 45103 for any other.
     pub fn check_retired(&self, info: &EndpointInfo) -> Result<(), WxError> {
         if self.config.retired_unsupported && info.deprecated.is_some() {
+            if info.errcode(WITHDRAWN).is_some() {
+                return Err(WxError::new(WITHDRAWN, WITHDRAWN_ERRMSG));
+            }
             return Err(WxError::new(45103, "This API has been unsupported"));
         }
         Ok(())
@@ -303,6 +332,13 @@ impl Shared {
         self.check_retired(info)?;
         let mut state = self.lock();
         let now = self.now(&state);
+        // A new day on the emulator's clock starts the daily counts again.
+        let today = quota_day(self.unix_now(&state));
+        if state.quota_day.is_some_and(|day| day != today) {
+            state.daily.clear();
+            state.per_user.clear();
+        }
+        state.quota_day = Some(today);
         if let Some(limit) = self.config.daily_quota(info.name)
             && state.daily.get(info.name).copied().unwrap_or(0) >= limit
         {
@@ -387,6 +423,25 @@ impl Shared {
                 .activities
                 .serve(info.name, &body, now, unix_now, new_activity_id)?;
         }
+        let mut media_check = None;
+        if own.is_none() {
+            let acted = user.as_deref().and_then(|u| state_ref.last_acted(u));
+            if let Some(checked) = security::serve(
+                &self.config.security,
+                &state_ref.risky,
+                info.name,
+                &body,
+                acted,
+                now,
+            )? {
+                own = Some(checked.fields);
+                media_check = checked.media;
+            }
+        }
+        let mut clear = false;
+        if own.is_none() {
+            own = self.diagnose(state_ref, info.name, &body, unix_now, &mut clear)?;
+        }
 
         // Everything checked: commit.
         if let Some((user, template)) = &subscribed {
@@ -404,6 +459,13 @@ impl Shared {
         }
         for form_id in form_ids {
             state.form_ids.insert(form_id, FormId::Used);
+        }
+        if let Some(check) = media_check {
+            state.media_checks.push(check);
+        }
+        if clear {
+            state.daily.clear();
+            state.per_user.clear();
         }
         let daily = state.daily.entry(info.name).or_insert(0);
         *daily = daily.saturating_add(1);
@@ -447,6 +509,107 @@ impl Shared {
             }
         }
         Ok(answer)
+    }
+
+    /// Serves the diagnostics endpoints (quota and rid): `Some` answer
+    /// fields for them, `None` for any other. A clear of the counts is
+    /// checked here and set in `clear`, to be committed with the call.
+    fn diagnose(
+        &self,
+        state: &mut State,
+        endpoint: &str,
+        body: &Value,
+        unix_now: u64,
+        clear: &mut bool,
+    ) -> Result<Option<Map<String, Value>>, WxError> {
+        let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or_default();
+        match endpoint {
+            diagnostics::QUOTA => {
+                let path = text("cgi_path");
+                if path.contains("/sns/") {
+                    return Err(WxError::new(
+                        76022,
+                        "could not use this cgi_path\u{ff0c}no permission",
+                    ));
+                }
+                let Some(info) = self.endpoints.iter().find(|e| e.path == path) else {
+                    return Err(WxError::new(76021, "cgi_path not found, please check"));
+                };
+                let limit = self
+                    .config
+                    .daily_quota(info.name)
+                    .unwrap_or(u64::from(u32::MAX));
+                let used = state.daily.get(info.name).copied().unwrap_or(0);
+                let mut answer = Map::new();
+                answer.insert(
+                    "quota".into(),
+                    serde_json::json!({
+                        "daily_limit": limit,
+                        "used": used,
+                        "remain": limit.saturating_sub(used),
+                    }),
+                );
+                Ok(Some(answer))
+            }
+            diagnostics::CLEAR => {
+                if text("appid") != self.config.app.appid {
+                    return Err(WxError::new(40013, "invalid appid"));
+                }
+                state.diagnostics.clear(unix_now)?;
+                *clear = true;
+                Ok(Some(Map::new()))
+            }
+            diagnostics::RID => state.diagnostics.rid_info(text("rid"), unix_now).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// `/cgi-bin/clear_quota/v2`: clears the counts with the app's
+    /// credentials, sharing clearQuota's 10 a month.
+    pub fn clear_quota_by_secret(&self) -> Result<(), WxError> {
+        let mut state = self.lock();
+        let unix_now = self.unix_now(&state);
+        state.diagnostics.clear(unix_now)?;
+        state.daily.clear();
+        state.per_user.clear();
+        Ok(())
+    }
+
+    /// Records the call answered with `rid` (its invoke time is now on the
+    /// emulator's clock).
+    pub fn record_rid(&self, rid: String, mut record: RidRecord) {
+        let mut state = self.lock();
+        record.invoke_time = self.unix_now(&state);
+        state.diagnostics.record(rid, record);
+    }
+
+    /// The risky words of the content checks.
+    pub fn risky_words(&self) -> Vec<RiskyWord> {
+        self.lock().risky.clone()
+    }
+
+    /// Replaces the risky words of the content checks.
+    pub fn set_risky_words(&self, words: Vec<RiskyWord>) -> Result<(), String> {
+        if let Some(i) = words.iter().position(|w| w.word.is_empty()) {
+            return Err(format!("risky[{i}].word: is empty"));
+        }
+        self.lock().risky = words;
+        Ok(())
+    }
+
+    /// The media checks accepted since the last call, to push verdicts for.
+    pub fn take_media_checks(&self) -> Vec<MediaCheck> {
+        std::mem::take(&mut self.lock().media_checks)
+    }
+
+    /// Records `push` from `openid` and queues it for the push endpoint.
+    pub fn queue_push(&self, openid: &str, push: Map<String, Value>) -> Result<(), String> {
+        let mut state = self.lock();
+        let acted = self.record_push(&mut state, openid, push)?;
+        if acted.target.is_some() {
+            state.outbox.push(acted);
+        }
+        Ok(())
     }
 
     /// Frames `push` as WeChat sends it from `openid` (`ToUserName`,
@@ -945,7 +1108,19 @@ impl State {
             counters: Counters::default(),
             faults: config.faults.clone(),
             clock_offset: Duration::ZERO,
+            started: now,
+            risky: config.security.risky.clone(),
+            media_checks: Vec::new(),
+            diagnostics: Diagnostics::default(),
+            quota_day: None,
         }
+    }
+
+    /// When `openid` last acted: wrote or entered the conversation, or, for
+    /// a user known from the start, the start.
+    fn last_acted(&self, openid: &str) -> Option<Instant> {
+        let start = self.openids.contains(openid).then_some(self.started);
+        self.conversations.last_interaction(openid).max(start)
     }
 
     fn check_role(&self, role: Role, path: &str, value: &str, now: Instant) -> Result<(), WxError> {

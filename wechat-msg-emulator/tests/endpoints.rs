@@ -376,8 +376,47 @@ async fn retired_endpoints_can_answer_45103() {
             continue;
         }
         let answer = h.send(info.name, &json!({})).await;
-        assert_eq!(errcode(&answer), 45103, "{}: {answer}", info.name);
+        // uniformMessage.send was withdrawn with its own code (below).
+        let expected = if info.name == "uniformMessage.send" {
+            45109
+        } else {
+            45103
+        };
+        assert_eq!(errcode(&answer), expected, "{}: {answer}", info.name);
     }
+}
+
+#[tokio::test]
+async fn a_withdrawn_uniform_message_answers_45109_as_wechat_did() {
+    let mut config = Config::default();
+    config.retired_unsupported = true;
+    let h = Harness::with(config).await;
+    let body = serde_json::from_str::<Value>(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/uniform.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let answer = h.send("uniformMessage.send", &body).await;
+    assert_eq!(errcode(&answer), 45109, "{answer}");
+    let msg = errmsg(&answer);
+    assert!(
+        msg.starts_with(
+            "This API has been unsupported. For more details, please view https://developers.weixin.qq.com/community/develop/doc/000ae8d6348af08e7030bc2546bc01?blockType=1 rid: "
+        ),
+        "{msg}"
+    );
+    assert!(wechat_msg::answer::rid_of(msg).is_some());
+    // The same as a cloud call, and templateMessage.send's 45103.
+    let cloud = h.cloud("uniformMessage.send", &json!({})).await;
+    assert_eq!(cloud["errCode"], 45109, "{cloud}");
+    let template = h.send("templateMessage.send", &template("F1")).await;
+    assert_eq!(errcode(&template), 45103, "{template}");
+    assert!(errmsg(&template).starts_with("This API has been unsupported rid: "));
+    // Nothing was accepted.
+    assert!(h.emu.messages().is_empty());
 }
 
 #[tokio::test]

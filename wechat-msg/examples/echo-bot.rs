@@ -1,5 +1,9 @@
 //! A customer-service bot that answers every text with its echo.
 //!
+//! Each text is checked with `security.msgSecCheck` first: only a text the
+//! check passes is echoed; a risky one (or one to review, or a failed
+//! check) gets a fixed sentence instead.
+//!
 //! WeChat pushes the user's message to `/wechat/push`; the bot answers the
 //! push at once and replies with `customerServiceMessage.send` (the reply
 //! window the user opened allows it). Against the local emulator:
@@ -12,11 +16,16 @@
 //!     -d '{"url":"http://127.0.0.1:3000/wechat/push","token":"echo-token","encoding":"json"}'
 //! curl -X POST http://127.0.0.1:8080/_emulator/users/OPENID/messages -d '{"MsgType":"text","Content":"hi"}'
 //! curl http://127.0.0.1:8080/_emulator/messages   # the bot's "echo: hi"
+//! curl -X POST http://127.0.0.1:8080/_emulator/users/OPENID/messages -d '{"MsgType":"text","Content":"来赌博"}'
+//! curl http://127.0.0.1:8080/_emulator/messages   # the fixed sentence, not the text
 //! ```
 
 use wechat_msg::client::Client;
 use wechat_msg::push::{PushConfig, PushService, Receiver};
-use wechat_msg::{CustomerServiceMessage, Push, Text};
+use wechat_msg::{CustomerServiceMessage, MsgSecCheck, Push, SecCheckSuggest, Text};
+
+/// What the bot answers instead of echoing a text the check does not pass.
+const NOT_ECHOED: &str = "Sorry, I can't repeat that message.";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,13 +43,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let client = client.clone();
         async move {
             let Push::Text(text) = push else { return };
+            // Scene 2 (comment): the user's text shown back to them.
+            let check = MsgSecCheck::builder()
+                .content(text.content.clone())
+                .version(2)
+                .scene(2)
+                .openid(text.from_user_name.clone())
+                .build();
+            let answer = match client.send(&check).await {
+                Ok(verdict) if verdict.result.suggest == SecCheckSuggest::Pass => {
+                    format!("echo: {}", text.content)
+                }
+                Ok(_) => NOT_ECHOED.to_owned(),
+                Err(err) => {
+                    eprintln!("content check failed: {err}");
+                    NOT_ECHOED.to_owned()
+                }
+            };
             let reply = CustomerServiceMessage::builder()
                 .touser(text.from_user_name)
-                .body(
-                    Text::builder()
-                        .content(format!("echo: {}", text.content))
-                        .build(),
-                )
+                .body(Text::builder().content(answer).build())
                 .build();
             if let Err(err) = client.send(&reply).await {
                 eprintln!("reply failed: {err}");

@@ -33,7 +33,13 @@ fn config_grants_exactly_the_endpoints_of_the_spec() {
         "duplicate names in {}",
         path.display()
     );
-    let spec: BTreeSet<&str> = wechat_msg::ENDPOINTS.iter().map(|e| e.name).collect();
+    // Endpoints WeChat offers no cloud call for (`cloud = false`) are sent
+    // over HTTPS only: the relay is not granted them.
+    let spec: BTreeSet<&str> = wechat_msg::ENDPOINTS
+        .iter()
+        .filter(|e| e.cloud)
+        .map(|e| e.name)
+        .collect();
     let missing: Vec<_> = spec.difference(&granted).collect();
     let extra: Vec<_> = granted.difference(&spec).collect();
     assert!(

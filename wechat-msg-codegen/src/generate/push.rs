@@ -49,6 +49,14 @@ fn field_type(push: &PushModel, e: &PushElement) -> TokenStream {
             let item = ident(&push.items[i].name);
             quote!(::std::vec::Vec<#item>)
         }
+        (PushElementType::Item(i), true) => {
+            let item = ident(&push.items[i].name);
+            quote!(#item)
+        }
+        (PushElementType::Item(i), false) => {
+            let item = ident(&push.items[i].name);
+            quote!(::core::option::Option<#item>)
+        }
     }
 }
 
@@ -92,6 +100,24 @@ fn strukt(
                 let item = ident(&push.items[i].name);
                 quote!(#f: #rt::read_items(map, #key, #required, prefix, #item::__read_push)?,)
             }
+            // One object: read as a list, which names a missing required
+            // element and a wrong type; a list of several keeps the first.
+            (PushElementType::Item(i), true) => {
+                let item = ident(&push.items[i].name);
+                quote!(#f: match #rt::read_items(map, #key, true, prefix, #item::__read_push)?.into_iter().next() {
+                    ::core::option::Option::Some(item) => item,
+                    ::core::option::Option::None => {
+                        let mut absent = map.clone();
+                        absent.remove(#key);
+                        #rt::read_items(&absent, #key, true, prefix, #item::__read_push)?;
+                        ::core::unreachable!("a required element that is absent is an error")
+                    }
+                },)
+            }
+            (PushElementType::Item(i), false) => {
+                let item = ident(&push.items[i].name);
+                quote!(#f: #rt::read_items(map, #key, false, prefix, #item::__read_push)?.into_iter().next(),)
+            }
         }
     });
     let write = |e: &PushElement| {
@@ -114,6 +140,14 @@ fn strukt(
             ),
             (PushElementType::List(_), _) => quote!(
                 #rt::write_items(&mut map, #key, self.#f.iter().map(|item| item.__write_push()).collect());
+            ),
+            (PushElementType::Item(_), true) => quote!(
+                #rt::write_items(&mut map, #key, ::std::vec![self.#f.__write_push()]);
+            ),
+            (PushElementType::Item(_), false) => quote!(
+                if let ::core::option::Option::Some(item) = &self.#f {
+                    #rt::write_items(&mut map, #key, ::std::vec![item.__write_push()]);
+                }
             ),
         }
     };
@@ -210,14 +244,21 @@ fn push_enum(push: &PushModel) -> TokenStream {
     };
     let dedupe = push.messages.iter().map(|m| {
         let v = ident(&m.variant);
-        match m.msg_id() {
+        match m.dedupe_element() {
             Some(e) => {
                 let f = ident(&e.rust);
+                // A message id keeps its `msg:` keys; another key is named
+                // by its element, so keys of different kinds never meet.
+                let prefix = match e.role {
+                    Some(PushRole::MsgId) => "msg".to_owned(),
+                    _ => e.name.clone(),
+                };
+                let format = format!("{prefix}:{{}}");
                 if e.required {
-                    quote!(Push::#v(p) => ::core::option::Option::Some(::std::format!("msg:{}", p.#f)),)
+                    quote!(Push::#v(p) => ::core::option::Option::Some(::std::format!(#format, p.#f)),)
                 } else {
-                    quote!(Push::#v(p) => match p.#f {
-                        ::core::option::Option::Some(id) => ::core::option::Option::Some(::std::format!("msg:{id}")),
+                    quote!(Push::#v(p) => match &p.#f {
+                        ::core::option::Option::Some(id) => ::core::option::Option::Some(::std::format!(#format, id)),
                         ::core::option::Option::None => Self::__event_key(#sender_of, #time_of),
                     },)
                 }

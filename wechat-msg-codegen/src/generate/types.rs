@@ -234,6 +234,15 @@ pub fn string_enum(e: &StrEnum) -> TokenStream {
         quote!(#wire => ::core::result::Result::Ok(#name::#vname),)
     });
     let wires: Vec<&str> = e.values.iter().map(|v| v.wire.as_str()).collect();
+    if e.open {
+        return open_enum(
+            e,
+            variants.collect(),
+            all_variants.collect(),
+            as_str.collect(),
+            &wires,
+        );
+    }
     quote! {
         #doc
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -267,6 +276,75 @@ pub fn string_enum(e: &StrEnum) -> TokenStream {
                         expected: #name::WIRE_VALUES,
                     })),
                 }
+            }
+        }
+    }
+}
+
+/// An open string enum (`open = true`): the listed values and `Unknown`
+/// holding any other, so a value WeChat adds later does not fail a read.
+fn open_enum(
+    e: &StrEnum,
+    variants: Vec<TokenStream>,
+    all_variants: Vec<TokenStream>,
+    as_str: Vec<TokenStream>,
+    wires: &[&str],
+) -> TokenStream {
+    let name = ident(&e.name);
+    let from_wire = e.values.iter().map(|v| {
+        let vname = ident(&v.rust);
+        let wire = &v.wire;
+        quote!(#wire => #name::#vname,)
+    });
+    let doc = docs(&format!(
+        "{}\n\nOn the wire one of: {}; any other value is kept as [`{}::Unknown`].",
+        e.doc,
+        wires
+            .iter()
+            .map(|w| format!("`{w}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        e.name
+    ));
+    quote! {
+        #doc
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum #name {
+            #(#variants)*
+            /// A value the spec does not list, kept as sent.
+            Unknown(::std::string::String),
+        }
+        impl #name {
+            /// Every listed value, in spec order.
+            pub const ALL: &'static [#name] = &[#(#all_variants),*];
+            /// Every listed wire string, in spec order.
+            pub const WIRE_VALUES: &'static [&'static str] = &[#(#wires),*];
+            /// The wire string.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    #(#as_str)*
+                    #name::Unknown(other) => other.as_str(),
+                }
+            }
+            /// The value of a wire string: a listed one, or `Unknown`.
+            pub fn from_wire(s: &str) -> Self {
+                match s {
+                    #(#from_wire)*
+                    other => #name::Unknown(other.to_owned()),
+                }
+            }
+        }
+        impl ::core::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::core::str::FromStr for #name {
+            type Err = ::core::convert::Infallible;
+            /// Parses a wire string; never fails (unlisted values are `Unknown`).
+            fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
+                ::core::result::Result::Ok(#name::from_wire(s))
             }
         }
     }

@@ -558,6 +558,22 @@ pub fn string_enum(e: &StrEnum) -> TokenStream {
         let wire = &v.wire;
         quote!(#wire => ::core::result::Result::Ok(#name::#vname),)
     });
+    // An open enum keeps any other value; a closed one refuses it, naming
+    // the values it allows.
+    let (unknown_read, unknown_stream) = if e.open {
+        (
+            quote!(other => ::core::result::Result::Ok(#name::Unknown(other.to_owned())),),
+            quote!(other => ::core::result::Result::Ok(#name::Unknown(other.to_owned())),),
+        )
+    } else {
+        (
+            quote!(other => ::core::result::Result::Err(cx.error(#rt::WireErrorKind::UnknownValue {
+                value: other.to_owned(),
+                expected: #name::WIRE_VALUES,
+            })),),
+            quote!(_ => ::core::result::Result::Err(#rt::mismatch()),),
+        )
+    };
     quote! {
         impl #rt::Wire for #name {
             #[inline]
@@ -575,10 +591,7 @@ pub fn string_enum(e: &StrEnum) -> TokenStream {
             ) -> ::core::result::Result<Self, #rt::WireError> {
                 match cx.str(value)? {
                     #(#arms)*
-                    other => ::core::result::Result::Err(cx.error(#rt::WireErrorKind::UnknownValue {
-                        value: other.to_owned(),
-                        expected: #name::WIRE_VALUES,
-                    })),
+                    #unknown_read
                 }
             }
 
@@ -589,7 +602,7 @@ pub fn string_enum(e: &StrEnum) -> TokenStream {
                 let key = <#rt::Key<'de> as #rt::serde::Deserialize<'de>>::deserialize(de)?;
                 match key.as_str() {
                     #(#stream_arms)*
-                    _ => ::core::result::Result::Err(#rt::mismatch()),
+                    #unknown_stream
                 }
             }
         }

@@ -125,15 +125,6 @@ impl Validator<'_> {
             },
         };
         let cloud = e.cloud.as_ref().is_none_or(|c| c.value);
-        if let Some(c) = &e.cloud
-            && !c.value
-            && auth != Auth::None
-        {
-            self.errors.push(
-                &c.pos,
-                "`cloud = false` is only for endpoints with `auth = \"none\"`: an endpoint sent with an access_token is also a cloud call",
-            );
-        }
         if let Some(of) = &e.errcodes_of {
             if let Some(first) = e.errcodes.first() {
                 self.errors.push(

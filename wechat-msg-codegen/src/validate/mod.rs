@@ -331,7 +331,6 @@ errcodes_of = "auth.get"
         let errors = check(&spec).unwrap_err();
         let expect = [
             "spec.toml:8:8: unknown auth `cookie`; expected `access_token` or `none`",
-            "spec.toml:9:9: `cloud = false` is only for endpoints with `auth = \"none\"`",
             "spec.toml:10:15: `errcodes_of`: no endpoint is named `nowhere.at_all`",
             "`role = \"secret\"` is for a string field, and `count` is `integer`",
             "`errcode_missing = 41002`: `thing.send` does not list errcode 41002",

@@ -126,13 +126,24 @@ pub(crate) fn validate(
             );
         }
         let own: Vec<&RawElement> = push.elements.iter().collect();
+        let elements = elements_of(errors, &own, &item_index, &common, Place::Push);
+        let keys = elements
+            .iter()
+            .filter(|e| matches!(e.role, Some(PushRole::MsgId | PushRole::Dedupe)))
+            .count();
+        if keys > 1 {
+            errors.push(
+                &push.pos,
+                "a push has at most one element with role msg_id or dedupe".to_owned(),
+            );
+        }
         messages.push(PushMessage {
             name: text(&push.name),
             variant: text(&push.variant),
             msg_type: key.0,
             event: push.event.as_ref().map(|e| e.value.clone()),
             doc: text(&push.doc),
-            elements: elements_of(errors, &own, &item_index, &common, Place::Push),
+            elements,
         });
     }
     PushModel {
@@ -221,6 +232,14 @@ fn elements_of(
         let parsed = match ty.value.as_str() {
             "string" => Some(PushElementType::String),
             "integer" => Some(PushElementType::Integer),
+            other if items.contains_key(other) => {
+                if place == Place::Item {
+                    errors.push(&ty.pos, "push items cannot hold items".to_owned());
+                    None
+                } else {
+                    Some(PushElementType::Item(items[other]))
+                }
+            }
             other => match other
                 .strip_prefix("list<")
                 .and_then(|rest| rest.strip_suffix('>'))
@@ -243,7 +262,7 @@ fn elements_of(
                     errors.push(
                         &ty.pos,
                         format!(
-                            "unknown push element type `{other}`; expected string, integer or list<ITEM>"
+                            "unknown push element type `{other}`; expected string, integer, ITEM or list<ITEM> (ITEM a `[[push_item]]`)"
                         ),
                     );
                     None
@@ -265,11 +284,12 @@ fn elements_of(
                 ("sender", Place::Common) => PushRole::Sender,
                 ("time", Place::Common) => PushRole::Time,
                 ("msg_id", Place::Push) => PushRole::MsgId,
+                ("dedupe", Place::Push) => PushRole::Dedupe,
                 (other, _) => {
                     errors.push(
                         &r.pos,
                         format!(
-                            "unknown role `{other}` here; common elements take recipient, sender or time, push elements msg_id"
+                            "unknown role `{other}` here; common elements take recipient, sender or time, push elements msg_id or dedupe"
                         ),
                     );
                     return None;
@@ -278,10 +298,14 @@ fn elements_of(
             let fits = match role {
                 PushRole::Time | PushRole::MsgId => parsed == PushElementType::Integer,
                 PushRole::Recipient | PushRole::Sender => parsed == PushElementType::String,
+                PushRole::Dedupe => {
+                    matches!(parsed, PushElementType::String | PushElementType::Integer)
+                }
             };
             if !fits {
                 errors.push(&r.pos, format!("role `{}` needs a {} element", r.value, match role {
                     PushRole::Time | PushRole::MsgId => "integer",
+                    PushRole::Dedupe => "string or integer",
                     _ => "string",
                 }));
                 return None;
@@ -307,6 +331,7 @@ fn role_name(role: PushRole) -> &'static str {
         PushRole::Sender => "sender",
         PushRole::Time => "time",
         PushRole::MsgId => "msg_id",
+        PushRole::Dedupe => "dedupe",
     }
 }
 

@@ -323,10 +323,23 @@ impl Validator<'_> {
                 doc: text(&raw.doc),
             });
         }
+        let open = e.open.as_ref().is_some_and(|o| o.value);
+        if open && let Some(taken) = values.iter().position(|v| v.rust == "Unknown") {
+            let pos = e.values[taken]
+                .rust
+                .as_ref()
+                .or(e.values[taken].wire.as_ref())
+                .map_or(&e.pos, |s| &s.pos);
+            self.errors.push(
+                pos,
+                "an open enum (`open = true`) keeps unlisted values as `Unknown`; give this value another `rust` name",
+            );
+        }
         StrEnum {
             name: text(&e.name),
             doc: text(&e.doc),
             values,
+            open,
         }
     }
 

@@ -62,6 +62,18 @@ enum Next {
 }
 
 impl Caller {
+    /// The token lease a call of `info` is made with: none for an endpoint
+    /// that takes no access_token.
+    async fn lease_for(
+        &self,
+        info: &'static EndpointInfo,
+    ) -> Result<Option<Lease>, super::token::TokenError> {
+        if info.auth == crate::endpoint::Auth::None {
+            return Ok(None);
+        }
+        self.tokens.get().await
+    }
+
     /// What to scrub from what comes back of a call made with `token`.
     pub(crate) fn scrub<'a>(&'a self, token: Option<&'a AccessToken>) -> Scrub<'a> {
         Scrub {
@@ -97,7 +109,10 @@ impl Caller {
             let mut retries = 0u32;
             let mut refreshed = false;
             let result = loop {
-                let lease = match self.tokens.get().await {
+                // An endpoint that takes no access_token (`auth = "none"`:
+                // clear_quota/v2, called when token fetches are what ran
+                // out) is sent without one, and fetches none.
+                let lease = match self.lease_for(info).await {
                     Ok(lease) => lease,
                     Err(err) => {
                         break Err(Failed {

@@ -89,6 +89,7 @@ impl Client {
         via: &Via,
     ) -> Result<E::Answer, Error<E::Errcode>> {
         let info = E::INFO;
+        let via = via.for_endpoint(info);
         let form = via.form();
         // What the JSON shape cannot say (keyword values) is checked before
         // anything leaves: an invalid request is refused as not sent.
@@ -161,6 +162,7 @@ impl Client {
         from: Form,
         via: &Via,
     ) -> Result<Value, Error<AnyErrcode>> {
+        let via = via.for_endpoint(info);
         let form = via.form();
         let invalid = |err| Error::new(info.name, form, 0, ErrorKind::InvalidRequest(err));
         let request = (info.parse)(body, from).map_err(invalid)?;

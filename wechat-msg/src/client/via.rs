@@ -34,6 +34,14 @@ impl Via {
         }
     }
 
+    /// How a request of `info` travels when sent this way: an endpoint
+    /// WeChat offers no cloud call for (`cloud = false` in the spec:
+    /// getRidInfo, getApiQuota, ...) goes over HTTPS whatever the client's
+    /// way, with the same access_token.
+    pub(crate) fn for_endpoint(&self, info: &EndpointInfo) -> &Via {
+        if info.cloud { self } else { &Via::Http }
+    }
+
     /// The request of `info` carrying `body` (a request written in
     /// [`Via::form`]); `media` gives a file field's file by its HTTP key.
     pub(crate) fn outgoing<'m, B: Serialize + ?Sized>(
