@@ -128,7 +128,6 @@ fn listen_prints_what_push_sends_in_every_mode_and_encoding() {
     for encoding in ["json", "xml"] {
         for (listener, keys) in [
             (&plain, vec![]),
-            (&safe, vec![]),
             (&safe, vec!["--aes-key", KEY, "--appid", APPID]),
         ] {
             id += 1;
@@ -224,10 +223,16 @@ fn refused_pushes_print_nothing_and_say_why() {
     let (code, _, _) = push("http://127.0.0.1:9", &["--token", TOKEN], &text(4));
     assert_eq!(code, 3);
     // A retry of the same push is answered, printed once.
+    let sealed = ["--token", TOKEN, "--aes-key", KEY, "--appid", APPID];
     let sent = text(5);
-    assert_eq!(push(&safe.url, &["--token", TOKEN], &sent).0, 0);
+    assert_eq!(push(&safe.url, &sealed, &sent).0, 0);
     assert_eq!(safe.next(), sent);
-    assert_eq!(push(&safe.url, &["--token", TOKEN], &sent).0, 0);
+    assert_eq!(push(&safe.url, &sealed, &sent).0, 0);
+    safe.nothing_more();
+    // With a key configured, a plaintext push (signed with `signature`
+    // only, which does not cover the body) is refused: 401, exit 1.
+    let (code, _, stderr) = push(&safe.url, &["--token", TOKEN], &text(6));
+    assert_eq!(code, 1, "{stderr}");
     safe.nothing_more();
     // Each refusal was said on standard error, without the secrets.
     let stderr = safe.stderr.clone();

@@ -151,14 +151,13 @@ fn every_mode_and_encoding_is_accepted() {
     let push = text_push(json!(42));
     for encoding in [Encoding::Json, Encoding::Xml] {
         let signed = signer().sign(&push, encoding, &[], now(), "nonce1");
-        // Plaintext pushes are accepted by a plaintext endpoint and by one
-        // with a key (compatible mode lets WeChat send either).
-        for receiver in [plain(), safe()] {
-            let Push::Text(text) = open(&receiver, &signed).unwrap() else {
-                panic!()
-            };
-            assert_eq!(text.content, "hello <there> ]]> & \u{1F600}");
-        }
+        // Plaintext pushes are accepted by a plaintext endpoint only: with a
+        // key configured, the body must be signed (msg_signature).
+        let Push::Text(text) = open(&plain(), &signed).unwrap() else {
+            panic!()
+        };
+        assert_eq!(text.content, "hello <there> ]]> & \u{1F600}");
+        assert_eq!(open(&safe(), &signed).unwrap_err().status(), 401);
         let sealed = sealed_signer().sign(&push, encoding, &[], now(), "nonce2");
         assert!(!String::from_utf8_lossy(&sealed.body).contains("hello"));
         let received = safe()
@@ -173,6 +172,54 @@ fn every_mode_and_encoding_is_accepted() {
         // Without a key, a sealed push cannot be opened.
         assert_eq!(open(&plain(), &sealed).unwrap_err(), Refusal::NoKey);
     }
+}
+
+#[test]
+fn with_a_key_only_pushes_signed_over_encrypt_are_believed() {
+    // A plaintext push carrying only `signature` (over the token, timestamp
+    // and nonce, not the body): refused, whatever it says.
+    let forged_body = text_push(json!(31));
+    for encoding in [Encoding::Json, Encoding::Xml] {
+        let downgraded = signer().sign(&forged_body, encoding, &[], now(), "d1");
+        let refusal = open(&safe(), &downgraded).unwrap_err();
+        assert!(matches!(refusal, Refusal::Signature(_)), "{refusal}");
+        assert_eq!(refusal.status(), 401);
+        // Claiming `encrypt_type=aes` without a msg_signature: refused too.
+        let mut claimed = downgraded.clone();
+        claimed.query.push_str("&encrypt_type=aes");
+        assert!(open(&safe(), &claimed).is_err());
+    }
+    // Compatible mode: the plaintext fields beside `Encrypt` are not read;
+    // the decrypted message is.
+    let genuine = text_push(json!(32));
+    let sealed = sealed_signer().sign(&genuine, Encoding::Json, &[], now(), "d2");
+    let mut outer: Map<String, Value> = serde_json::from_slice(&sealed.body).unwrap();
+    for (k, v) in text_push(json!(33)) {
+        outer.insert(k, v);
+    }
+    outer.insert("Content".into(), "forged beside the envelope".into());
+    let compatible = wechat_msg::push::SignedPush {
+        query: sealed.query.clone(),
+        body: serde_json::to_vec(&outer).unwrap(),
+    };
+    let Push::Text(text) = open(&safe(), &compatible).unwrap() else {
+        panic!()
+    };
+    assert_eq!(text.msg_id, 32);
+    assert_eq!(text.content, "hello <there> ]]> & \u{1F600}");
+    // The same envelope with its msg_signature dropped and only `signature`
+    // left: refused.
+    let stripped: String = sealed
+        .query
+        .split('&')
+        .filter(|kv| !kv.starts_with("msg_signature=") && !kv.starts_with("encrypt_type="))
+        .collect::<Vec<_>>()
+        .join("&");
+    let stripped = wechat_msg::push::SignedPush {
+        query: stripped,
+        body: compatible.body.clone(),
+    };
+    assert_eq!(open(&safe(), &stripped).unwrap_err().status(), 401);
 }
 
 #[test]

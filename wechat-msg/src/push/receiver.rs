@@ -63,8 +63,11 @@ impl PushConfig {
         })
     }
 
-    /// Compatible or safe mode: encrypted pushes are opened with this
-    /// EncodingAESKey and must be sealed for `appid`.
+    /// Compatible or safe mode: pushes are opened with this EncodingAESKey
+    /// and must be sealed for `appid`. With a key, every push must carry
+    /// `Encrypt` signed with `msg_signature`; a plaintext push signed only
+    /// with `signature` is refused (401), and in compatible mode the fields
+    /// beside `Encrypt` are ignored in favour of the decrypted message.
     pub fn encrypted(mut self, encoding_aes_key: &str, appid: &str) -> Result<Self, KeyError> {
         self.aes = Some(AesKey::from_encoding_aes_key(encoding_aes_key)?);
         self.appid = Some(appid.to_owned());
@@ -317,7 +320,11 @@ impl<P: PushMessage> Receiver<P> {
         let encrypted = query.encrypt_type.as_deref() == Some("aes");
         let outer = body::read(body, encoding, P::XML_WRAPPERS)
             .map_err(|e| Refusal::Malformed(e.to_string()))?;
-        let map = if encrypted {
+        // With a key configured, only a body signed with msg_signature over
+        // its `Encrypt` is believed, in compatible mode too: `signature`
+        // alone covers the timestamp and nonce, not the body, so a plaintext
+        // push would let whoever saw one push URL forge any body.
+        let map = if encrypted || self.config.aes.is_some() {
             self.unseal(query, &outer, encoding)?
         } else {
             self.signed(query)?;
@@ -343,8 +350,19 @@ impl<P: PushMessage> Receiver<P> {
         outer: &Map<String, Value>,
         encoding: Encoding,
     ) -> Result<Map<String, Value>, Refusal> {
-        let sealed = body::sealed(outer)
-            .ok_or_else(|| Refusal::Malformed("encrypt_type=aes and no Encrypt".to_owned()))?;
+        let sealed = match body::sealed(outer) {
+            Some(sealed) => sealed,
+            None if query.encrypt_type.as_deref() == Some("aes") => {
+                return Err(Refusal::Malformed(
+                    "encrypt_type=aes and no Encrypt".to_owned(),
+                ));
+            }
+            None => {
+                return Err(Refusal::Signature(
+                    "an EncodingAESKey is configured: the push must be sealed (Encrypt) and signed with msg_signature",
+                ));
+            }
+        };
         let (Some(signature), Some(timestamp), Some(nonce)) =
             (&query.msg_signature, &query.timestamp, &query.nonce)
         else {
