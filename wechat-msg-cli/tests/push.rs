@@ -289,3 +289,74 @@ fn listen_receives_what_the_emulators_users_do() {
         emu.shutdown().await;
     });
 }
+
+/// One request on a connection of its own; the status and the body.
+fn post_raw(url: &str, query: &str, body: &[u8]) -> (u16, String) {
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST /{path}?{query} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[allow(dead_code)]
+fn stderr_of(listener: Listener, until: &str) -> String {
+    let stderr = listener.stderr.clone();
+    drop(listener);
+    let mut said = String::new();
+    for _ in 0..100 {
+        said = stderr.lock().unwrap().clone();
+        if said.contains(until) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    said
+}
+
+#[test]
+fn a_captured_signature_cannot_carry_another_body() {
+    let plain = Listener::start(&[]);
+    let signer = wechat_msg::push::PushSigner::new(TOKEN).unwrap();
+    let sent = text(7001);
+    let form = sent.as_object().unwrap().clone();
+    let signed = signer.sign(
+        &form,
+        wechat_msg::push::body::Encoding::Json,
+        &[],
+        now(),
+        "424242",
+    );
+    assert_eq!(post_raw(&plain.url, &signed.query, &signed.body).0, 200);
+    assert_eq!(plain.next(), sent);
+    // WeChat's retry: the same bytes under the same nonce pass.
+    assert_eq!(post_raw(&plain.url, &signed.query, &signed.body).0, 200);
+    // The captured signature, timestamp and nonce with a forged body: 401.
+    let mut forged = form.clone();
+    forged.insert("MsgId".into(), json!(7002));
+    forged.insert("Content".into(), json!("forged"));
+    let forged = serde_json::to_vec(&forged).unwrap();
+    let (status, _) = post_raw(&plain.url, &signed.query, &forged);
+    assert_eq!(status, 401);
+    plain.nothing_more();
+}

@@ -41,6 +41,18 @@ fn text_push(msg_id: Value) -> Map<String, Value> {
     }))
 }
 
+/// Runs a receiver's future to its end (the in-memory store never waits).
+trait Now: std::future::Future + Sized {
+    fn block(self) -> Self::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(self)
+    }
+}
+
+impl<F: std::future::Future> Now for F {}
+
 fn plain() -> Receiver {
     Receiver::new(PushConfig::new(TOKEN).unwrap())
 }
@@ -68,6 +80,7 @@ fn sealed_signer() -> PushSigner {
 fn open(receiver: &Receiver, signed: &wechat_msg::push::SignedPush) -> Result<Push, Refusal> {
     receiver
         .open(&PushQuery::parse(&signed.query).unwrap(), &signed.body)
+        .block()
         .map(|r| r.push)
 }
 
@@ -162,6 +175,7 @@ fn every_mode_and_encoding_is_accepted() {
         assert!(!String::from_utf8_lossy(&sealed.body).contains("hello"));
         let received = safe()
             .open(&PushQuery::parse(&sealed.query).unwrap(), &sealed.body)
+            .block()
             .unwrap();
         assert!(received.encrypted);
         assert_eq!(received.encoding, encoding);
@@ -268,10 +282,13 @@ fn forged_stale_and_broken_pushes_are_refused() {
     assert!(
         plain()
             .open(&PushQuery::parse(&moved).unwrap(), &plain_signed.body)
+            .block()
             .is_err()
     );
     assert!(matches!(
-        plain().open(&PushQuery::default(), &plain_signed.body),
+        plain()
+            .open(&PushQuery::default(), &plain_signed.body)
+            .block(),
         Err(Refusal::Signature(_))
     ));
     // Malformed bodies are 400s, never panics.
@@ -286,6 +303,7 @@ fn forged_stale_and_broken_pushes_are_refused() {
         let signed = signer().sign(&Map::new(), Encoding::Json, &[], now(), "n");
         let refusal = plain()
             .open(&PushQuery::parse(&signed.query).unwrap(), body)
+            .block()
             .unwrap_err();
         assert_eq!(refusal.status(), 400, "{refusal}");
     }
@@ -313,16 +331,78 @@ fn retries_are_recognised() {
     let receiver = plain();
     let signed = signer().sign(&text_push(json!(99)), Encoding::Json, &[], now(), "n");
     let query = PushQuery::parse(&signed.query).unwrap();
-    assert!(!receiver.open(&query, &signed.body).unwrap().duplicate);
-    assert!(receiver.open(&query, &signed.body).unwrap().duplicate);
+    assert!(
+        !receiver
+            .open(&query, &signed.body)
+            .block()
+            .unwrap()
+            .duplicate
+    );
+    assert!(
+        receiver
+            .open(&query, &signed.body)
+            .block()
+            .unwrap()
+            .duplicate
+    );
     // Events by sender and time.
     let event = map(
         json!({"ToUserName":"gh","FromUserName":"U","CreateTime":now(),"MsgType":"event","Event":"user_enter_tempsession"}),
     );
-    let signed = signer().sign(&event, Encoding::Xml, &[], now(), "n");
+    // (Another nonce: the same nonce with another body is a forgery.)
+    let signed = signer().sign(&event, Encoding::Xml, &[], now(), "n-event");
     let query = PushQuery::parse(&signed.query).unwrap();
-    assert!(!receiver.open(&query, &signed.body).unwrap().duplicate);
-    assert!(receiver.open(&query, &signed.body).unwrap().duplicate);
+    assert!(
+        !receiver
+            .open(&query, &signed.body)
+            .block()
+            .unwrap()
+            .duplicate
+    );
+    assert!(
+        receiver
+            .open(&query, &signed.body)
+            .block()
+            .unwrap()
+            .duplicate
+    );
+}
+
+#[test]
+fn a_seen_signature_carries_only_its_own_body() {
+    let receiver = plain();
+    let first = signer().sign(&text_push(json!(501)), Encoding::Json, &[], now(), "r1");
+    let query = PushQuery::parse(&first.query).unwrap();
+    assert!(
+        !receiver
+            .open(&query, &first.body)
+            .block()
+            .unwrap()
+            .duplicate
+    );
+    // The same bytes under the same nonce: WeChat's retry, accepted.
+    assert!(
+        receiver
+            .open(&query, &first.body)
+            .block()
+            .unwrap()
+            .duplicate
+    );
+    // Another body under the captured signature, timestamp and nonce: 401.
+    let other = signer().sign(&text_push(json!(502)), Encoding::Json, &[], now(), "r1");
+    let refusal = receiver.open(&query, &other.body).block().unwrap_err();
+    assert_eq!(refusal, Refusal::Replayed);
+    assert_eq!(refusal.status(), 401);
+    // Even one byte more.
+    let mut padded = first.body.clone();
+    padded.push(b' ');
+    assert_eq!(
+        receiver.open(&query, &padded).block().unwrap_err().status(),
+        401
+    );
+    // Still refused after the genuine one was retried.
+    assert!(receiver.open(&query, &first.body).block().is_ok());
+    assert!(receiver.open(&query, &other.body).block().is_err());
 }
 
 #[test]

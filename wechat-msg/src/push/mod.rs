@@ -14,6 +14,8 @@
 pub mod body;
 #[cfg(feature = "push")]
 pub mod crypto;
+#[cfg(feature = "push")]
+pub mod dedupe;
 pub mod form;
 #[cfg(feature = "push")]
 pub mod receiver;
@@ -22,9 +24,11 @@ pub mod sender;
 #[cfg(feature = "push")]
 pub mod service;
 
+#[cfg(feature = "push")]
+pub use dedupe::{Dedupe, MemoryDedupe, StoreError};
 pub use form::{PushMessage, UnknownPush};
 #[cfg(feature = "push")]
-pub use receiver::{Dedupe, MemoryDedupe, PushConfig, PushQuery, Received, Receiver, Refusal};
+pub use receiver::{PushConfig, PushQuery, Received, Receiver, Refusal};
 #[cfg(feature = "push")]
 pub use sender::{PushSigner, SignedPush};
 #[cfg(feature = "push")]

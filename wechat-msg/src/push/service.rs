@@ -149,8 +149,11 @@ async fn receive<P: PushMessage>(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let opened = PushQuery::parse(query.as_deref().unwrap_or_default())
-        .and_then(|query| service.receiver.open(&query, &body));
+    let opened = PushQuery::parse(query.as_deref().unwrap_or_default());
+    let opened = match opened {
+        Ok(query) => service.receiver.open(&query, &body).await,
+        Err(refusal) => Err(refusal),
+    };
     let received = match opened {
         Ok(received) => received,
         Err(refusal) => return service.refuse(refusal),
