@@ -319,7 +319,6 @@ fn post_raw(url: &str, query: &str, body: &[u8]) -> (u16, String) {
     (status, body)
 }
 
-#[allow(dead_code)]
 fn stderr_of(listener: Listener, until: &str) -> String {
     let stderr = listener.stderr.clone();
     drop(listener);
@@ -359,4 +358,93 @@ fn a_captured_signature_cannot_carry_another_body() {
     let (status, _) = post_raw(&plain.url, &signed.query, &forged);
     assert_eq!(status, 401);
     plain.nothing_more();
+}
+
+#[test]
+fn stalled_request_heads_are_closed_after_the_header_deadline() {
+    let plain = Listener::start(&[]);
+    let host = plain
+        .url
+        .trim_start_matches("http://")
+        .split_once('/')
+        .unwrap()
+        .0
+        .to_owned();
+    let started = std::time::Instant::now();
+    let mut stalled = Vec::new();
+    for _ in 0..200 {
+        let mut stream = std::net::TcpStream::connect(&host).unwrap();
+        stream
+            .write_all(b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Le")
+            .unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        stalled.push(stream);
+    }
+    for mut stream in stalled {
+        // Closed by the server: end of stream (perhaps after a 408), or a
+        // reset; never still waiting when the read timeout fires.
+        let mut buf = Vec::new();
+        match stream.read_to_end(&mut buf) {
+            Ok(_) => {}
+            Err(e) => assert!(
+                !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+                "a stalled connection was still open after {:?}",
+                started.elapsed()
+            ),
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    // And the listener still serves.
+    let sent = text(7100);
+    let (code, _, stderr) = push(&plain.url, &["--token", TOKEN], &sent);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(plain.next(), sent);
+}
+
+#[test]
+fn controls_from_outside_reach_the_terminal_escaped() {
+    let plain = Listener::start(&[]);
+    // A bidi override in the user's text: escaped the JSON way on stdout.
+    let mut sent = text(7200);
+    sent["Content"] = json!("abc\u{202e}fed\u{2066}x");
+    let (code, _, stderr) = push(&plain.url, &["--token", TOKEN], &sent);
+    assert_eq!(code, 0, "{stderr}");
+    let line = plain
+        .lines
+        .recv_timeout(Duration::from_secs(30))
+        .expect("a push line");
+    assert!(
+        !line.contains('\u{202e}') && !line.contains('\u{2066}'),
+        "{line:?}"
+    );
+    assert!(line.contains("\\u202e"), "{line}");
+    assert_eq!(serde_json::from_str::<Value>(&line).unwrap(), sent);
+    // An XML body whose parse error quotes an ESC: the refusal on stderr is
+    // escaped.
+    let signer = wechat_msg::push::PushSigner::new(TOKEN).unwrap();
+    let query = signer
+        .sign(
+            &serde_json::Map::new(),
+            wechat_msg::push::body::Encoding::Xml,
+            &[],
+            now(),
+            "77",
+        )
+        .query;
+    let (status, _) = post_raw(&plain.url, &query, b"<xml><a>x</a\x1b[31mred></xml>");
+    assert_eq!(status, 400);
+    let said = stderr_of(plain, "refused (400)");
+    assert!(said.contains("refused (400)"), "{said:?}");
+    assert!(!said.contains('\u{1b}'), "{said:?}");
+    // The parser's error did quote it: shown escaped.
+    assert!(said.contains("\\u{1b}"), "{said:?}");
 }

@@ -49,12 +49,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     let app = axum::Router::new().nest_service("/wechat/push", pushes.router());
-    let addr = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let addr = std::env::var("PUSH_LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     eprintln!(
         "echo-bot: pushes at http://{}/wechat/push",
         listener.local_addr()?
     );
-    axum::serve(listener, app).await?;
+    // Header and body deadlines, a cap on connections, a bounded shutdown.
+    wechat_msg::push::serve(listener, app, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
     Ok(())
 }

@@ -586,3 +586,73 @@ async fn the_service_answers_at_once_and_handles_once() {
     assert!(matches!(second, Push::Image(_)));
     assert_eq!(handled.load(Ordering::SeqCst), 2);
 }
+
+/// `wechat_msg::push::Server`: stalled heads and slow bodies are cut off,
+/// the cap on connections holds, and shutdown is bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_cuts_off_stalled_heads_and_slow_bodies() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = axum::Router::new().nest_service("/wechat/push", PushService::new(plain()).router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        wechat_msg::push::Server::new()
+            .header_deadline(Duration::from_millis(500))
+            .body_deadline(Duration::from_millis(500))
+            .max_connections(64)
+            .shutdown_grace(Duration::from_millis(500))
+            .serve(listener, app, async {
+                let _ = stopped.await;
+            }),
+    );
+    let started = std::time::Instant::now();
+    let mut stalled = Vec::new();
+    for _ in 0..50 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"POST /wechat/push HTTP/1.1\r\nHo")
+            .await
+            .unwrap();
+        stalled.push(stream);
+    }
+    for mut stream in stalled {
+        let mut buf = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buf)).await;
+        assert!(
+            read.is_ok(),
+            "a stalled head still open after {:?}",
+            started.elapsed()
+        );
+    }
+    // A body promised and not sent: 408, and the connection closed.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"POST /wechat/push HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n{")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut answer))
+        .await
+        .expect("the slow body is cut off")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // A genuine push is still served.
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let signed = signer().sign(&text_push(json!(900)), Encoding::Json, &[], now(), "s1");
+    let answer = http
+        .post(format!("http://{addr}/wechat/push?{}", signed.query))
+        .body(signed.body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.text().await.unwrap(), "success");
+    // A connection left open does not hold shutdown past its grace period.
+    let _idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("shutdown within the grace period")
+        .unwrap();
+}

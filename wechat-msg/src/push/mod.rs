@@ -22,6 +22,8 @@ pub mod receiver;
 #[cfg(feature = "push")]
 pub mod sender;
 #[cfg(feature = "push")]
+pub mod serve;
+#[cfg(feature = "push")]
 pub mod service;
 
 #[cfg(feature = "push")]
@@ -31,5 +33,7 @@ pub use form::{PushMessage, UnknownPush};
 pub use receiver::{PushConfig, PushQuery, Received, Receiver, Refusal};
 #[cfg(feature = "push")]
 pub use sender::{PushSigner, SignedPush};
+#[cfg(feature = "push")]
+pub use serve::{Server, serve};
 #[cfg(feature = "push")]
 pub use service::PushService;
