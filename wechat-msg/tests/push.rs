@@ -656,3 +656,95 @@ async fn the_server_cuts_off_stalled_heads_and_slow_bodies() {
         .expect("shutdown within the grace period")
         .unwrap();
 }
+
+/// Answer after handling: the answer waits for the handler; a failure or a
+/// handler past its budget is answered 500 and handled again on retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answering_after_handling_makes_wechat_retry_what_failed() {
+    let attempts = Arc::new(std::sync::Mutex::new(
+        std::collections::HashMap::<i64, usize>::new(),
+    ));
+    let handled = Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
+    let (seen, done) = (attempts.clone(), handled.clone());
+    let service = PushService::new(plain())
+        .try_on_push(move |push: Push| {
+            let (seen, done) = (seen.clone(), done.clone());
+            async move {
+                let Push::Text(text) = push else {
+                    return Ok(());
+                };
+                let attempt = {
+                    let mut seen = seen.lock().unwrap();
+                    let n = seen.entry(text.msg_id).or_default();
+                    *n += 1;
+                    *n
+                };
+                match (text.msg_id, attempt) {
+                    (1, 1) => return Err("the database is down"),
+                    (2, 1) => tokio::time::sleep(Duration::from_secs(5)).await,
+                    (3, 1) => panic!("a bug"),
+                    _ => {}
+                }
+                done.lock().unwrap().push(text.msg_id);
+                Ok(())
+            }
+        })
+        .answer_after_handling_within(Duration::from_millis(400));
+    let app = axum::Router::new().nest_service("/wechat/push", service.router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(wechat_msg::push::serve(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let post = |signed: wechat_msg::push::SignedPush| {
+        let http = http.clone();
+        async move {
+            let answer = http
+                .post(format!("http://{addr}/wechat/push?{}", signed.query))
+                .body(signed.body)
+                .send()
+                .await
+                .unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        }
+    };
+    // Handled before the answer.
+    let ok = signer().sign(&text_push(json!(0)), Encoding::Json, &[], now(), "a0");
+    assert_eq!(post(ok).await, (200, "success".to_owned()));
+    assert_eq!(*handled.lock().unwrap(), vec![0]);
+    for id in [1, 2, 3] {
+        let signed = signer().sign(
+            &text_push(json!(id)),
+            Encoding::Json,
+            &[],
+            now(),
+            &format!("a{id}"),
+        );
+        let started = std::time::Instant::now();
+        let (status, body) = post(signed.clone()).await;
+        assert_eq!(status, 500, "{id}: {body}");
+        assert_ne!(body, "success");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{id}: {:?}",
+            started.elapsed()
+        );
+        assert!(!handled.lock().unwrap().contains(&id));
+        // WeChat's retry (the same bytes): handled this time.
+        assert_eq!(
+            post(signed.clone()).await,
+            (200, "success".to_owned()),
+            "{id}"
+        );
+        // And a retry after that is a duplicate: not handled again.
+        assert_eq!(post(signed).await, (200, "success".to_owned()), "{id}");
+        assert_eq!(
+            handled.lock().unwrap().iter().filter(|h| **h == id).count(),
+            1
+        );
+        assert_eq!(attempts.lock().unwrap()[&id], 2);
+    }
+}
