@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 
 use wechat_msg::Push;
-use wechat_msg::push::{PushConfig, PushMessage, PushService, Receiver};
+use wechat_msg::push::{PushConfig, PushMessage, PushService, Receiver, RedisDedupe};
 
 use crate::Failure;
 use crate::output::{self, Foreign};
@@ -24,6 +24,8 @@ pub struct ListenArgs {
     pub aes_key: Option<String>,
     /// The appid pushes are sealed for.
     pub appid: Option<String>,
+    /// A store shared by several `listen` processes behind one URL.
+    pub store: Option<String>,
 }
 
 pub async fn run(args: ListenArgs) -> Result<(), Failure> {
@@ -33,7 +35,17 @@ pub async fn run(args: ListenArgs) -> Result<(), Failure> {
             .encrypted(key, appid)
             .map_err(|e| Failure::invalid(e.to_string()))?;
     }
-    let service = PushService::new(Receiver::new(config))
+    let mut receiver = Receiver::new(config);
+    if let Some(url) = &args.store {
+        // Keyed by appid: one store may serve several apps. Plaintext mode
+        // has no appid; its pushes share one namespace.
+        let appid = args.appid.as_deref().unwrap_or("plaintext");
+        let shared = RedisDedupe::open(url, appid).map_err(|e| {
+            Failure::invalid(format!("--store: {e} (expected redis://HOST:PORT/DB)"))
+        })?;
+        receiver = receiver.dedupe(shared);
+    }
+    let service = PushService::new(receiver)
         .on_push(|push: Push| async move {
             // What users write may hold bidi overrides and controls:
             // escaped the JSON way, the line stays the same JSON value.

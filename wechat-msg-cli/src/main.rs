@@ -123,6 +123,11 @@ enum Command {
         /// The AppID pushes are sealed for (with --aes-key).
         #[arg(long)]
         appid: Option<String>,
+        /// A Redis store (`redis://HOST:PORT/DB`) shared by every `listen`
+        /// behind one URL: each push is printed by one of them, once, and a
+        /// nonce seen by one is known to all.
+        #[arg(long)]
+        store: Option<String>,
     },
     /// Send a push to a developer's server, signed (and with a key,
     /// encrypted) as WeChat does.
@@ -331,11 +336,13 @@ fn main() -> ExitCode {
             token,
             aes_key,
             appid,
+            store,
         } => block_on(listen::run(listen::ListenArgs {
             listen,
             token,
             aes_key,
             appid,
+            store,
         })),
         Command::Push {
             url,

@@ -8,6 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
+#[path = "../../wechat-msg/tests/client_support/redis_server.rs"]
+mod redis_server;
+
 const BIN: &str = env!("CARGO_BIN_EXE_wechat-msg");
 const TOKEN: &str = "LISTEN-TOKEN-77a1";
 const KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aQ";
@@ -447,4 +450,68 @@ fn controls_from_outside_reach_the_terminal_escaped() {
     assert!(!said.contains('\u{1b}'), "{said:?}");
     // The parser's error did quote it: shown escaped.
     assert!(said.contains("\\u{1b}"), "{said:?}");
+}
+
+#[test]
+fn two_listens_behind_one_store_print_each_push_once() {
+    let redis = redis_server::RedisServer::start();
+    let store = redis.url();
+    let a = Listener::start(&["--store", &store]);
+    let b = Listener::start(&["--store", &store]);
+    let signer = wechat_msg::push::PushSigner::new(TOKEN).unwrap();
+    let mut sent = Vec::new();
+    for id in 0..10 {
+        let push = text(8000 + id);
+        let signed = signer.sign(
+            push.as_object().unwrap(),
+            wechat_msg::push::body::Encoding::Json,
+            &[],
+            now(),
+            &format!("{}", 90_000 + id),
+        );
+        // WeChat's first attempt on one instance, its retry on the other
+        // (a load balancer), and a third on the first again.
+        let (first, second) = if id % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        for listener in [first, second, first] {
+            assert_eq!(post_raw(&listener.url, &signed.query, &signed.body).0, 200);
+        }
+        sent.push((push, signed));
+    }
+    let mut printed = Vec::new();
+    for listener in [&a, &b] {
+        while let Ok(line) = listener.lines.recv_timeout(Duration::from_millis(500)) {
+            printed.push(
+                serde_json::from_str::<Value>(&line).unwrap()["MsgId"]
+                    .as_i64()
+                    .unwrap(),
+            );
+        }
+    }
+    printed.sort_unstable();
+    assert_eq!(printed, (8000..8010).collect::<Vec<_>>());
+    // A nonce seen by one is known to the other: a forged body under a
+    // signature captured from `a` is refused by `b`.
+    let (push, signed) = &sent[0];
+    let mut forged = push.clone();
+    forged["Content"] = json!("forged");
+    forged["MsgId"] = json!(8999);
+    let (status, _) = post_raw(&b.url, &signed.query, &serde_json::to_vec(&forged).unwrap());
+    assert_eq!(status, 401);
+    b.nothing_more();
+    // A store URL that is not one: a clear error, exit 2.
+    let out = Command::new(BIN)
+        .args([
+            "listen",
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            TOKEN,
+            "--store",
+            "mysql://x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--store"), "{stderr}");
 }

@@ -19,6 +19,8 @@ pub mod dedupe;
 pub mod form;
 #[cfg(feature = "push")]
 pub mod receiver;
+#[cfg(all(feature = "push", feature = "redis"))]
+pub mod redis_dedupe;
 #[cfg(feature = "push")]
 pub mod sender;
 #[cfg(feature = "push")]
@@ -31,6 +33,8 @@ pub use dedupe::{Dedupe, MemoryDedupe, StoreError};
 pub use form::{PushMessage, UnknownPush};
 #[cfg(feature = "push")]
 pub use receiver::{PushConfig, PushQuery, Received, Receiver, Refusal};
+#[cfg(all(feature = "push", feature = "redis"))]
+pub use redis_dedupe::RedisDedupe;
 #[cfg(feature = "push")]
 pub use sender::{PushSigner, SignedPush};
 #[cfg(feature = "push")]
