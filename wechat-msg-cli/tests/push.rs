@@ -271,6 +271,7 @@ fn listen_receives_what_the_emulators_users_do() {
         for encoding in ["xml", "json"] {
             emu.set_push(Some(wechat_msg_emulator::PushTarget {
                 url: listener.url.clone(),
+                urls: Vec::new(),
                 token: TOKEN.into(),
                 aes_key: Some(KEY.into()),
                 encoding: encoding.into(),

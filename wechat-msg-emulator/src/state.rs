@@ -85,6 +85,9 @@ pub(crate) struct Shared {
     epoch_unix: u64,
     /// The client that pushes to the developer's server.
     pub http: reqwest::Client,
+    /// The next push attempt goes to this URL of the endpoint's (modulo
+    /// their number): a load balancer's round robin.
+    push_turn: std::sync::atomic::AtomicUsize,
 }
 
 /// A successful answer, in the HTTP form.
@@ -116,6 +119,7 @@ impl Shared {
             state: Mutex::new(state),
             epoch: Instant::now(),
             epoch_unix,
+            push_turn: std::sync::atomic::AtomicUsize::new(0),
             http: reqwest::Client::builder()
                 .no_proxy()
                 .build()
@@ -593,6 +597,23 @@ impl Shared {
     /// The accepted messages, in order.
     pub fn messages(&self) -> Vec<Message> {
         self.lock().messages.clone()
+    }
+
+    /// Whether the answer to this push attempt is to be ignored (the
+    /// `push_drop_answers` fault).
+    pub fn take_push_drop(&self) -> bool {
+        let mut state = self.lock();
+        let drop = state.faults.take_push_drop();
+        if drop {
+            state.counters.faults = state.counters.faults.saturating_add(1);
+        }
+        drop
+    }
+
+    /// The next turn of the push endpoint's round robin.
+    pub fn next_push_turn(&self) -> usize {
+        self.push_turn
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sets (or, with `None`, removes) the developer's push endpoint.
