@@ -111,3 +111,152 @@ fn event_keys_name_the_event_and_the_trace_id() {
     );
     assert!(traced.ends_with(":T9"), "{traced}");
 }
+
+fn text(id: i64) -> Push {
+    Push::from_push_form(map(json!({"ToUserName":"gh","FromUserName":format!("U{id}"),"CreateTime":now(),"MsgType":"text","Content":format!("m{id}"),"MsgId":id}))).unwrap()
+}
+
+fn msg_id(push: &Push) -> i64 {
+    match push {
+        Push::Text(t) => t.msg_id,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Runs `inbox.consume` with `handler` until `done` says so (or 20 s).
+async fn consume_until<F, Fut>(inbox: &wechat_msg::push::Inbox, handler: F, done: impl Fn() -> bool)
+where
+    F: Fn(Push) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let started = std::time::Instant::now();
+    let stop = async {
+        while !done() && started.elapsed() < Duration::from_secs(20) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    inbox.consume(handler, stop).await;
+    assert!(done(), "not done after {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_appends_once_and_recovers_what_a_dead_consumer_left() {
+    use std::sync::{Arc, Mutex};
+    use wechat_msg::push::Inbox;
+    let redis = redis_server::RedisServer::start();
+    let inbox = Inbox::open(&redis.url())
+        .unwrap()
+        .claim_after(Duration::from_millis(300))
+        .max_attempts(3)
+        .backoff(Duration::from_millis(50));
+    // Once per dedupe key, whichever instance appends.
+    let other = Inbox::open(&redis.url()).unwrap();
+    assert!(inbox.append(Some("msg:1"), &text(1)).await.unwrap());
+    assert!(!other.append(Some("msg:1"), &text(1)).await.unwrap());
+    assert!(other.append(Some("msg:2"), &text(2)).await.unwrap());
+    assert_eq!(inbox.stats().await.unwrap().appended, 2);
+
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let sink = handled.clone();
+    let record = move |push: Push| {
+        let sink = sink.clone();
+        async move {
+            sink.lock().unwrap().push(msg_id(&push));
+            Ok::<(), String>(())
+        }
+    };
+    consume_until(&inbox, record.clone(), || {
+        handled.lock().unwrap().len() == 2
+    })
+    .await;
+    assert_eq!(*handled.lock().unwrap(), vec![1, 2]);
+
+    // A consumer that read two pushes and died: one before starting it
+    // (handled by another), one after (delivery unknown, not re-run).
+    assert!(inbox.append(Some("msg:3"), &text(3)).await.unwrap());
+    assert!(inbox.append(Some("msg:4"), &text(4)).await.unwrap());
+    let read = redis
+        .cli(&[
+            "XREADGROUP",
+            "GROUP",
+            "handlers",
+            "ghost",
+            "COUNT",
+            "2",
+            "STREAMS",
+            "wechat-msg:inbox:stream",
+            ">",
+        ])
+        .unwrap();
+    let ids: Vec<&str> = read
+        .lines()
+        .filter(|l| l.contains('-') && l.chars().next().unwrap().is_ascii_digit())
+        .collect();
+    assert_eq!(ids.len(), 2, "{read}");
+    let started = ids[1].to_owned();
+    redis
+        .cli(&[
+            "SET",
+            &format!("wechat-msg:inbox:started:{started}"),
+            "ghost",
+        ])
+        .unwrap();
+    consume_until(&inbox, record.clone(), || {
+        handled.lock().unwrap().contains(&3)
+    })
+    .await;
+    // Give the claim of the started one a moment to be classified.
+    let started_at = std::time::Instant::now();
+    while inbox.stats().await.unwrap().unknown == 0
+        && started_at.elapsed() < Duration::from_secs(10)
+    {
+        consume_until(&inbox, record.clone(), || true).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !handled.lock().unwrap().contains(&4),
+        "a started push ran again"
+    );
+    let unknown = inbox.unknown().await.unwrap();
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(unknown[0].id, started);
+    assert_eq!(unknown[0].key, "msg:4");
+    // Re-queued on purpose: handled then.
+    assert!(inbox.retry(&started).await.unwrap().is_some());
+    assert!(inbox.retry("0-1").await.unwrap().is_none());
+    consume_until(&inbox, record.clone(), || {
+        handled.lock().unwrap().contains(&4)
+    })
+    .await;
+    assert!(inbox.unknown().await.unwrap().is_empty());
+
+    // A failing handler: retried with backoff, then dead-lettered.
+    let tries = Arc::new(Mutex::new(0));
+    let count = tries.clone();
+    assert!(inbox.append(Some("msg:5"), &text(5)).await.unwrap());
+    consume_until(
+        &inbox,
+        move |_push: Push| {
+            let count = count.clone();
+            async move {
+                *count.lock().unwrap() += 1;
+                Err::<(), String>("the database is down".into())
+            }
+        },
+        || {
+            *tries.lock().unwrap() == 3
+                && redis.cli(&["HLEN", "wechat-msg:inbox:dead"]).as_deref() == Some("1")
+        },
+    )
+    .await;
+    let dead = inbox.dead().await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].attempt, 3);
+    assert!(dead[0].reason.contains("database is down"));
+    let stats = inbox.stats().await.unwrap();
+    assert_eq!(
+        (stats.dead, stats.unknown, stats.queued),
+        (1, 0, 0),
+        "{stats:?}"
+    );
+}

@@ -17,6 +17,8 @@ pub mod crypto;
 #[cfg(feature = "push")]
 pub mod dedupe;
 pub mod form;
+#[cfg(all(feature = "push", feature = "redis"))]
+pub mod inbox;
 #[cfg(feature = "push")]
 pub mod receiver;
 #[cfg(all(feature = "push", feature = "redis"))]
@@ -31,6 +33,8 @@ pub mod service;
 #[cfg(feature = "push")]
 pub use dedupe::{Dedupe, MemoryDedupe, StoreError};
 pub use form::{PushMessage, UnknownPush};
+#[cfg(all(feature = "push", feature = "redis"))]
+pub use inbox::{Inbox, InboxStats, Parked};
 #[cfg(feature = "push")]
 pub use receiver::{PushConfig, PushQuery, Received, Receiver, Refusal};
 #[cfg(all(feature = "push", feature = "redis"))]

@@ -17,9 +17,14 @@
 //!   handled again: nothing is lost while WeChat still retries, but a
 //!   handler that did part of its work may run twice. Pick it for handlers
 //!   that finish well within the budget and are safe to repeat.
-//! - **Durable inbox** (feature `redis`, the `inbox` module): the push
-//!   is appended to a Redis Stream before `success`, and handlers run from
-//!   there on any instance.
+//! - **Durable inbox** (feature `redis`, [`PushService::durable`] and
+//!   [`crate::push::inbox`]): the push is appended to a Redis Stream before
+//!   `success` (a Redis failure answers 503, so WeChat retries), once per
+//!   dedupe key; handlers run from there on any instance
+//!   ([`PushService::handle_inbox`]), errors are retried with backoff, and
+//!   a push whose handler started and never finished is listed as delivery
+//!   unknown rather than run twice. Pick it when a push must not be lost
+//!   and handling may be slow or crash.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -69,10 +74,12 @@ pub struct PushService<P = crate::Push> {
 }
 
 /// When a push is answered (see the module's documentation).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 enum Answering {
     AtOnce,
     AfterHandling(Duration),
+    #[cfg(feature = "redis")]
+    Durable(Arc<super::inbox::Inbox>),
 }
 
 /// WeChat waits 5 s; the handler gets 4 of them by default.
@@ -85,7 +92,7 @@ impl<P> Clone for PushService<P> {
             handler: self.handler.clone(),
             transfer: self.transfer.clone(),
             refused: self.refused.clone(),
-            answering: self.answering,
+            answering: self.answering.clone(),
         }
     }
 }
@@ -200,6 +207,33 @@ impl<P: PushMessage> PushService<P> {
         (StatusCode::INTERNAL_SERVER_ERROR, failure).into_response()
     }
 
+    /// Appends each push to `inbox` before answering `success`; handlers
+    /// run from the inbox ([`PushService::handle_inbox`]), not here.
+    #[cfg(feature = "redis")]
+    pub fn durable(mut self, inbox: super::inbox::Inbox) -> Self {
+        self.answering = Answering::Durable(Arc::new(inbox));
+        self
+    }
+
+    /// Runs this service's handler on the inbox's pushes until `stop`
+    /// completes; nothing (at once) without [`PushService::durable`].
+    #[cfg(feature = "redis")]
+    pub fn handle_inbox(
+        &self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let inbox = match &self.answering {
+            Answering::Durable(inbox) => Some(inbox.clone()),
+            _ => None,
+        };
+        let handler = self.handler.clone();
+        async move {
+            if let Some(inbox) = inbox {
+                inbox.consume(move |push: P| handler(push), stop).await;
+            }
+        }
+    }
+
     fn refuse(&self, refusal: Refusal) -> Response {
         tracing::warn!(status = refusal.status(), reason = %refusal, "push refused");
         if let Some(hook) = &self.refused {
@@ -236,6 +270,25 @@ async fn receive<P: PushMessage>(
         Ok(received) => received,
         Err(refusal) => return service.refuse(refusal),
     };
+    #[cfg(feature = "redis")]
+    if let Answering::Durable(inbox) = &service.answering {
+        // The inbox, not the receiver's mark, says whether the push is in:
+        // appended once per dedupe key, before `success`.
+        return match inbox
+            .append(received.dedupe_key.as_deref(), &received.push)
+            .await
+        {
+            Ok(_) => {
+                let reply = service
+                    .transfer
+                    .as_ref()
+                    .filter(|transfer| transfer(&received.push))
+                    .and_then(|_| service.receiver.transfer_reply(&received));
+                answer(reply, received.encoding)
+            }
+            Err(e) => service.refuse(Refusal::Unavailable(e)),
+        };
+    }
     if received.duplicate {
         tracing::debug!("push seen before (a retry); not handled again");
         return success();
@@ -248,7 +301,7 @@ async fn receive<P: PushMessage>(
     tracing::debug!(event = received.push.is_event(), "push accepted");
     let encoding = received.encoding;
     let handling = tokio::spawn((service.handler)(received.push));
-    match service.answering {
+    match &service.answering {
         Answering::AtOnce => {
             tokio::spawn(async move {
                 if let Ok(Err(e)) = handling.await {
@@ -256,7 +309,10 @@ async fn receive<P: PushMessage>(
                 }
             });
         }
+        #[cfg(feature = "redis")]
+        Answering::Durable(_) => {}
         Answering::AfterHandling(budget) => {
+            let budget = *budget;
             let abort = handling.abort_handle();
             let failure = match tokio::time::timeout(budget, handling).await {
                 Ok(Ok(Ok(()))) => None,
@@ -277,6 +333,11 @@ async fn receive<P: PushMessage>(
             }
         }
     }
+    answer(reply, encoding)
+}
+
+/// `success`, or the passive reply in the push's encoding.
+fn answer(reply: Option<Vec<u8>>, encoding: super::body::Encoding) -> Response {
     match reply {
         Some(reply) => {
             let content_type = match encoding {
