@@ -7,6 +7,7 @@ mod batch;
 mod credentials;
 mod emulator;
 mod endpoints;
+mod inbox;
 mod input;
 mod listen;
 mod output;
@@ -129,6 +130,21 @@ enum Command {
         #[arg(long)]
         store: Option<String>,
     },
+    /// The durable push inbox on Redis (what `listen`-like receivers and
+    /// the echo bot append to before answering `success`).
+    ///
+    /// `stats` prints counts as JSON; `unknown` the pushes whose handler
+    /// started and never finished (delivery unknown: never re-run by
+    /// itself); `dead` those whose attempts all failed; `retry ID`
+    /// re-queues one of them on purpose. Exit codes: 0 done, 2 invalid
+    /// input (a bad URL, an unknown id), 3 Redis unreachable.
+    Inbox {
+        /// The Redis database of the inbox (`redis://HOST:PORT/DB`).
+        #[arg(long, global = true)]
+        store: Option<String>,
+        #[command(subcommand)]
+        action: InboxCommand,
+    },
     /// Send a push to a developer's server, signed (and with a key,
     /// encrypted) as WeChat does.
     ///
@@ -184,6 +200,22 @@ enum TemplatesCommand {
     Pull {
         #[command(flatten)]
         target: TargetArgs,
+    },
+}
+
+/// `wechat-msg inbox ...`
+#[derive(Debug, Subcommand)]
+enum InboxCommand {
+    /// Counts: queued, in progress, retrying, unknown, dead, appended, handled.
+    Stats,
+    /// The pushes of unknown delivery (started, never finished).
+    Unknown,
+    /// The pushes parked after their last attempt failed.
+    Dead,
+    /// Re-queue a dead or unknown push as a first attempt.
+    Retry {
+        /// Its id, as `unknown` or `dead` print it.
+        id: String,
     },
 }
 
@@ -359,6 +391,18 @@ fn main() -> ExitCode {
             encoding,
             file,
         })),
+        Command::Inbox { store, action } => match store {
+            None => Err(Failure::invalid("inbox needs --store redis://HOST:PORT/DB")),
+            Some(store) => block_on(inbox::run(
+                &store,
+                match action {
+                    InboxCommand::Stats => inbox::InboxAction::Stats,
+                    InboxCommand::Unknown => inbox::InboxAction::Unknown,
+                    InboxCommand::Dead => inbox::InboxAction::Dead,
+                    InboxCommand::Retry { id } => inbox::InboxAction::Retry(id),
+                },
+            )),
+        },
         Command::Templates(TemplatesCommand::Pull { target }) => {
             block_on(templates::pull(target.into_target()))
         }

@@ -78,6 +78,10 @@ pub(crate) async fn deliver(
     };
     let mut attempts = Vec::new();
     let urls = target.attempt_urls();
+    // Each push starts at the next URL in turn and each retry takes the
+    // URL after its attempt's, so a retry lands on another instance even
+    // while other pushes are in flight.
+    let first = shared.next_push_turn();
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(RETRY_AFTER).await;
@@ -87,7 +91,7 @@ pub(crate) async fn deliver(
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let nonce = fastrand::u32(..).to_string();
         let signed = signer.sign(push, encoding, wrappers, now, &nonce);
-        let base = urls[shared.next_push_turn() % urls.len()];
+        let base = urls[first.wrapping_add(attempt) % urls.len()];
         let separator = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{separator}{}", signed.query);
         let sent = http

@@ -85,8 +85,8 @@ pub(crate) struct Shared {
     epoch_unix: u64,
     /// The client that pushes to the developer's server.
     pub http: reqwest::Client,
-    /// The next push attempt goes to this URL of the endpoint's (modulo
-    /// their number): a load balancer's round robin.
+    /// The next push starts at this URL of the endpoint's (modulo their
+    /// number): a load balancer's round robin.
     push_turn: std::sync::atomic::AtomicUsize,
 }
 

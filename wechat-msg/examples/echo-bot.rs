@@ -1,13 +1,18 @@
 //! A customer-service bot that answers every text with its echo.
 //!
-//! WeChat pushes the user's message to `/wechat/push`; the bot answers the
-//! push at once and replies with `customerServiceMessage.send` (the reply
-//! window the user opened allows it). Against the local emulator:
+//! WeChat pushes the user's message to `/wechat/push`; the bot replies with
+//! `customerServiceMessage.send` (the reply window the user opened allows
+//! it). It listens on `PUSH_LISTEN` (default `127.0.0.1:3000`). Without
+//! `REDIS_URL` it answers each push at once and replies on a task; with
+//! `REDIS_URL` (`redis://HOST:PORT/DB`) it appends each push to the durable
+//! inbox before answering, shares deduplication with every other instance,
+//! and replies from the inbox: any number of instances behind one URL answer
+//! every user message once. Against the local emulator:
 //!
 //! ```sh
 //! cargo run -p wechat-msg-cli -- emulator --listen 127.0.0.1:8080   # note its appid and secret
 //! WECHAT_BASE_URL=http://127.0.0.1:8080 WECHAT_APPID=... WECHAT_SECRET=... PUSH_TOKEN=echo-token \
-//!     cargo run -p wechat-msg --features push --example echo-bot
+//!     cargo run -p wechat-msg --features push,redis --example echo-bot
 //! curl -X PUT http://127.0.0.1:8080/_emulator/push \
 //!     -d '{"url":"http://127.0.0.1:3000/wechat/push","token":"echo-token","encoding":"json"}'
 //! curl -X POST http://127.0.0.1:8080/_emulator/users/OPENID/messages -d '{"MsgType":"text","Content":"hi"}'
@@ -21,19 +26,29 @@ use wechat_msg::{CustomerServiceMessage, Push, Text};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let env = |name: &str| std::env::var(name).map_err(|_| format!("set {name}"));
+    let appid = env("WECHAT_APPID")?;
     let client = Client::builder()
         .base_url(env("WECHAT_BASE_URL").unwrap_or_else(|_| "https://api.weixin.qq.com".into()))
-        .credentials(env("WECHAT_APPID")?, env("WECHAT_SECRET")?)
+        .credentials(appid.clone(), env("WECHAT_SECRET")?)
         .build()?;
     let mut config = PushConfig::new(&env("PUSH_TOKEN")?)?;
-    if let (Ok(key), Ok(appid)) = (env("PUSH_AES_KEY"), env("WECHAT_APPID")) {
+    if let Ok(key) = env("PUSH_AES_KEY") {
         config = config.encrypted(&key, &appid)?; // safe mode
     }
+    let receiver = Receiver::new(config);
+    let redis_url = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty());
+    #[cfg(feature = "redis")]
+    let receiver = match &redis_url {
+        Some(url) => receiver.dedupe(wechat_msg::push::RedisDedupe::open(url, &appid)?),
+        None => receiver,
+    };
 
-    let pushes = PushService::new(Receiver::new(config)).on_push(move |push: Push| {
+    let pushes = PushService::new(receiver).try_on_push(move |push: Push| {
         let client = client.clone();
         async move {
-            let Push::Text(text) = push else { return };
+            let Push::Text(text) = push else {
+                return Ok(());
+            };
             let reply = CustomerServiceMessage::builder()
                 .touser(text.from_user_name)
                 .body(
@@ -42,18 +57,42 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .build(),
                 )
                 .build();
-            if let Err(err) = client.send(&reply).await {
-                eprintln!("reply failed: {err}");
+            match client.send(&reply).await {
+                Ok(_) => Ok(()),
+                // It may have gone through: sending again could echo twice.
+                Err(err) if err.is_delivery_unknown() => {
+                    eprintln!("reply of unknown delivery, not retried: {err}");
+                    Ok(())
+                }
+                Err(err) => Err(format!("reply failed: {err}")),
             }
         }
     });
+    #[cfg(feature = "redis")]
+    let pushes = match &redis_url {
+        Some(url) => {
+            let pushes = pushes.durable(wechat_msg::push::Inbox::open(url)?);
+            tokio::spawn(pushes.handle_inbox(std::future::pending()));
+            pushes
+        }
+        None => pushes,
+    };
+    #[cfg(not(feature = "redis"))]
+    if redis_url.is_some() {
+        return Err("REDIS_URL needs the `redis` feature".into());
+    }
 
     let app = axum::Router::new().nest_service("/wechat/push", pushes.router());
     let addr = std::env::var("PUSH_LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     eprintln!(
-        "echo-bot: pushes at http://{}/wechat/push",
-        listener.local_addr()?
+        "echo-bot: pushes at http://{}/wechat/push{}",
+        listener.local_addr()?,
+        if redis_url.is_some() {
+            " (durable inbox on Redis)"
+        } else {
+            ""
+        }
     );
     // Header and body deadlines, a cap on connections, a bounded shutdown.
     wechat_msg::push::serve(listener, app, async {
