@@ -5,7 +5,7 @@
 //! [`MemoryDedupe`] keeps both in the process; a store shared by every
 //! instance behind one URL (Redis, feature `redis`) keeps them for all.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -113,11 +113,13 @@ impl Dedupe for MemoryDedupe {
     }
 }
 
-/// A map whose entries expire, bounded: when full of live entries, the one
-/// that expires first is forgotten.
+/// A map whose entries expire, bounded: when full of live entries, the
+/// oldest is forgotten. Entries are also queued in insertion order, so
+/// making room costs O(1) amortised rather than a scan of the map.
 #[derive(Debug)]
 struct Expiring<V> {
     entries: HashMap<String, (V, Instant)>,
+    order: VecDeque<(String, Instant)>,
     capacity: usize,
 }
 
@@ -125,6 +127,7 @@ impl<V> Expiring<V> {
     fn new(capacity: usize) -> Self {
         Expiring {
             entries: HashMap::new(),
+            order: VecDeque::new(),
             capacity: capacity.max(1),
         }
     }
@@ -138,19 +141,27 @@ impl<V> Expiring<V> {
 
     fn insert(&mut self, key: &str, value: V, keep: Duration) {
         let now = Instant::now();
-        if self.entries.len() >= self.capacity {
-            self.entries.retain(|_, (_, until)| *until > now);
-            if self.entries.len() >= self.capacity
-                && let Some(first) = self
-                    .entries
-                    .iter()
-                    .min_by_key(|(_, (_, until))| *until)
-                    .map(|(k, _)| k.clone())
-            {
-                self.entries.remove(&first);
+        // Forget what expired, then the oldest while full. A queued key
+        // whose entry was replaced or removed since is skipped.
+        while let Some((oldest, until)) = self.order.front() {
+            let current = self.entries.get(oldest).map(|(_, u)| *u) == Some(*until);
+            if current && *until > now && self.entries.len() < self.capacity {
+                break;
             }
+            if current {
+                self.entries.remove(oldest);
+            }
+            self.order.pop_front();
         }
-        self.entries.insert(key.to_owned(), (value, now + keep));
+        let until = now + keep;
+        self.entries.insert(key.to_owned(), (value, until));
+        self.order.push_back((key.to_owned(), until));
+        if self.order.len() > 2 * self.capacity {
+            // Releases and replacements left stale queue entries: rebuild.
+            let entries = &self.entries;
+            self.order
+                .retain(|(k, u)| entries.get(k).map(|(_, at)| *at) == Some(*u));
+        }
     }
 
     fn remove(&mut self, key: &str) {
@@ -199,5 +210,20 @@ mod tests {
             assert!(now(d.first_time(k)));
         }
         assert_eq!(d.seen.lock().unwrap().entries.len(), 2);
+        // The newest are kept.
+        assert!(!now(d.first_time("c")));
+    }
+
+    #[test]
+    fn the_queue_stays_bounded_under_releases() {
+        let d = MemoryDedupe::new(Duration::from_secs(60), 100);
+        for i in 0..10_000 {
+            let key = format!("k{}", i % 150);
+            now(d.first_time(&key));
+            now(d.release(&key));
+        }
+        let seen = d.seen.lock().unwrap();
+        assert!(seen.entries.len() <= 100);
+        assert!(seen.order.len() <= 200, "{}", seen.order.len());
     }
 }
