@@ -16,6 +16,9 @@
 //! - a handler error is retried with a doubling backoff up to
 //!   [`Inbox::max_attempts`], then parked in a dead-letter list.
 //!
+//! A consumer handles the pushes it reads in one round (up to 32)
+//! concurrently: the order of one user's pushes is not kept.
+//!
 //! One inbox per Redis database: give each app its own database.
 
 use std::collections::HashMap;
@@ -282,9 +285,17 @@ impl Inbox {
                 let mut entries = self.claimed().await?;
                 let claimed = entries.len();
                 entries.extend(self.fresh().await?);
-                for (i, entry) in entries.into_iter().enumerate() {
-                    self.process(entry, i < claimed, &handler).await?;
-                }
+                // The round's pushes (up to 32) are handled concurrently.
+                let handled = futures_util::future::join_all(
+                    entries
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, entry)| self.process(entry, i < claimed, &handler)),
+                )
+                .await;
+                handled
+                    .into_iter()
+                    .collect::<Result<Vec<()>, StoreError>>()?;
                 Ok::<usize, StoreError>(claimed)
             };
             let idle = match round.await {
