@@ -236,6 +236,25 @@ fn receive(c: &mut Criterion) {
             times[times.len() - 1].as_secs_f64() * 1e3,
         );
     }
+    if let Some(redis) = &redis {
+        // How long the consumer takes to finish what the senders left.
+        let inbox = Inbox::open(&redis.url()).unwrap();
+        let started = Instant::now();
+        let (left, handled) = rt.block_on(async {
+            let stats = inbox.stats().await.unwrap();
+            loop {
+                let now = inbox.stats().await.unwrap();
+                if now.queued == 0 || started.elapsed() > Duration::from_secs(120) {
+                    return (stats.queued, now.handled);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        println!(
+            "redis_inbox: {left} pushes queued when the senders stopped, drained in {:.2} s; {handled} handled in all",
+            started.elapsed().as_secs_f64()
+        );
+    }
     drop(redis);
 }
 

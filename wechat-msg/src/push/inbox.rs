@@ -16,7 +16,7 @@
 //! - a handler error is retried with a doubling backoff up to
 //!   [`Inbox::max_attempts`], then parked in a dead-letter list.
 //!
-//! A consumer handles the pushes it reads in one round (up to 32)
+//! A consumer handles the pushes it reads in one round (up to 80)
 //! concurrently: the order of one user's pushes is not kept.
 //!
 //! One inbox per Redis database: give each app its own database.
@@ -285,7 +285,8 @@ impl Inbox {
                 let mut entries = self.claimed().await?;
                 let claimed = entries.len();
                 entries.extend(self.fresh().await?);
-                // The round's pushes (up to 32) are handled concurrently.
+                let found = entries.len();
+                // The round's pushes (up to 80) are handled concurrently.
                 let handled = futures_util::future::join_all(
                     entries
                         .into_iter()
@@ -296,9 +297,11 @@ impl Inbox {
                 handled
                     .into_iter()
                     .collect::<Result<Vec<()>, StoreError>>()?;
-                Ok::<usize, StoreError>(claimed)
+                Ok::<usize, StoreError>(found)
             };
             let idle = match round.await {
+                // More may be waiting: go on at once.
+                Ok(found) if found > 0 => Duration::ZERO,
                 Ok(_) => Duration::from_millis(20),
                 Err(e) => {
                     tracing::warn!(error = %e, "inbox: Redis failed; trying again");
@@ -368,7 +371,7 @@ impl Inbox {
             .arg(GROUP)
             .arg(&self.consumer)
             .arg("COUNT")
-            .arg(16)
+            .arg(64)
             .arg("STREAMS")
             .arg(key("stream"))
             .arg(">");
