@@ -62,7 +62,11 @@ impl Bot {
         let mut first = String::new();
         stderr.read_line(&mut first).unwrap();
         assert!(first.contains("pushes at"), "{first}");
-        std::thread::spawn(move || for _ in stderr.lines().map_while(Result::ok) {});
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                eprintln!("echo-bot :{port}: {line}");
+            }
+        });
         Bot { child }
     }
 
@@ -119,16 +123,23 @@ fn two_echo_bots_one_killed_answer_every_message_once() {
             encoding: "json".into(),
         }))
         .unwrap();
-        // Four users write at once; bot A is killed (SIGKILL) while they do,
+        // Replies take a while (each answer of the emulator's API comes
+        // 150 ms late), so bot A has replies in flight when it is killed.
+        emu.set_faults(wechat_msg_emulator::Faults {
+            latency_ms: 150,
+            ..wechat_msg_emulator::Faults::none()
+        });
+        // Eight users write five messages each at once (so no user needs
+        // more than the 5 replies a message allows); bot A is killed (SIGKILL) while they do,
         // with pushes in flight, and restarted on the same port later.
         let emu = std::sync::Arc::new(emu);
         let delivered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut writers = Vec::new();
-        for u in 0..4 {
+        for u in 0..8 {
             let (emu, delivered) = (emu.clone(), delivered.clone());
             writers.push(tokio::spawn(async move {
                 let mut sent = Vec::new();
-                for i in 0..10 {
+                for i in 0..5 {
                     let content = format!("u{u}-m{i}");
                     let delivery = emu
                         .user_acts(
@@ -197,6 +208,14 @@ fn two_echo_bots_one_killed_answer_every_message_once() {
                 .values()
                 .all(|c| count.get(c).copied().unwrap_or(0) == 1 || unknown_contents.contains(c));
             if settled || started.elapsed() > Duration::from_secs(60) {
+                if !settled {
+                    eprintln!(
+                        "inbox: {:?} dead: {:?} unknown: {:?}",
+                        inbox(&store, &["stats"]),
+                        inbox(&store, &["dead"]),
+                        inbox(&store, &["unknown"])
+                    );
+                }
                 for c in content_of.values() {
                     let n = count.get(c).copied().unwrap_or(0);
                     if unknown_contents.contains(c) {
