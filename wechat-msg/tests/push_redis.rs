@@ -260,3 +260,74 @@ async fn the_inbox_appends_once_and_recovers_what_a_dead_consumer_left() {
         "{stats:?}"
     );
 }
+
+/// The durable mode over HTTP: `success` only once the push is in the
+/// inbox, a retry appended once, handlers run from the inbox, 503 while
+/// Redis is down (so WeChat retries).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_durable_service_answers_after_appending() {
+    use std::sync::{Arc, Mutex};
+    use wechat_msg::push::{Inbox, PushService};
+    let mut redis = redis_server::RedisServer::start();
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let sink = handled.clone();
+    let service = PushService::new(Receiver::new(PushConfig::new(TOKEN).unwrap()))
+        .try_on_push(move |push: Push| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(msg_id(&push));
+                Ok::<(), String>(())
+            }
+        })
+        .durable(Inbox::open(&redis.url()).unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let consumer = tokio::spawn(service.handle_inbox(async {
+        let _ = stopped.await;
+    }));
+    let app = axum::Router::new().nest_service("/p", service.router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(wechat_msg::push::serve(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let push = map(
+        json!({"ToUserName":"gh","FromUserName":"U","CreateTime":now(),"MsgType":"text","Content":"hi","MsgId":77}),
+    );
+    let signed = PushSigner::new(TOKEN)
+        .unwrap()
+        .sign(&push, Encoding::Json, &[], now(), "d1");
+    for _ in 0..2 {
+        let answer = http
+            .post(format!("http://{addr}/p?{}", signed.query))
+            .body(signed.body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.text().await.unwrap(), "success");
+    }
+    let started = std::time::Instant::now();
+    while handled.lock().unwrap().is_empty() && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(*handled.lock().unwrap(), vec![77]);
+    let stats = Inbox::open(&redis.url()).unwrap().stats().await.unwrap();
+    assert_eq!((stats.appended, stats.handled), (1, 1), "{stats:?}");
+    let _ = stop.send(());
+    consumer.await.unwrap();
+    // Redis gone: not `success` but 503, so WeChat tries again.
+    redis.stop();
+    let signed = PushSigner::new(TOKEN)
+        .unwrap()
+        .sign(&push, Encoding::Json, &[], now(), "d2");
+    let answer = http
+        .post(format!("http://{addr}/p?{}", signed.query))
+        .body(signed.body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 503);
+}

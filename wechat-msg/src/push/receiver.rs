@@ -277,6 +277,21 @@ impl<P: PushMessage> Receiver<P> {
     /// plaintext mode) that its nonce was not seen with another body, its
     /// envelope and appid; then whether it was handled before.
     pub async fn open(&self, query: &PushQuery, body: &[u8]) -> Result<Received<P>, Refusal> {
+        let mut received = self.check(query, body).await?;
+        if let Some(key) = &received.dedupe_key {
+            received.duplicate = !self
+                .dedupe
+                .first_time(key)
+                .await
+                .map_err(Refusal::Unavailable)?;
+        }
+        Ok(received)
+    }
+
+    /// [`Receiver::open`] without recording the push as seen (`duplicate`
+    /// is false): for a caller that deduplicates elsewhere, such as the
+    /// durable inbox, which appends once per dedupe key.
+    pub async fn check(&self, query: &PushQuery, body: &[u8]) -> Result<Received<P>, Refusal> {
         if body.len() > self.config.max_body {
             return Err(Refusal::TooLarge(self.config.max_body));
         }
@@ -299,19 +314,11 @@ impl<P: PushMessage> Receiver<P> {
         };
         let push = P::from_push_form(map).map_err(|e| Refusal::Malformed(e.to_string()))?;
         let dedupe_key = push.dedupe_key();
-        let duplicate = match &dedupe_key {
-            Some(key) => !self
-                .dedupe
-                .first_time(key)
-                .await
-                .map_err(Refusal::Unavailable)?,
-            None => false,
-        };
         Ok(Received {
             push,
             encoding,
             encrypted,
-            duplicate,
+            duplicate: false,
             dedupe_key,
         })
     }
