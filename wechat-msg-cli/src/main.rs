@@ -109,8 +109,12 @@ enum Command {
     ///
     /// Answers WeChat's URL check, verifies and decrypts POSTed pushes in
     /// every mode and both encodings, prints each accepted push as one JSON
-    /// line on standard output (WeChat's JSON push form) and answers
-    /// `success`. A refused push prints its reason on standard error.
+    /// line on standard output (WeChat's JSON push form, controls and bidi
+    /// marks escaped) and answers `success`. With --aes-key only pushes
+    /// signed with msg_signature over Encrypt are accepted; in plaintext
+    /// mode a nonce seen with another body is refused. A refused push
+    /// prints its reason on standard error. Request heads and bodies must
+    /// arrive within 5 s each.
     Listen {
         /// The address to listen on (`127.0.0.1:0` for a free port).
         #[arg(long)]
