@@ -648,6 +648,24 @@ async fn the_server_cuts_off_stalled_heads_and_slow_bodies() {
         .await
         .unwrap();
     assert_eq!(answer.text().await.unwrap(), "success");
+    // A kept-alive connection that sends nothing more after a request is
+    // closed after the header deadline too: idle connections cannot fill
+    // the cap.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let signed = signer().sign(&text_push(json!(901)), Encoding::Json, &[], now(), "s2");
+    let head = format!(
+        "POST /wechat/push?{} HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n",
+        signed.query,
+        signed.body.len()
+    );
+    idle.write_all(head.as_bytes()).await.unwrap();
+    idle.write_all(&signed.body).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), idle.read_to_end(&mut answer))
+        .await
+        .expect("an idle kept-alive connection is closed")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&answer).contains("success"));
     // A connection left open does not hold shutdown past its grace period.
     let _idle = tokio::net::TcpStream::connect(addr).await.unwrap();
     let _ = stop.send(());
