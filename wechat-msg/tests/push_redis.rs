@@ -331,3 +331,20 @@ async fn the_durable_service_answers_after_appending() {
         .unwrap();
     assert_eq!(answer.status(), 503);
 }
+
+#[test]
+fn a_password_in_the_store_url_is_never_shown() {
+    let url = "redis://:S3CRET-PASSWORD@127.0.0.1:1/0";
+    let dedupe = RedisDedupe::open(url, "wxAPP").unwrap();
+    let inbox = wechat_msg::push::Inbox::open(url).unwrap();
+    let service =
+        wechat_msg::push::PushService::new(Receiver::new(PushConfig::new(TOKEN).unwrap()))
+            .durable(wechat_msg::push::Inbox::open(url).unwrap());
+    let shown = format!("{dedupe:?} {inbox:?} {service:?}");
+    assert!(
+        !shown.contains("S3CRET") && !shown.contains(TOKEN),
+        "{shown}"
+    );
+    let err = RedisDedupe::open("redis://:S3CRET@[bad", "wxAPP").unwrap_err();
+    assert!(!err.to_string().contains("S3CRET"), "{err}");
+}
