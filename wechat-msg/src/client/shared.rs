@@ -98,6 +98,7 @@ impl Redis {
     }
 
     /// Runs a command, within twice the command timeout whatever happens.
+    #[cfg(feature = "push")]
     pub(crate) async fn query<T: redis::FromRedisValue>(
         &self,
         doing: &str,
@@ -117,6 +118,7 @@ impl Redis {
     }
 
     /// Runs a pipeline, within twice the command timeout whatever happens.
+    #[cfg(feature = "push")]
     pub(crate) async fn pipeline<T: redis::FromRedisValue>(
         &self,
         doing: &str,
