@@ -239,7 +239,8 @@ impl Inbox {
 
     /// Appends `push` unless a push of this dedupe key was appended within
     /// a day; true when appended. Answer WeChat `success` only after this
-    /// returns.
+    /// returns. A push without a dedupe key (no MsgId, sender or time) is
+    /// appended every time it comes.
     pub async fn append<P: PushMessage>(
         &self,
         dedupe_key: Option<&str>,
