@@ -126,7 +126,8 @@ fn main() {
             r + 1,
             nobody[r],
             follower[r],
-            ui.get(r).map_or(String::new(), |u| format!(", the web UI {u:.0}/s"))
+            ui.get(r)
+                .map_or(String::new(), |u| format!(", the web UI {u:.0}/s"))
         );
     }
     let base = median(&mut nobody);

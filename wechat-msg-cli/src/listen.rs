@@ -5,13 +5,13 @@
 //! WeChat's JSON push form, decrypted; a refused push prints nothing there
 //! and its reason on standard error.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 
 use wechat_msg::Push;
-use wechat_msg::push::{PushConfig, PushMessage, PushService, Receiver};
+use wechat_msg::push::{PushConfig, PushMessage, PushService, Receiver, RedisDedupe};
 
 use crate::Failure;
+use crate::output::{self, Foreign};
 
 /// What `listen` was given.
 #[derive(Debug)]
@@ -24,6 +24,8 @@ pub struct ListenArgs {
     pub aes_key: Option<String>,
     /// The appid pushes are sealed for.
     pub appid: Option<String>,
+    /// A store shared by several `listen` processes behind one URL.
+    pub store: Option<String>,
 }
 
 pub async fn run(args: ListenArgs) -> Result<(), Failure> {
@@ -33,14 +35,26 @@ pub async fn run(args: ListenArgs) -> Result<(), Failure> {
             .encrypted(key, appid)
             .map_err(|e| Failure::invalid(e.to_string()))?;
     }
-    let service = PushService::new(Receiver::new(config))
+    let mut receiver = Receiver::new(config);
+    if let Some(url) = &args.store {
+        // Keyed by appid: one store may serve several apps. Plaintext mode
+        // has no appid; its pushes share one namespace.
+        let appid = args.appid.as_deref().unwrap_or("plaintext");
+        let shared = RedisDedupe::open(url, appid).map_err(|e| {
+            Failure::invalid(format!("--store: {e} (expected redis://HOST:PORT/DB)"))
+        })?;
+        receiver = receiver.dedupe(shared);
+    }
+    let service = PushService::new(receiver)
         .on_push(|push: Push| async move {
-            let line = serde_json::to_string(&push.to_push_form()).unwrap_or_default();
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+            // What users write may hold bidi overrides and controls:
+            // escaped the JSON way, the line stays the same JSON value.
+            let _ = output::write_json_line(&push.to_push_form());
         })
         .on_refusal(|refusal| {
-            eprintln!("refused ({}): {refusal}", refusal.status());
+            // A refusal may quote the body (a parser's error text).
+            let reason = refusal.to_string();
+            eprintln!("refused ({}): {}", refusal.status(), Foreign(&reason));
         });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -56,9 +70,12 @@ pub async fn run(args: ListenArgs) -> Result<(), Failure> {
             "plaintext"
         }
     );
-    axum::serve(listener, service.router::<()>())
-        .with_graceful_shutdown(crate::emulator::stop_signal())
-        .await
-        .map_err(|e| Failure::invalid(format!("the server stopped: {e}")))?;
+    // Header and body deadlines, a cap on connections, a bounded shutdown.
+    wechat_msg::push::serve(
+        listener,
+        service.router::<()>(),
+        crate::emulator::stop_signal(),
+    )
+    .await;
     Ok(())
 }

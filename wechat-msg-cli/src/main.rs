@@ -8,6 +8,7 @@ mod credentials;
 mod diagnose;
 mod emulator;
 mod endpoints;
+mod inbox;
 mod input;
 mod listen;
 mod output;
@@ -147,8 +148,12 @@ enum Command {
     ///
     /// Answers WeChat's URL check, verifies and decrypts POSTed pushes in
     /// every mode and both encodings, prints each accepted push as one JSON
-    /// line on standard output (WeChat's JSON push form) and answers
-    /// `success`. A refused push prints its reason on standard error.
+    /// line on standard output (WeChat's JSON push form, controls and bidi
+    /// marks escaped) and answers `success`. With --aes-key only pushes
+    /// signed with msg_signature over Encrypt are accepted; in plaintext
+    /// mode a nonce seen with another body is refused. A refused push
+    /// prints its reason on standard error. Request heads and bodies must
+    /// arrive within 5 s each.
     Listen {
         /// The address to listen on (`127.0.0.1:0` for a free port).
         #[arg(long)]
@@ -162,6 +167,26 @@ enum Command {
         /// The AppID pushes are sealed for (with --aes-key).
         #[arg(long)]
         appid: Option<String>,
+        /// A Redis store (`redis://HOST:PORT/DB`) shared by every `listen`
+        /// behind one URL: each push is printed by one of them, once, and a
+        /// nonce seen by one is known to all.
+        #[arg(long)]
+        store: Option<String>,
+    },
+    /// The durable push inbox on Redis (what `listen`-like receivers and
+    /// the echo bot append to before answering `success`).
+    ///
+    /// `stats` prints counts as JSON; `unknown` the pushes whose handler
+    /// started and never finished (delivery unknown: never re-run by
+    /// itself); `dead` those whose attempts all failed; `retry ID`
+    /// re-queues one of them on purpose. Exit codes: 0 done, 2 invalid
+    /// input (a bad URL, an unknown id), 3 Redis unreachable.
+    Inbox {
+        /// The Redis database of the inbox (`redis://HOST:PORT/DB`).
+        #[arg(long, global = true)]
+        store: Option<String>,
+        #[command(subcommand)]
+        action: InboxCommand,
     },
     /// Send a push to a developer's server, signed (and with a key,
     /// encrypted) as WeChat does.
@@ -251,6 +276,22 @@ enum TemplatesCommand {
     Pull {
         #[command(flatten)]
         target: TargetArgs,
+    },
+}
+
+/// `wechat-msg inbox ...`
+#[derive(Debug, Subcommand)]
+enum InboxCommand {
+    /// Counts: queued, in progress, retrying, unknown, dead, appended, handled.
+    Stats,
+    /// The pushes of unknown delivery (started, never finished).
+    Unknown,
+    /// The pushes parked after their last attempt failed.
+    Dead,
+    /// Re-queue a dead or unknown push as a first attempt.
+    Retry {
+        /// Its id, as `unknown` or `dead` print it.
+        id: String,
     },
 }
 
@@ -414,11 +455,13 @@ fn main() -> ExitCode {
             token,
             aes_key,
             appid,
+            store,
         } => block_on(listen::run(listen::ListenArgs {
             listen,
             token,
             aes_key,
             appid,
+            store,
         })),
         Command::Push {
             url,
@@ -437,6 +480,18 @@ fn main() -> ExitCode {
         })),
         Command::Rid { rid, target } => block_on(diagnose::rid(rid, target.into_target())),
         Command::Quota { path, target } => block_on(diagnose::quota(path, target.into_target())),
+        Command::Inbox { store, action } => match store {
+            None => Err(Failure::invalid("inbox needs --store redis://HOST:PORT/DB")),
+            Some(store) => block_on(inbox::run(
+                &store,
+                match action {
+                    InboxCommand::Stats => inbox::InboxAction::Stats,
+                    InboxCommand::Unknown => inbox::InboxAction::Unknown,
+                    InboxCommand::Dead => inbox::InboxAction::Dead,
+                    InboxCommand::Retry { id } => inbox::InboxAction::Retry(id),
+                },
+            )),
+        },
         Command::Templates(TemplatesCommand::Pull { target }) => {
             block_on(templates::pull(target.into_target()))
         }

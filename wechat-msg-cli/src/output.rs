@@ -195,6 +195,47 @@ pub fn write_text(text: &str) -> io::Result<()> {
     out.flush()
 }
 
+/// Writes `value` as one line of compact JSON to standard output, with
+/// unsafe characters escaped the JSON way (`listen`'s pushes).
+pub fn write_json_line<T: Serialize + ?Sized>(value: &T) -> io::Result<()> {
+    let mut line = Vec::with_capacity(256);
+    let mut ser = serde_json::Serializer::with_formatter(&mut line, SafeLineFormatter);
+    value.serialize(&mut ser).map_err(io::Error::from)?;
+    line.push(b'\n');
+    let mut out = io::stdout().lock();
+    out.write_all(&line)?;
+    out.flush()
+}
+
+/// A string fragment with every unsafe character written as `\uXXXX`.
+fn write_safe_fragment<W: ?Sized + Write>(writer: &mut W, fragment: &str) -> io::Result<()> {
+    let mut start = 0;
+    for (i, c) in fragment.char_indices() {
+        if is_unsafe(c) {
+            writer.write_all(&fragment.as_bytes()[start..i])?;
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{unit:04x}")?;
+            }
+            start = i + c.len_utf8();
+        }
+    }
+    writer.write_all(&fragment.as_bytes()[start..])
+}
+
+/// serde_json's compact formatter, escaping as [`SafeFormatter`] does.
+struct SafeLineFormatter;
+
+impl Formatter for SafeLineFormatter {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        write_safe_fragment(writer, fragment)
+    }
+}
+
 /// serde_json's pretty formatter, writing unsafe characters in strings as
 /// `\uXXXX` (serde_json escapes only C0 controls, `"` and `\`).
 #[derive(Default)]
@@ -206,18 +247,7 @@ impl Formatter for SafeFormatter {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        let mut start = 0;
-        for (i, c) in fragment.char_indices() {
-            if is_unsafe(c) {
-                writer.write_all(&fragment.as_bytes()[start..i])?;
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    write!(writer, "\\u{unit:04x}")?;
-                }
-                start = i + c.len_utf8();
-            }
-        }
-        writer.write_all(&fragment.as_bytes()[start..])
+        write_safe_fragment(writer, fragment)
     }
 
     fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {

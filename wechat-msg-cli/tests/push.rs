@@ -8,6 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
+#[path = "../../wechat-msg/tests/client_support/redis_server.rs"]
+mod redis_server;
+
 const BIN: &str = env!("CARGO_BIN_EXE_wechat-msg");
 const TOKEN: &str = "LISTEN-TOKEN-77a1";
 const KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aQ";
@@ -128,7 +131,6 @@ fn listen_prints_what_push_sends_in_every_mode_and_encoding() {
     for encoding in ["json", "xml"] {
         for (listener, keys) in [
             (&plain, vec![]),
-            (&safe, vec![]),
             (&safe, vec!["--aes-key", KEY, "--appid", APPID]),
         ] {
             id += 1;
@@ -224,10 +226,16 @@ fn refused_pushes_print_nothing_and_say_why() {
     let (code, _, _) = push("http://127.0.0.1:9", &["--token", TOKEN], &text(4));
     assert_eq!(code, 3);
     // A retry of the same push is answered, printed once.
+    let sealed = ["--token", TOKEN, "--aes-key", KEY, "--appid", APPID];
     let sent = text(5);
-    assert_eq!(push(&safe.url, &["--token", TOKEN], &sent).0, 0);
+    assert_eq!(push(&safe.url, &sealed, &sent).0, 0);
     assert_eq!(safe.next(), sent);
-    assert_eq!(push(&safe.url, &["--token", TOKEN], &sent).0, 0);
+    assert_eq!(push(&safe.url, &sealed, &sent).0, 0);
+    safe.nothing_more();
+    // With a key configured, a plaintext push (signed with `signature`
+    // only, which does not cover the body) is refused: 401, exit 1.
+    let (code, _, stderr) = push(&safe.url, &["--token", TOKEN], &text(6));
+    assert_eq!(code, 1, "{stderr}");
     safe.nothing_more();
     // Each refusal was said on standard error, without the secrets.
     let stderr = safe.stderr.clone();
@@ -263,6 +271,7 @@ fn listen_receives_what_the_emulators_users_do() {
         for encoding in ["xml", "json"] {
             emu.set_push(Some(wechat_msg_emulator::PushTarget {
                 url: listener.url.clone(),
+                urls: Vec::new(),
                 token: TOKEN.into(),
                 aes_key: Some(KEY.into()),
                 encoding: encoding.into(),
@@ -283,4 +292,227 @@ fn listen_receives_what_the_emulators_users_do() {
         }
         emu.shutdown().await;
     });
+}
+
+/// One request on a connection of its own; the status and the body.
+fn post_raw(url: &str, query: &str, body: &[u8]) -> (u16, String) {
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST /{path}?{query} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn stderr_of(listener: Listener, until: &str) -> String {
+    let stderr = listener.stderr.clone();
+    drop(listener);
+    let mut said = String::new();
+    for _ in 0..100 {
+        said = stderr.lock().unwrap().clone();
+        if said.contains(until) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    said
+}
+
+#[test]
+fn a_captured_signature_cannot_carry_another_body() {
+    let plain = Listener::start(&[]);
+    let signer = wechat_msg::push::PushSigner::new(TOKEN).unwrap();
+    let sent = text(7001);
+    let form = sent.as_object().unwrap().clone();
+    let signed = signer.sign(
+        &form,
+        wechat_msg::push::body::Encoding::Json,
+        &[],
+        now(),
+        "424242",
+    );
+    assert_eq!(post_raw(&plain.url, &signed.query, &signed.body).0, 200);
+    assert_eq!(plain.next(), sent);
+    // WeChat's retry: the same bytes under the same nonce pass.
+    assert_eq!(post_raw(&plain.url, &signed.query, &signed.body).0, 200);
+    // The captured signature, timestamp and nonce with a forged body: 401.
+    let mut forged = form.clone();
+    forged.insert("MsgId".into(), json!(7002));
+    forged.insert("Content".into(), json!("forged"));
+    let forged = serde_json::to_vec(&forged).unwrap();
+    let (status, _) = post_raw(&plain.url, &signed.query, &forged);
+    assert_eq!(status, 401);
+    plain.nothing_more();
+}
+
+#[test]
+fn stalled_request_heads_are_closed_after_the_header_deadline() {
+    let plain = Listener::start(&[]);
+    let host = plain
+        .url
+        .trim_start_matches("http://")
+        .split_once('/')
+        .unwrap()
+        .0
+        .to_owned();
+    let started = std::time::Instant::now();
+    let mut stalled = Vec::new();
+    for _ in 0..200 {
+        let mut stream = std::net::TcpStream::connect(&host).unwrap();
+        stream
+            .write_all(b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Le")
+            .unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        stalled.push(stream);
+    }
+    for mut stream in stalled {
+        // Closed by the server: end of stream (perhaps after a 408), or a
+        // reset; never still waiting when the read timeout fires.
+        let mut buf = Vec::new();
+        match stream.read_to_end(&mut buf) {
+            Ok(_) => {}
+            Err(e) => assert!(
+                !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+                "a stalled connection was still open after {:?}",
+                started.elapsed()
+            ),
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    // And the listener still serves.
+    let sent = text(7100);
+    let (code, _, stderr) = push(&plain.url, &["--token", TOKEN], &sent);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(plain.next(), sent);
+}
+
+#[test]
+fn controls_from_outside_reach_the_terminal_escaped() {
+    let plain = Listener::start(&[]);
+    // A bidi override in the user's text: escaped the JSON way on stdout.
+    let mut sent = text(7200);
+    sent["Content"] = json!("abc\u{202e}fed\u{2066}x");
+    let (code, _, stderr) = push(&plain.url, &["--token", TOKEN], &sent);
+    assert_eq!(code, 0, "{stderr}");
+    let line = plain
+        .lines
+        .recv_timeout(Duration::from_secs(30))
+        .expect("a push line");
+    assert!(
+        !line.contains('\u{202e}') && !line.contains('\u{2066}'),
+        "{line:?}"
+    );
+    assert!(line.contains("\\u202e"), "{line}");
+    assert_eq!(serde_json::from_str::<Value>(&line).unwrap(), sent);
+    // An XML body whose parse error quotes an ESC: the refusal on stderr is
+    // escaped.
+    let signer = wechat_msg::push::PushSigner::new(TOKEN).unwrap();
+    let query = signer
+        .sign(
+            &serde_json::Map::new(),
+            wechat_msg::push::body::Encoding::Xml,
+            &[],
+            now(),
+            "77",
+        )
+        .query;
+    let (status, _) = post_raw(&plain.url, &query, b"<xml><a>x</a\x1b[31mred></xml>");
+    assert_eq!(status, 400);
+    let said = stderr_of(plain, "refused (400)");
+    assert!(said.contains("refused (400)"), "{said:?}");
+    assert!(!said.contains('\u{1b}'), "{said:?}");
+    // The parser's error did quote it: shown escaped.
+    assert!(said.contains("\\u{1b}"), "{said:?}");
+}
+
+#[test]
+fn two_listens_behind_one_store_print_each_push_once() {
+    let redis = redis_server::RedisServer::start();
+    let store = redis.url();
+    let a = Listener::start(&["--store", &store]);
+    let b = Listener::start(&["--store", &store]);
+    let signer = wechat_msg::push::PushSigner::new(TOKEN).unwrap();
+    let mut sent = Vec::new();
+    for id in 0..10 {
+        let push = text(8000 + id);
+        let signed = signer.sign(
+            push.as_object().unwrap(),
+            wechat_msg::push::body::Encoding::Json,
+            &[],
+            now(),
+            &format!("{}", 90_000 + id),
+        );
+        // WeChat's first attempt on one instance, its retry on the other
+        // (a load balancer), and a third on the first again.
+        let (first, second) = if id % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        for listener in [first, second, first] {
+            assert_eq!(post_raw(&listener.url, &signed.query, &signed.body).0, 200);
+        }
+        sent.push((push, signed));
+    }
+    let mut printed = Vec::new();
+    for listener in [&a, &b] {
+        while let Ok(line) = listener.lines.recv_timeout(Duration::from_millis(500)) {
+            printed.push(
+                serde_json::from_str::<Value>(&line).unwrap()["MsgId"]
+                    .as_i64()
+                    .unwrap(),
+            );
+        }
+    }
+    printed.sort_unstable();
+    assert_eq!(printed, (8000..8010).collect::<Vec<_>>());
+    // A nonce seen by one is known to the other: a forged body under a
+    // signature captured from `a` is refused by `b`.
+    let (push, signed) = &sent[0];
+    let mut forged = push.clone();
+    forged["Content"] = json!("forged");
+    forged["MsgId"] = json!(8999);
+    let (status, _) = post_raw(&b.url, &signed.query, &serde_json::to_vec(&forged).unwrap());
+    assert_eq!(status, 401);
+    b.nothing_more();
+    // A store URL that is not one: a clear error, exit 2.
+    let out = Command::new(BIN)
+        .args([
+            "listen",
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            TOKEN,
+            "--store",
+            "mysql://x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--store"), "{stderr}");
 }

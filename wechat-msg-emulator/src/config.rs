@@ -78,6 +78,7 @@
 //!
 //! [push]                  # optional: the developer's push endpoint
 //! url = "http://127.0.0.1:3000/wechat/push"
+//! # urls = ["http://127.0.0.1:3001/wechat/push"]  # more instances, one attempt each in turn
 //! token = "TOKEN"
 //! # aes_key = "..."      # 43 characters: safe mode; plaintext without it
 //! encoding = "json"       # or "xml"
@@ -855,7 +856,13 @@ impl Grant {
 #[serde(deny_unknown_fields)]
 pub struct PushTarget {
     /// Where to POST pushes.
+    #[serde(default)]
     pub url: String,
+    /// More instances of the endpoint behind one load balancer: with `url`
+    /// (when given) first, each attempt goes to the next URL in turn, so a
+    /// retry lands on another instance.
+    #[serde(default)]
+    pub urls: Vec<String>,
     /// The push Token.
     pub token: String,
     /// The EncodingAESKey (43 characters), for safe mode.
@@ -874,6 +881,7 @@ impl fmt::Debug for PushTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PushTarget")
             .field("url", &self.url)
+            .field("urls", &self.urls)
             .field("encoding", &self.encoding)
             .field("encrypted", &self.aes_key.is_some())
             .finish_non_exhaustive()
@@ -893,6 +901,16 @@ impl PushTarget {
         ),
         String,
     > {
+        if self.attempt_urls().is_empty() {
+            return Err("give the endpoint's `url` or `urls`".to_owned());
+        }
+        if let Some(bad) = self
+            .attempt_urls()
+            .into_iter()
+            .find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+        {
+            return Err(format!("`{bad}` is not an http:// or https:// URL"));
+        }
         let encoding = self.encoding.parse()?;
         let mut signer =
             wechat_msg::push::PushSigner::new(&self.token).map_err(|e| e.to_string())?;
@@ -900,6 +918,14 @@ impl PushTarget {
             signer = signer.encrypted(key, appid).map_err(|e| e.to_string())?;
         }
         Ok((signer, encoding))
+    }
+
+    /// Every URL attempts go to, in turn: `url` (when given), then `urls`.
+    pub fn attempt_urls(&self) -> Vec<&str> {
+        std::iter::once(self.url.as_str())
+            .filter(|u| !u.is_empty())
+            .chain(self.urls.iter().map(String::as_str))
+            .collect()
     }
 }
 

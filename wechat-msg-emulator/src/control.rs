@@ -204,7 +204,7 @@ async fn advance_clock(
 async fn push_target(State(shared): State<Arc<Shared>>) -> Response {
     let target = shared
         .push_target()
-        .map(|t| json!({"url": t.url, "encoding": t.encoding, "encrypted": t.aes_key.is_some()}));
+        .map(|t| json!({"url": t.url, "urls": t.urls, "encoding": t.encoding, "encrypted": t.aes_key.is_some()}));
     Json(json!({"push": target})).into_response()
 }
 
@@ -320,7 +320,7 @@ pub(crate) async fn act(
 /// Delivers a recorded push, and records how it went.
 async fn finish(shared: &Shared, acted: Acted) -> Result<PushDelivery, String> {
     let (attempts, delivered) = match &acted.target {
-        Some(target) => deliver(&shared.http, target, &shared.config.app.appid, &acted.push).await,
+        Some(target) => deliver(shared, target, &acted.push, Some(acted.index)).await,
         None => (Vec::new(), false),
     };
     shared

@@ -1,7 +1,11 @@
 //! Pushing a user's action to the developer's server as WeChat does: signed
 //! with the push Token and, in safe mode, sealed with the EncodingAESKey, in
-//! the configured encoding; retried up to three times when the answer is not
-//! `success` (or empty, or a passive reply) within five seconds.
+//! the configured encoding; three attempts in all (WeChat's "重试三次", as
+//! people observe it: the first and two retries, the same body each time)
+//! while the answer is not `success` (or empty, or a passive reply) within
+//! five seconds. Each attempt goes to the endpoint's next URL in turn, as a
+//! load balancer would send it, and the `push_drop_answers` fault makes an
+//! answer count as never received.
 //!
 //! A user's action is delivered before the control request that made it is
 //! answered; the pushes a call makes (`subscribe_msg_sent_event`) are
@@ -21,8 +25,8 @@ use crate::state::Shared;
 
 /// WeChat waits this long for an answer.
 const ANSWER_WITHIN: Duration = Duration::from_secs(5);
-/// And tries this many times more.
-const RETRIES: usize = 3;
+/// And tries this many times in all.
+const ATTEMPTS: usize = 3;
 /// Between tries (WeChat waits longer; a test should not).
 const RETRY_AFTER: Duration = Duration::from_millis(200);
 /// How much of an answer is kept.
@@ -38,21 +42,23 @@ pub(crate) fn deliver_outbox(shared: &Arc<Shared>) {
         let shared = shared.clone();
         tokio::spawn(async move {
             let (attempts, delivered) =
-                deliver(&shared.http, &target, &shared.config.app.appid, &acted.push).await;
+                deliver(&shared, &target, &acted.push, Some(acted.index)).await;
             let _ = shared.delivered(acted.index, attempts, delivered);
         });
     }
 }
 
-/// Delivers `push` to `target` for `appid`: every attempt, and whether one
-/// was accepted.
+/// Delivers `push` to `target` for the app: every attempt, and whether one
+/// was accepted. With the push's `index` among the recorded pushes, each
+/// attempt is told to the followers of the events as it ends.
 pub(crate) async fn deliver(
-    http: &reqwest::Client,
+    shared: &Shared,
     target: &PushTarget,
-    appid: &str,
     push: &Map<String, Value>,
+    index: Option<usize>,
 ) -> (Vec<PushAttempt>, bool) {
-    let (signer, encoding) = match target.signer(appid) {
+    let http = &shared.http;
+    let (signer, encoding) = match target.signer(&shared.config.app.appid) {
         Ok(signer) => signer,
         Err(e) => {
             return (
@@ -60,6 +66,7 @@ pub(crate) async fn deliver(
                     status: None,
                     answer: None,
                     error: Some(format!("push endpoint not usable: {e}")),
+                    url: None,
                 }],
                 false,
             );
@@ -73,7 +80,12 @@ pub(crate) async fn deliver(
         Encoding::Xml => "text/xml",
     };
     let mut attempts = Vec::new();
-    for attempt in 0..=RETRIES {
+    let urls = target.attempt_urls();
+    // Each push starts at the next URL in turn and each retry takes the
+    // URL after its attempt's, so a retry lands on another instance even
+    // while other pushes are in flight.
+    let first = shared.next_push_turn();
+    for attempt in 0..ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(RETRY_AFTER).await;
         }
@@ -82,8 +94,9 @@ pub(crate) async fn deliver(
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let nonce = fastrand::u32(..).to_string();
         let signed = signer.sign(push, encoding, wrappers, now, &nonce);
-        let separator = if target.url.contains('?') { '&' } else { '?' };
-        let url = format!("{}{separator}{}", target.url, signed.query);
+        let base = urls[first.wrapping_add(attempt) % urls.len()];
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}{}", signed.query);
         let sent = http
             .post(&url)
             .header("content-type", content_type)
@@ -91,12 +104,13 @@ pub(crate) async fn deliver(
             .body(signed.body)
             .send()
             .await;
-        let (record, accepted) = match sent {
+        let (mut record, mut accepted) = match sent {
             Err(e) => (
                 PushAttempt {
                     status: None,
                     answer: None,
                     error: Some(describe(&e)),
+                    url: None,
                 },
                 false,
             ),
@@ -108,6 +122,7 @@ pub(crate) async fn deliver(
                             status: Some(status.as_u16()),
                             answer: None,
                             error: Some(describe(&e)),
+                            url: None,
                         },
                         false,
                     ),
@@ -125,6 +140,7 @@ pub(crate) async fn deliver(
                                 status: Some(status.as_u16()),
                                 answer: Some(kept(&body)),
                                 error,
+                                url: None,
                             },
                             accepted,
                         )
@@ -132,7 +148,16 @@ pub(crate) async fn deliver(
                 }
             }
         };
+        if record.status.is_some() && shared.take_push_drop() {
+            // As if the answer never came: WeChat waits, then retries.
+            record.error = Some("the answer was dropped (fault push_drop_answers)".to_owned());
+            accepted = false;
+        }
+        record.url = Some(base.to_owned());
         attempts.push(record);
+        if let Some(index) = index {
+            shared.attempted(index, &attempts);
+        }
         if accepted {
             return (attempts, true);
         }

@@ -329,7 +329,8 @@ impl Events {
     }
 
     /// Publishes a push as it now stands (`type`: `push` when recorded,
-    /// `delivery` when its delivery ended).
+    /// `attempt` after each delivery attempt, `delivery` when its delivery
+    /// ended).
     pub fn push(&self, kind: &str, order: u64, push: &PushDelivery) {
         self.publish(kind, || {
             let mut fields = Map::new();

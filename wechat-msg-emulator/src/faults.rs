@@ -1,5 +1,5 @@
-//! Faults on demand: system busy, latency, gateway errors, truncated answers
-//! and reset connections. This is what is pending and how one call takes its
+//! Faults on demand: system busy, latency, gateway errors, truncated answers,
+//! reset connections and lost push answers. This is what is pending and how one call takes its
 //! share; the calls middleware applies it.
 
 use std::time::Duration;
@@ -37,6 +37,10 @@ pub struct Faults {
     pub reset: u32,
     /// Whether token fetches count as calls for these faults.
     pub tokens: bool,
+    /// The next N answers of the developer's push endpoint are ignored as if
+    /// they never came: the attempt counts as unanswered and the push is
+    /// retried (the endpoint did receive it).
+    pub push_drop_answers: u32,
 }
 
 /// What the faults do to one call.
@@ -97,6 +101,13 @@ impl Faults {
             plan.after = Some(After::Reset);
         }
         plan
+    }
+}
+
+impl Faults {
+    /// Whether this push answer is to be ignored (`push_drop_answers`).
+    pub(crate) fn take_push_drop(&mut self) -> bool {
+        take_one(&mut self.push_drop_answers)
     }
 }
 

@@ -132,6 +132,9 @@ pub struct PushAttempt {
     /// The answer's body (its first KiB), when one came.
     pub answer: Option<String>,
     /// What went wrong, when nothing usable came (a timeout, a refused
-    /// connection, an error status).
+    /// connection, an error status, a dropped answer).
     pub error: Option<String>,
+    /// Which of the endpoint's URLs the attempt went to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }

@@ -92,7 +92,7 @@
 //! | `POST /_emulator/clock/advance` | `{"secs": N}`: [`Emulator::advance_clock`] |
 //! | `POST /_emulator/new_day` | [`Emulator::new_day`] |
 //! | `GET` / `PUT /_emulator/security` | the content checks' risky words: `{"risky": [{"word", "label"}]}` ([`RiskyWord`]) |
-//! | `PUT` / `GET` / `DELETE /_emulator/push` | [`Emulator::set_push`] ([`PushTarget`] as JSON: `{"url", "token", "aes_key"?, "encoding": "json"\|"xml"}`) |
+//! | `PUT` / `GET` / `DELETE /_emulator/push` | [`Emulator::set_push`] ([`PushTarget`] as JSON: `{"url", "urls"?, "token", "aes_key"?, "encoding": "json"\|"xml"}`) |
 //! | `POST /_emulator/users/{openid}/messages` | [`Emulator::user_acts`] (a push body); answers the [`PushDelivery`] and the user's window |
 //! | `POST /_emulator/users/{openid}/subscriptions` | [`Emulator::subscribe`]: `{"template_id", "times"?}`; answers the popup's [`PushDelivery`] and the user's subscriptions |
 //! | `GET /_emulator/users/{openid}` | [`Emulator::window`] and [`Emulator::subscriptions`] |

@@ -24,8 +24,8 @@ use crate::events::Events;
 use crate::faults::{Faults, Plan};
 use crate::inspect::{Counters, Message, PushAttempt, PushDelivery, Registration, Via};
 use crate::media::{Media, decode_base64};
-use crate::snapshot::{SNAPSHOT_VERSION, Snapshot, UserSnapshot};
 use crate::security::{self, MediaCheck};
+use crate::snapshot::{SNAPSHOT_VERSION, Snapshot, UserSnapshot};
 use crate::subscriptions::{self, Subscription, Subscriptions};
 use crate::templates::TemplateStore;
 use crate::tokens::{Issued, TokenProblem, TokenStore};
@@ -129,6 +129,9 @@ pub(crate) struct Shared {
     pub http: reqwest::Client,
     /// The call log and the followers of `GET /_emulator/events`.
     pub events: Events,
+    /// The next push starts at this URL of the endpoint's (modulo their
+    /// number): a load balancer's round robin.
+    push_turn: std::sync::atomic::AtomicUsize,
 }
 
 /// A successful answer, in the HTTP form.
@@ -160,6 +163,7 @@ impl Shared {
             state: Mutex::new(state),
             epoch: Instant::now(),
             epoch_unix,
+            push_turn: std::sync::atomic::AtomicUsize::new(0),
             http: reqwest::Client::builder()
                 .no_proxy()
                 .build()
@@ -805,6 +809,23 @@ impl Shared {
         self.lock().messages.clone()
     }
 
+    /// Whether the answer to this push attempt is to be ignored (the
+    /// `push_drop_answers` fault).
+    pub fn take_push_drop(&self) -> bool {
+        let mut state = self.lock();
+        let drop = state.faults.take_push_drop();
+        if drop {
+            state.counters.faults = state.counters.faults.saturating_add(1);
+        }
+        drop
+    }
+
+    /// The next turn of the push endpoint's round robin.
+    pub fn next_push_turn(&self) -> usize {
+        self.push_turn
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Sets (or, with `None`, removes) the developer's push endpoint.
     pub fn set_push_target(&self, target: Option<PushTarget>) -> Result<(), String> {
         if let Some(target) = &target {
@@ -847,6 +868,22 @@ impl Shared {
             .conversations
             .act(&self.config.conversation, openid, action, now);
         Ok(acted)
+    }
+
+    /// Tells the followers of the events that an attempt to deliver the
+    /// push at `index` ended (`{"type": "attempt", "order", "push"}`, the
+    /// push with its attempts so far).
+    pub fn attempted(&self, index: usize, attempts: &[PushAttempt]) {
+        if !self.events.followed() {
+            return;
+        }
+        let state = self.lock();
+        let order = state.push_orders.get(index).copied().unwrap_or(0);
+        if let Some(record) = state.pushes.get(index) {
+            let mut record = record.clone();
+            record.attempts = attempts.to_vec();
+            self.events.push("attempt", order, &record);
+        }
     }
 
     /// Records how a push's delivery went; the record as it now stands.

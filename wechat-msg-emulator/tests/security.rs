@@ -226,6 +226,7 @@ async fn a_media_check_pushes_its_verdict_after_the_delay() {
     h.emu
         .set_push(Some(PushTarget {
             url: format!("{base}/push"),
+            urls: Vec::new(),
             token: "TOKEN".into(),
             aes_key: None,
             encoding: "json".into(),

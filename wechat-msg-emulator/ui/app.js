@@ -243,8 +243,9 @@ function renderDelivery(record, pending) {
     const what = a.status ? `${a.status} ${JSON.stringify(a.answer || "")}` : (a.error || "no answer");
     return `attempt ${i + 1}: ${what}`;
   });
-  line.textContent = `${record.delivered ? "delivered" : "not delivered"} · ${parts.join(" · ")}`;
-  if (!record.delivered) line.classList.add("failed");
+  const verdict = record.delivered ? "delivered" : (pending ? "retrying" : "not delivered");
+  line.textContent = `${verdict} · ${parts.join(" · ")}`;
+  if (!record.delivered && !pending) line.classList.add("failed");
   const last = attempts[attempts.length - 1];
   const answer = (last.answer || "").trim();
   if (record.delivered && answer && answer !== "success") {
@@ -387,8 +388,9 @@ async function loadTemplates() {
 
 async function loadPush() {
   const { push } = await api("GET", "/_emulator/push");
+  const where = push && push.urls && push.urls.length ? push.urls.join(", ") : (push && push.url);
   $("push-target").textContent = push
-    ? `${push.url} · ${push.encoding} · ${push.encrypted ? "safe mode" : "plaintext"}`
+    ? `${where} · ${push.encoding} · ${push.encrypted ? "safe mode" : "plaintext"}`
     : "No push endpoint: user actions are recorded, not pushed";
 }
 
@@ -499,9 +501,10 @@ function flush() {
         if (event.call.openid && !ui.users.some((u) => u.openid === event.call.openid)) soon("users", loadUsers);
         break;
       case "push":
+      case "attempt":
       case "delivery":
         if (event.push.openid === ui.selected) {
-          items.push({ order: event.order, push: event.push, pending: event.type === "push" });
+          items.push({ order: event.order, push: event.push, pending: event.type !== "delivery" });
         }
         soon("users", loadUsers, 300);
         soon("deliveries", loadDeliveries, 300);

@@ -41,6 +41,18 @@ fn text_push(msg_id: Value) -> Map<String, Value> {
     }))
 }
 
+/// Runs a receiver's future to its end (the in-memory store never waits).
+trait Now: std::future::Future + Sized {
+    fn block(self) -> Self::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(self)
+    }
+}
+
+impl<F: std::future::Future> Now for F {}
+
 fn plain() -> Receiver {
     Receiver::new(PushConfig::new(TOKEN).unwrap())
 }
@@ -68,6 +80,7 @@ fn sealed_signer() -> PushSigner {
 fn open(receiver: &Receiver, signed: &wechat_msg::push::SignedPush) -> Result<Push, Refusal> {
     receiver
         .open(&PushQuery::parse(&signed.query).unwrap(), &signed.body)
+        .block()
         .map(|r| r.push)
 }
 
@@ -151,18 +164,18 @@ fn every_mode_and_encoding_is_accepted() {
     let push = text_push(json!(42));
     for encoding in [Encoding::Json, Encoding::Xml] {
         let signed = signer().sign(&push, encoding, &[], now(), "nonce1");
-        // Plaintext pushes are accepted by a plaintext endpoint and by one
-        // with a key (compatible mode lets WeChat send either).
-        for receiver in [plain(), safe()] {
-            let Push::Text(text) = open(&receiver, &signed).unwrap() else {
-                panic!()
-            };
-            assert_eq!(text.content, "hello <there> ]]> & \u{1F600}");
-        }
+        // Plaintext pushes are accepted by a plaintext endpoint only: with a
+        // key configured, the body must be signed (msg_signature).
+        let Push::Text(text) = open(&plain(), &signed).unwrap() else {
+            panic!()
+        };
+        assert_eq!(text.content, "hello <there> ]]> & \u{1F600}");
+        assert_eq!(open(&safe(), &signed).unwrap_err().status(), 401);
         let sealed = sealed_signer().sign(&push, encoding, &[], now(), "nonce2");
         assert!(!String::from_utf8_lossy(&sealed.body).contains("hello"));
         let received = safe()
             .open(&PushQuery::parse(&sealed.query).unwrap(), &sealed.body)
+            .block()
             .unwrap();
         assert!(received.encrypted);
         assert_eq!(received.encoding, encoding);
@@ -173,6 +186,54 @@ fn every_mode_and_encoding_is_accepted() {
         // Without a key, a sealed push cannot be opened.
         assert_eq!(open(&plain(), &sealed).unwrap_err(), Refusal::NoKey);
     }
+}
+
+#[test]
+fn with_a_key_only_pushes_signed_over_encrypt_are_believed() {
+    // A plaintext push carrying only `signature` (over the token, timestamp
+    // and nonce, not the body): refused, whatever it says.
+    let forged_body = text_push(json!(31));
+    for encoding in [Encoding::Json, Encoding::Xml] {
+        let downgraded = signer().sign(&forged_body, encoding, &[], now(), "d1");
+        let refusal = open(&safe(), &downgraded).unwrap_err();
+        assert!(matches!(refusal, Refusal::Signature(_)), "{refusal}");
+        assert_eq!(refusal.status(), 401);
+        // Claiming `encrypt_type=aes` without a msg_signature: refused too.
+        let mut claimed = downgraded.clone();
+        claimed.query.push_str("&encrypt_type=aes");
+        assert!(open(&safe(), &claimed).is_err());
+    }
+    // Compatible mode: the plaintext fields beside `Encrypt` are not read;
+    // the decrypted message is.
+    let genuine = text_push(json!(32));
+    let sealed = sealed_signer().sign(&genuine, Encoding::Json, &[], now(), "d2");
+    let mut outer: Map<String, Value> = serde_json::from_slice(&sealed.body).unwrap();
+    for (k, v) in text_push(json!(33)) {
+        outer.insert(k, v);
+    }
+    outer.insert("Content".into(), "forged beside the envelope".into());
+    let compatible = wechat_msg::push::SignedPush {
+        query: sealed.query.clone(),
+        body: serde_json::to_vec(&outer).unwrap(),
+    };
+    let Push::Text(text) = open(&safe(), &compatible).unwrap() else {
+        panic!()
+    };
+    assert_eq!(text.msg_id, 32);
+    assert_eq!(text.content, "hello <there> ]]> & \u{1F600}");
+    // The same envelope with its msg_signature dropped and only `signature`
+    // left: refused.
+    let stripped: String = sealed
+        .query
+        .split('&')
+        .filter(|kv| !kv.starts_with("msg_signature=") && !kv.starts_with("encrypt_type="))
+        .collect::<Vec<_>>()
+        .join("&");
+    let stripped = wechat_msg::push::SignedPush {
+        query: stripped,
+        body: compatible.body.clone(),
+    };
+    assert_eq!(open(&safe(), &stripped).unwrap_err().status(), 401);
 }
 
 #[test]
@@ -221,10 +282,13 @@ fn forged_stale_and_broken_pushes_are_refused() {
     assert!(
         plain()
             .open(&PushQuery::parse(&moved).unwrap(), &plain_signed.body)
+            .block()
             .is_err()
     );
     assert!(matches!(
-        plain().open(&PushQuery::default(), &plain_signed.body),
+        plain()
+            .open(&PushQuery::default(), &plain_signed.body)
+            .block(),
         Err(Refusal::Signature(_))
     ));
     // Malformed bodies are 400s, never panics.
@@ -239,6 +303,7 @@ fn forged_stale_and_broken_pushes_are_refused() {
         let signed = signer().sign(&Map::new(), Encoding::Json, &[], now(), "n");
         let refusal = plain()
             .open(&PushQuery::parse(&signed.query).unwrap(), body)
+            .block()
             .unwrap_err();
         assert_eq!(refusal.status(), 400, "{refusal}");
     }
@@ -266,16 +331,78 @@ fn retries_are_recognised() {
     let receiver = plain();
     let signed = signer().sign(&text_push(json!(99)), Encoding::Json, &[], now(), "n");
     let query = PushQuery::parse(&signed.query).unwrap();
-    assert!(!receiver.open(&query, &signed.body).unwrap().duplicate);
-    assert!(receiver.open(&query, &signed.body).unwrap().duplicate);
+    assert!(
+        !receiver
+            .open(&query, &signed.body)
+            .block()
+            .unwrap()
+            .duplicate
+    );
+    assert!(
+        receiver
+            .open(&query, &signed.body)
+            .block()
+            .unwrap()
+            .duplicate
+    );
     // Events by sender and time.
     let event = map(
         json!({"ToUserName":"gh","FromUserName":"U","CreateTime":now(),"MsgType":"event","Event":"user_enter_tempsession"}),
     );
-    let signed = signer().sign(&event, Encoding::Xml, &[], now(), "n");
+    // (Another nonce: the same nonce with another body is a forgery.)
+    let signed = signer().sign(&event, Encoding::Xml, &[], now(), "n-event");
     let query = PushQuery::parse(&signed.query).unwrap();
-    assert!(!receiver.open(&query, &signed.body).unwrap().duplicate);
-    assert!(receiver.open(&query, &signed.body).unwrap().duplicate);
+    assert!(
+        !receiver
+            .open(&query, &signed.body)
+            .block()
+            .unwrap()
+            .duplicate
+    );
+    assert!(
+        receiver
+            .open(&query, &signed.body)
+            .block()
+            .unwrap()
+            .duplicate
+    );
+}
+
+#[test]
+fn a_seen_signature_carries_only_its_own_body() {
+    let receiver = plain();
+    let first = signer().sign(&text_push(json!(501)), Encoding::Json, &[], now(), "r1");
+    let query = PushQuery::parse(&first.query).unwrap();
+    assert!(
+        !receiver
+            .open(&query, &first.body)
+            .block()
+            .unwrap()
+            .duplicate
+    );
+    // The same bytes under the same nonce: WeChat's retry, accepted.
+    assert!(
+        receiver
+            .open(&query, &first.body)
+            .block()
+            .unwrap()
+            .duplicate
+    );
+    // Another body under the captured signature, timestamp and nonce: 401.
+    let other = signer().sign(&text_push(json!(502)), Encoding::Json, &[], now(), "r1");
+    let refusal = receiver.open(&query, &other.body).block().unwrap_err();
+    assert_eq!(refusal, Refusal::Replayed);
+    assert_eq!(refusal.status(), 401);
+    // Even one byte more.
+    let mut padded = first.body.clone();
+    padded.push(b' ');
+    assert_eq!(
+        receiver.open(&query, &padded).block().unwrap_err().status(),
+        401
+    );
+    // Still refused after the genuine one was retried.
+    assert!(receiver.open(&query, &first.body).block().is_ok());
+    assert!(receiver.open(&query, &other.body).block().is_err());
 }
 
 #[test]
@@ -458,4 +585,184 @@ async fn the_service_answers_at_once_and_handles_once() {
         .unwrap();
     assert!(matches!(second, Push::Image(_)));
     assert_eq!(handled.load(Ordering::SeqCst), 2);
+}
+
+/// `wechat_msg::push::Server`: stalled heads and slow bodies are cut off,
+/// the cap on connections holds, and shutdown is bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_cuts_off_stalled_heads_and_slow_bodies() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = axum::Router::new().nest_service("/wechat/push", PushService::new(plain()).router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        wechat_msg::push::Server::new()
+            .header_deadline(Duration::from_millis(500))
+            .body_deadline(Duration::from_millis(500))
+            .max_connections(64)
+            .shutdown_grace(Duration::from_millis(500))
+            .serve(listener, app, async {
+                let _ = stopped.await;
+            }),
+    );
+    let started = std::time::Instant::now();
+    let mut stalled = Vec::new();
+    for _ in 0..50 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"POST /wechat/push HTTP/1.1\r\nHo")
+            .await
+            .unwrap();
+        stalled.push(stream);
+    }
+    for mut stream in stalled {
+        let mut buf = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buf)).await;
+        assert!(
+            read.is_ok(),
+            "a stalled head still open after {:?}",
+            started.elapsed()
+        );
+    }
+    // A body promised and not sent: 408, and the connection closed.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"POST /wechat/push HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n{")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut answer))
+        .await
+        .expect("the slow body is cut off")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // A genuine push is still served.
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let signed = signer().sign(&text_push(json!(900)), Encoding::Json, &[], now(), "s1");
+    let answer = http
+        .post(format!("http://{addr}/wechat/push?{}", signed.query))
+        .body(signed.body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.text().await.unwrap(), "success");
+    // A kept-alive connection that sends nothing more after a request is
+    // closed after the header deadline too: idle connections cannot fill
+    // the cap.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let signed = signer().sign(&text_push(json!(901)), Encoding::Json, &[], now(), "s2");
+    let head = format!(
+        "POST /wechat/push?{} HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n",
+        signed.query,
+        signed.body.len()
+    );
+    idle.write_all(head.as_bytes()).await.unwrap();
+    idle.write_all(&signed.body).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), idle.read_to_end(&mut answer))
+        .await
+        .expect("an idle kept-alive connection is closed")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&answer).contains("success"));
+    // A connection left open does not hold shutdown past its grace period.
+    let _idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("shutdown within the grace period")
+        .unwrap();
+}
+
+/// Answer after handling: the answer waits for the handler; a failure or a
+/// handler past its budget is answered 500 and handled again on retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answering_after_handling_makes_wechat_retry_what_failed() {
+    let attempts = Arc::new(std::sync::Mutex::new(
+        std::collections::HashMap::<i64, usize>::new(),
+    ));
+    let handled = Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
+    let (seen, done) = (attempts.clone(), handled.clone());
+    let service = PushService::new(plain())
+        .try_on_push(move |push: Push| {
+            let (seen, done) = (seen.clone(), done.clone());
+            async move {
+                let Push::Text(text) = push else {
+                    return Ok(());
+                };
+                let attempt = {
+                    let mut seen = seen.lock().unwrap();
+                    let n = seen.entry(text.msg_id).or_default();
+                    *n += 1;
+                    *n
+                };
+                match (text.msg_id, attempt) {
+                    (1, 1) => return Err("the database is down"),
+                    (2, 1) => tokio::time::sleep(Duration::from_secs(5)).await,
+                    (3, 1) => panic!("a bug"),
+                    _ => {}
+                }
+                done.lock().unwrap().push(text.msg_id);
+                Ok(())
+            }
+        })
+        .answer_after_handling_within(Duration::from_millis(400));
+    let app = axum::Router::new().nest_service("/wechat/push", service.router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(wechat_msg::push::serve(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let post = |signed: wechat_msg::push::SignedPush| {
+        let http = http.clone();
+        async move {
+            let answer = http
+                .post(format!("http://{addr}/wechat/push?{}", signed.query))
+                .body(signed.body)
+                .send()
+                .await
+                .unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        }
+    };
+    // Handled before the answer.
+    let ok = signer().sign(&text_push(json!(0)), Encoding::Json, &[], now(), "a0");
+    assert_eq!(post(ok).await, (200, "success".to_owned()));
+    assert_eq!(*handled.lock().unwrap(), vec![0]);
+    for id in [1, 2, 3] {
+        let signed = signer().sign(
+            &text_push(json!(id)),
+            Encoding::Json,
+            &[],
+            now(),
+            &format!("a{id}"),
+        );
+        let started = std::time::Instant::now();
+        let (status, body) = post(signed.clone()).await;
+        assert_eq!(status, 500, "{id}: {body}");
+        assert_ne!(body, "success");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{id}: {:?}",
+            started.elapsed()
+        );
+        assert!(!handled.lock().unwrap().contains(&id));
+        // WeChat's retry (the same bytes): handled this time.
+        assert_eq!(
+            post(signed.clone()).await,
+            (200, "success".to_owned()),
+            "{id}"
+        );
+        // And a retry after that is a duplicate: not handled again.
+        assert_eq!(post(signed).await, (200, "success".to_owned()), "{id}");
+        assert_eq!(
+            handled.lock().unwrap().iter().filter(|h| **h == id).count(),
+            1
+        );
+        assert_eq!(attempts.lock().unwrap()[&id], 2);
+    }
 }

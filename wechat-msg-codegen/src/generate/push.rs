@@ -244,6 +244,10 @@ fn push_enum(push: &PushModel) -> TokenStream {
     };
     let dedupe = push.messages.iter().map(|m| {
         let v = ident(&m.variant);
+        let event = match &m.event {
+            Some(event) => quote!(::core::option::Option::Some(#event)),
+            None => quote!(::core::option::Option::None),
+        };
         match m.dedupe_element() {
             Some(e) => {
                 let f = ident(&e.rust);
@@ -259,11 +263,11 @@ fn push_enum(push: &PushModel) -> TokenStream {
                 } else {
                     quote!(Push::#v(p) => match &p.#f {
                         ::core::option::Option::Some(id) => ::core::option::Option::Some(::std::format!(#format, id)),
-                        ::core::option::Option::None => Self::__event_key(#sender_of, #time_of),
+                        ::core::option::Option::None => Self::__event_key(#sender_of, #time_of, #event, ::core::option::Option::None),
                     },)
                 }
             }
-            None => quote!(Push::#v(p) => Self::__event_key(#sender_of, #time_of),),
+            None => quote!(Push::#v(p) => Self::__event_key(#sender_of, #time_of, #event, ::core::option::Option::None),),
         }
     });
     let is_event = push
@@ -318,16 +322,24 @@ fn push_enum(push: &PushModel) -> TokenStream {
         }
 
         impl Push {
+            /// An event's key: its sender, time and `Event`, and its trace id
+            /// where it has one (media-check results arrive many a second
+            /// for one user).
             fn __event_key(
                 sender: ::core::option::Option<&str>,
                 time: ::core::option::Option<i64>,
+                event: ::core::option::Option<&str>,
+                trace: ::core::option::Option<&str>,
             ) -> ::core::option::Option<::std::string::String> {
-                match (sender, time) {
-                    (::core::option::Option::Some(s), ::core::option::Option::Some(t)) => {
-                        ::core::option::Option::Some(::std::format!("event:{s}:{t}"))
-                    }
-                    _ => ::core::option::Option::None,
+                let (::core::option::Option::Some(s), ::core::option::Option::Some(t)) = (sender, time) else {
+                    return ::core::option::Option::None;
+                };
+                let mut key = ::std::format!("event:{s}:{t}");
+                for part in [event, trace].into_iter().flatten() {
+                    key.push(':');
+                    key.push_str(part);
                 }
+                ::core::option::Option::Some(key)
             }
         }
 
@@ -373,6 +385,11 @@ fn push_enum(push: &PushModel) -> TokenStream {
                             ::core::option::Option::None => Self::__event_key(
                                 fields.get(#sender_key).and_then(#rt::Value::as_str),
                                 #rt::read_integer(fields, #time_key, false, "").ok().flatten(),
+                                fields.get("Event").and_then(#rt::Value::as_str),
+                                ["TraceId", "trace_id"]
+                                    .iter()
+                                    .find_map(|k| fields.get(*k))
+                                    .and_then(#rt::Value::as_str),
                             ),
                         }
                     }

@@ -83,7 +83,7 @@ mod retry;
 mod secrets;
 mod send;
 #[cfg(feature = "redis")]
-mod shared;
+pub(crate) mod shared;
 mod split;
 mod token;
 mod transport;

@@ -97,6 +97,46 @@ impl Redis {
         Ok(connection)
     }
 
+    /// Runs a command, within twice the command timeout whatever happens.
+    #[cfg(feature = "push")]
+    pub(crate) async fn query<T: redis::FromRedisValue>(
+        &self,
+        doing: &str,
+        command: &redis::Cmd,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.connection().await?;
+        let bound = self.command_timeout * 2;
+        match tokio::time::timeout(bound, command.query_async(&mut connection)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(StoreError::redis(self.role, doing, &err)),
+            Err(_) => Err(StoreError::new(format!(
+                "{} did not answer within {} ms while {doing}",
+                self.role,
+                bound.as_millis()
+            ))),
+        }
+    }
+
+    /// Runs a pipeline, within twice the command timeout whatever happens.
+    #[cfg(feature = "push")]
+    pub(crate) async fn pipeline<T: redis::FromRedisValue>(
+        &self,
+        doing: &str,
+        pipeline: &redis::Pipeline,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.connection().await?;
+        let bound = self.command_timeout * 2;
+        match tokio::time::timeout(bound, pipeline.query_async(&mut connection)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(StoreError::redis(self.role, doing, &err)),
+            Err(_) => Err(StoreError::new(format!(
+                "{} did not answer within {} ms while {doing}",
+                self.role,
+                bound.as_millis()
+            ))),
+        }
+    }
+
     /// Runs a script, within twice the command timeout whatever happens.
     pub(crate) async fn run<T: redis::FromRedisValue>(
         &self,

@@ -219,8 +219,16 @@ pub fn sign(parts: &[&str]) -> String {
     for part in sorted {
         hasher.update(part.as_bytes());
     }
-    hasher
-        .finalize()
+    hex(&hasher.finalize())
+}
+
+/// The hex SHA-1 of `bytes`: what a nonce is remembered with.
+pub fn digest(bytes: &[u8]) -> String {
+    hex(&Sha1::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
         .iter()
         .fold(String::with_capacity(40), |mut hex, byte| {
             use fmt::Write;

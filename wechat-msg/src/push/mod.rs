@@ -14,18 +14,34 @@
 pub mod body;
 #[cfg(feature = "push")]
 pub mod crypto;
+#[cfg(feature = "push")]
+pub mod dedupe;
 pub mod form;
+#[cfg(all(feature = "push", feature = "redis"))]
+pub mod inbox;
 #[cfg(feature = "push")]
 pub mod receiver;
+#[cfg(all(feature = "push", feature = "redis"))]
+pub mod redis_dedupe;
 #[cfg(feature = "push")]
 pub mod sender;
 #[cfg(feature = "push")]
+pub mod serve;
+#[cfg(feature = "push")]
 pub mod service;
 
-pub use form::{PushMessage, UnknownPush};
 #[cfg(feature = "push")]
-pub use receiver::{Dedupe, MemoryDedupe, PushConfig, PushQuery, Received, Receiver, Refusal};
+pub use dedupe::{Dedupe, MemoryDedupe, StoreError};
+pub use form::{PushMessage, UnknownPush};
+#[cfg(all(feature = "push", feature = "redis"))]
+pub use inbox::{Inbox, InboxStats, Parked};
+#[cfg(feature = "push")]
+pub use receiver::{PushConfig, PushQuery, Received, Receiver, Refusal};
+#[cfg(all(feature = "push", feature = "redis"))]
+pub use redis_dedupe::RedisDedupe;
 #[cfg(feature = "push")]
 pub use sender::{PushSigner, SignedPush};
+#[cfg(feature = "push")]
+pub use serve::{Server, serve};
 #[cfg(feature = "push")]
 pub use service::PushService;

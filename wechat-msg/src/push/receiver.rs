@@ -2,15 +2,15 @@
 //! envelope, the appid, the body, deduplication. Independent of any HTTP
 //! framework: [`crate::push::service`] puts it behind axum.
 
-use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
 use super::body::{self, Encoding};
-use super::crypto::{AesKey, KeyError, PushToken, sign_with, verify};
+use super::crypto::{AesKey, KeyError, PushToken, digest, sign_with, verify};
+use super::dedupe::{Dedupe, MemoryDedupe, StoreError};
 use super::form::PushMessage;
 
 /// The query string WeChat puts on a push (and on the URL check).
@@ -63,8 +63,11 @@ impl PushConfig {
         })
     }
 
-    /// Compatible or safe mode: encrypted pushes are opened with this
-    /// EncodingAESKey and must be sealed for `appid`.
+    /// Compatible or safe mode: pushes are opened with this EncodingAESKey
+    /// and must be sealed for `appid`. With a key, every push must carry
+    /// `Encrypt` signed with `msg_signature`; a plaintext push signed only
+    /// with `signature` is refused (401), and in compatible mode the fields
+    /// beside `Encrypt` are ignored in favour of the decrypted message.
     pub fn encrypted(mut self, encoding_aes_key: &str, appid: &str) -> Result<Self, KeyError> {
         self.aes = Some(AesKey::from_encoding_aes_key(encoding_aes_key)?);
         self.appid = Some(appid.to_owned());
@@ -117,14 +120,24 @@ pub enum Refusal {
     /// The body is larger than the configured limit.
     #[error("the push body is larger than {0} bytes")]
     TooLarge(usize),
+    /// A signature (its timestamp and nonce) seen before with another body:
+    /// a captured signature carrying a forged body.
+    #[error("bad signature: this timestamp and nonce were seen with another body")]
+    Replayed,
+    /// The store that remembers pushes and nonces is unreachable; WeChat is
+    /// asked to retry.
+    #[error("{0}")]
+    Unavailable(StoreError),
 }
 
 impl Refusal {
-    /// The HTTP status to answer: 401 for a bad signature, 403 for a stale
-    /// push or another appid, 413 for a body too large, 400 otherwise.
+    /// The HTTP status to answer: 401 for a bad or replayed signature, 403
+    /// for a stale push or another appid, 413 for a body too large, 503 when
+    /// the store is unavailable, 400 otherwise.
     pub fn status(&self) -> u16 {
         match self {
-            Refusal::Signature(_) => 401,
+            Refusal::Signature(_) | Refusal::Replayed => 401,
+            Refusal::Unavailable(_) => 503,
             Refusal::Stale(_) | Refusal::AppId => 403,
             Refusal::TooLarge(_) => 413,
             Refusal::NoKey | Refusal::Malformed(_) => 400,
@@ -144,67 +157,9 @@ pub struct Received<P> {
     pub encrypted: bool,
     /// Whether it was seen before (a WeChat retry): answer, do not handle.
     pub duplicate: bool,
-}
-
-/// Remembers which pushes were handled, so WeChat's retries are not handled
-/// twice. The key is [`PushMessage::dedupe_key`].
-pub trait Dedupe: Send + Sync + 'static {
-    /// Records `key`; true the first time it is seen within the window.
-    fn first_time(&self, key: &str) -> bool;
-}
-
-/// In-memory deduplication: keys are kept for a while (WeChat retries within
-/// seconds), at most `capacity` of them.
-#[derive(Debug)]
-pub struct MemoryDedupe {
-    seen: Mutex<HashMap<String, std::time::Instant>>,
-    keep: Duration,
-    capacity: usize,
-}
-
-impl MemoryDedupe {
-    /// Keeps each key for `keep`, at most `capacity` keys.
-    pub fn new(keep: Duration, capacity: usize) -> Self {
-        MemoryDedupe {
-            seen: Mutex::new(HashMap::new()),
-            keep,
-            capacity: capacity.max(1),
-        }
-    }
-}
-
-impl Default for MemoryDedupe {
-    /// Ten minutes, 100,000 keys.
-    fn default() -> Self {
-        MemoryDedupe::new(Duration::from_secs(600), 100_000)
-    }
-}
-
-impl Dedupe for MemoryDedupe {
-    fn first_time(&self, key: &str) -> bool {
-        let now = std::time::Instant::now();
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(at) = seen.get(key)
-            && now.duration_since(*at) < self.keep
-        {
-            return false;
-        }
-        if seen.len() >= self.capacity {
-            seen.retain(|_, at| now.duration_since(*at) < self.keep);
-            if seen.len() >= self.capacity {
-                // Still full of live keys: forget the oldest.
-                if let Some(oldest) = seen
-                    .iter()
-                    .min_by_key(|(_, at)| **at)
-                    .map(|(k, _)| k.clone())
-                {
-                    seen.remove(&oldest);
-                }
-            }
-        }
-        seen.insert(key.to_owned(), now);
-        true
-    }
+    /// The key it was deduplicated by ([`PushMessage::dedupe_key`]), to
+    /// release when its handling fails.
+    pub dedupe_key: Option<String>,
 }
 
 /// Checks and opens pushes for one endpoint.
@@ -257,11 +212,22 @@ impl<P: PushMessage> Receiver<P> {
         }
     }
 
-    /// Replaces the deduplication store (one shared by several instances,
-    /// say).
+    /// Replaces the deduplication store and nonce memory (one shared by
+    /// several instances, say).
     pub fn dedupe(mut self, dedupe: impl Dedupe) -> Self {
         self.dedupe = Arc::new(dedupe);
         self
+    }
+
+    /// Replaces the deduplication store and nonce memory with a shared one.
+    pub fn shared_dedupe(mut self, dedupe: Arc<dyn Dedupe>) -> Self {
+        self.dedupe = dedupe;
+        self
+    }
+
+    /// The deduplication store and nonce memory.
+    pub fn dedupe_store(&self) -> &Arc<dyn Dedupe> {
+        &self.dedupe
     }
 
     /// The configuration.
@@ -307,8 +273,25 @@ impl<P: PushMessage> Receiver<P> {
             .ok_or_else(|| Refusal::Malformed("no echostr".to_owned()))
     }
 
-    /// Checks and opens a POSTed push.
-    pub fn open(&self, query: &PushQuery, body: &[u8]) -> Result<Received<P>, Refusal> {
+    /// Checks and opens a POSTed push: its signature, its age, (in
+    /// plaintext mode) that its nonce was not seen with another body, its
+    /// envelope and appid; then whether it was handled before.
+    pub async fn open(&self, query: &PushQuery, body: &[u8]) -> Result<Received<P>, Refusal> {
+        let mut received = self.check(query, body).await?;
+        if let Some(key) = &received.dedupe_key {
+            received.duplicate = !self
+                .dedupe
+                .first_time(key)
+                .await
+                .map_err(Refusal::Unavailable)?;
+        }
+        Ok(received)
+    }
+
+    /// [`Receiver::open`] without recording the push as seen (`duplicate`
+    /// is false): for a caller that deduplicates elsewhere, such as the
+    /// durable inbox, which appends once per dedupe key.
+    pub async fn check(&self, query: &PushQuery, body: &[u8]) -> Result<Received<P>, Refusal> {
         if body.len() > self.config.max_body {
             return Err(Refusal::TooLarge(self.config.max_body));
         }
@@ -317,24 +300,48 @@ impl<P: PushMessage> Receiver<P> {
         let encrypted = query.encrypt_type.as_deref() == Some("aes");
         let outer = body::read(body, encoding, P::XML_WRAPPERS)
             .map_err(|e| Refusal::Malformed(e.to_string()))?;
-        let map = if encrypted {
+        // With a key configured, only a body signed with msg_signature over
+        // its `Encrypt` is believed, in compatible mode too: `signature`
+        // alone covers the timestamp and nonce, not the body, so a plaintext
+        // push would let whoever saw one push URL forge any body.
+        let map = if encrypted || self.config.aes.is_some() {
             self.unseal(query, &outer, encoding)?
         } else {
             self.signed(query)?;
             self.fresh(query)?;
+            self.nonce_fits(query, body).await?;
             outer
         };
         let push = P::from_push_form(map).map_err(|e| Refusal::Malformed(e.to_string()))?;
-        let duplicate = match push.dedupe_key() {
-            Some(key) => !self.dedupe.first_time(&key),
-            None => false,
-        };
+        let dedupe_key = push.dedupe_key();
         Ok(Received {
             push,
             encoding,
             encrypted,
-            duplicate,
+            duplicate: false,
+            dedupe_key,
         })
+    }
+
+    /// In plaintext mode `signature` covers the timestamp and nonce, not
+    /// the body: remember which body each (timestamp, nonce) came with for
+    /// the replay window, and refuse another body under one seen before.
+    /// The same bytes again are a retry and pass (WeChat does not say
+    /// whether a retry reuses its nonce).
+    async fn nonce_fits(&self, query: &PushQuery, body: &[u8]) -> Result<(), Refusal> {
+        let (Some(timestamp), Some(nonce)) = (&query.timestamp, &query.nonce) else {
+            return Err(Refusal::Signature("timestamp and nonce are required"));
+        };
+        let key = format!("{}:{nonce}", timestamp.trim());
+        let digest = digest(body);
+        // Timestamps are accepted up to max_age either side of now.
+        let keep = self.config.max_age.saturating_mul(2) + Duration::from_secs(1);
+        let fits = self
+            .dedupe
+            .nonce(&key, &digest, keep)
+            .await
+            .map_err(Refusal::Unavailable)?;
+        if fits { Ok(()) } else { Err(Refusal::Replayed) }
     }
 
     fn unseal(
@@ -343,8 +350,19 @@ impl<P: PushMessage> Receiver<P> {
         outer: &Map<String, Value>,
         encoding: Encoding,
     ) -> Result<Map<String, Value>, Refusal> {
-        let sealed = body::sealed(outer)
-            .ok_or_else(|| Refusal::Malformed("encrypt_type=aes and no Encrypt".to_owned()))?;
+        let sealed = match body::sealed(outer) {
+            Some(sealed) => sealed,
+            None if query.encrypt_type.as_deref() == Some("aes") => {
+                return Err(Refusal::Malformed(
+                    "encrypt_type=aes and no Encrypt".to_owned(),
+                ));
+            }
+            None => {
+                return Err(Refusal::Signature(
+                    "an EncodingAESKey is configured: the push must be sealed (Encrypt) and signed with msg_signature",
+                ));
+            }
+        };
         let (Some(signature), Some(timestamp), Some(nonce)) =
             (&query.msg_signature, &query.timestamp, &query.nonce)
         else {

@@ -1,15 +1,35 @@
 //! The push endpoint as an axum [`Router`] (a tower `Service`) to mount at
 //! the callback path.
 //!
-//! It answers WeChat at once (`success`, or the passive transfer reply) and
-//! hands the push to the handler on a task of its own, so handler work never
-//! delays the answer past WeChat's 5 seconds. A forged or stale push gets 401
-//! or 403, a malformed one 400, and neither reaches the handler; a retry of a
-//! push already handled gets `success` and is not handled again.
+//! A forged or stale push gets 401 or 403, a malformed one 400, and neither
+//! reaches the handler; a retry of a push already handled gets `success`
+//! and is not handled again. When the push is answered is a choice:
+//!
+//! - **At once** (the default): `success` (or the passive transfer reply)
+//!   first, the handler on a task of its own, so handler work never delays
+//!   the answer past WeChat's 5 seconds. A crash between the answer and the
+//!   handler's end loses the push: WeChat does not send it again. Pick it
+//!   for pushes you can afford to lose (typing indicators, analytics).
+//! - **After handling** ([`PushService::answer_after_handling`]): the
+//!   handler runs before the answer, within a budget (4 s by default, under
+//!   WeChat's 5). On an error, a panic or the budget spent, the push is
+//!   answered 500 and its dedupe mark released, so WeChat's retry is
+//!   handled again: nothing is lost while WeChat still retries, but a
+//!   handler that did part of its work may run twice. Pick it for handlers
+//!   that finish well within the budget and are safe to repeat.
+//! - **Durable inbox** (feature `redis`, [`PushService::durable`] and
+//!   [`crate::push::inbox`]): the push is appended to a Redis Stream before
+//!   `success` (a Redis failure answers 503, so WeChat retries), once per
+//!   dedupe key; handlers run from there on any instance
+//!   ([`PushService::handle_inbox`]), errors are retried with backoff, and
+//!   a push whose handler started and never finished is listed as delivery
+//!   unknown rather than run twice. Pick it when a push must not be lost
+//!   and handling may be slow or crash.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -21,7 +41,8 @@ use axum::routing::{MethodRouter, get};
 use super::form::PushMessage;
 use super::receiver::{PushQuery, Receiver, Refusal};
 
-type Handler<P> = Arc<dyn Fn(P) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+type Handled = Result<(), String>;
+type Handler<P> = Arc<dyn Fn(P) -> Pin<Box<dyn Future<Output = Handled> + Send>> + Send + Sync>;
 type Predicate<P> = Arc<dyn Fn(&P) -> bool + Send + Sync>;
 type RefusalHook = Arc<dyn Fn(&Refusal) + Send + Sync>;
 
@@ -49,7 +70,20 @@ pub struct PushService<P = crate::Push> {
     handler: Handler<P>,
     transfer: Option<Predicate<P>>,
     refused: Option<RefusalHook>,
+    answering: Answering,
 }
+
+/// When a push is answered (see the module's documentation).
+#[derive(Clone, Debug)]
+enum Answering {
+    AtOnce,
+    AfterHandling(Duration),
+    #[cfg(feature = "redis")]
+    Durable(Arc<super::inbox::Inbox>),
+}
+
+/// WeChat waits 5 s; the handler gets 4 of them by default.
+const HANDLING_BUDGET: Duration = Duration::from_secs(4);
 
 impl<P> Clone for PushService<P> {
     fn clone(&self) -> Self {
@@ -58,6 +92,7 @@ impl<P> Clone for PushService<P> {
             handler: self.handler.clone(),
             transfer: self.transfer.clone(),
             refused: self.refused.clone(),
+            answering: self.answering.clone(),
         }
     }
 }
@@ -67,6 +102,7 @@ impl<P> std::fmt::Debug for PushService<P> {
         f.debug_struct("PushService")
             .field("receiver", &self.receiver)
             .field("transfers", &self.transfer.is_some())
+            .field("answering", &self.answering)
             .finish_non_exhaustive()
     }
 }
@@ -77,9 +113,10 @@ impl<P: PushMessage> PushService<P> {
     pub fn new(receiver: Receiver<P>) -> Self {
         PushService {
             receiver,
-            handler: Arc::new(|_| Box::pin(async {})),
+            handler: Arc::new(|_| Box::pin(async { Ok(()) })),
             transfer: None,
             refused: None,
+            answering: Answering::AtOnce,
         }
     }
 
@@ -90,7 +127,43 @@ impl<P: PushMessage> PushService<P> {
         F: Fn(P) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.handler = Arc::new(move |push| Box::pin(handler(push)));
+        self.handler = Arc::new(move |push| {
+            let handled = handler(push);
+            Box::pin(async move {
+                handled.await;
+                Ok(())
+            })
+        });
+        self
+    }
+
+    /// Handles each accepted push with a handler that may fail. Answering
+    /// at once, a failure is logged; answering after handling, it makes
+    /// WeChat retry.
+    pub fn try_on_push<F, Fut, E>(mut self, handler: F) -> Self
+    where
+        F: Fn(P) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        self.handler = Arc::new(move |push| {
+            let handled = handler(push);
+            Box::pin(async move { handled.await.map_err(|e| e.to_string()) })
+        });
+        self
+    }
+
+    /// Runs the handler before answering, within 4 s: on an error, a panic
+    /// or the budget spent, answers 500 and forgets the push, so WeChat's
+    /// retry is handled again.
+    pub fn answer_after_handling(self) -> Self {
+        self.answer_after_handling_within(HANDLING_BUDGET)
+    }
+
+    /// [`PushService::answer_after_handling`] with another budget; keep it
+    /// well under WeChat's 5 s.
+    pub fn answer_after_handling_within(mut self, budget: Duration) -> Self {
+        self.answering = Answering::AfterHandling(budget);
         self
     }
 
@@ -122,6 +195,45 @@ impl<P: PushMessage> PushService<P> {
         Router::new().fallback_service(routes.with_state(Arc::new(self)))
     }
 
+    /// The push was not handled: forget it, so WeChat's retry is, and ask
+    /// for that retry.
+    async fn not_handled(&self, key: Option<&str>, failure: String) -> Response {
+        tracing::warn!(reason = %failure, "push not handled; WeChat is asked to retry");
+        if let Some(key) = key
+            && let Err(e) = self.receiver.dedupe_store().release(key).await
+        {
+            tracing::warn!(error = %e, "cannot release the push's dedupe mark");
+        }
+        (StatusCode::INTERNAL_SERVER_ERROR, failure).into_response()
+    }
+
+    /// Appends each push to `inbox` before answering `success`; handlers
+    /// run from the inbox ([`PushService::handle_inbox`]), not here.
+    #[cfg(feature = "redis")]
+    pub fn durable(mut self, inbox: super::inbox::Inbox) -> Self {
+        self.answering = Answering::Durable(Arc::new(inbox));
+        self
+    }
+
+    /// Runs this service's handler on the inbox's pushes until `stop`
+    /// completes; nothing (at once) without [`PushService::durable`].
+    #[cfg(feature = "redis")]
+    pub fn handle_inbox(
+        &self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let inbox = match &self.answering {
+            Answering::Durable(inbox) => Some(inbox.clone()),
+            _ => None,
+        };
+        let handler = self.handler.clone();
+        async move {
+            if let Some(inbox) = inbox {
+                inbox.consume(move |push: P| handler(push), stop).await;
+            }
+        }
+    }
+
     fn refuse(&self, refusal: Refusal) -> Response {
         tracing::warn!(status = refusal.status(), reason = %refusal, "push refused");
         if let Some(hook) = &self.refused {
@@ -149,12 +261,39 @@ async fn receive<P: PushMessage>(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let opened = PushQuery::parse(query.as_deref().unwrap_or_default())
-        .and_then(|query| service.receiver.open(&query, &body));
+    let opened = PushQuery::parse(query.as_deref().unwrap_or_default());
+    let opened = match opened {
+        // The durable inbox deduplicates itself: one round trip less.
+        #[cfg(feature = "redis")]
+        Ok(query) if matches!(service.answering, Answering::Durable(_)) => {
+            service.receiver.check(&query, &body).await
+        }
+        Ok(query) => service.receiver.open(&query, &body).await,
+        Err(refusal) => Err(refusal),
+    };
     let received = match opened {
         Ok(received) => received,
         Err(refusal) => return service.refuse(refusal),
     };
+    #[cfg(feature = "redis")]
+    if let Answering::Durable(inbox) = &service.answering {
+        // The inbox, not the receiver's mark, says whether the push is in:
+        // appended once per dedupe key, before `success`.
+        return match inbox
+            .append(received.dedupe_key.as_deref(), &received.push)
+            .await
+        {
+            Ok(_) => {
+                let reply = service
+                    .transfer
+                    .as_ref()
+                    .filter(|transfer| transfer(&received.push))
+                    .and_then(|_| service.receiver.transfer_reply(&received));
+                answer(reply, received.encoding)
+            }
+            Err(e) => service.refuse(Refusal::Unavailable(e)),
+        };
+    }
     if received.duplicate {
         tracing::debug!("push seen before (a retry); not handled again");
         return success();
@@ -165,10 +304,48 @@ async fn receive<P: PushMessage>(
         .filter(|transfer| transfer(&received.push))
         .and_then(|_| service.receiver.transfer_reply(&received));
     tracing::debug!(event = received.push.is_event(), "push accepted");
-    tokio::spawn((service.handler)(received.push));
+    let encoding = received.encoding;
+    let handling = tokio::spawn((service.handler)(received.push));
+    match &service.answering {
+        Answering::AtOnce => {
+            tokio::spawn(async move {
+                if let Ok(Err(e)) = handling.await {
+                    tracing::warn!(error = %e, "push handler failed");
+                }
+            });
+        }
+        #[cfg(feature = "redis")]
+        Answering::Durable(_) => {}
+        Answering::AfterHandling(budget) => {
+            let budget = *budget;
+            let abort = handling.abort_handle();
+            let failure = match tokio::time::timeout(budget, handling).await {
+                Ok(Ok(Ok(()))) => None,
+                Ok(Ok(Err(e))) => Some(format!("the handler failed: {e}")),
+                Ok(Err(_)) => Some("the handler panicked".to_owned()),
+                Err(_) => {
+                    abort.abort();
+                    Some(format!(
+                        "the handler did not finish within {} ms",
+                        budget.as_millis()
+                    ))
+                }
+            };
+            if let Some(failure) = failure {
+                return service
+                    .not_handled(received.dedupe_key.as_deref(), failure)
+                    .await;
+            }
+        }
+    }
+    answer(reply, encoding)
+}
+
+/// `success`, or the passive reply in the push's encoding.
+fn answer(reply: Option<Vec<u8>>, encoding: super::body::Encoding) -> Response {
     match reply {
         Some(reply) => {
-            let content_type = match received.encoding {
+            let content_type = match encoding {
                 super::body::Encoding::Json => "application/json",
                 super::body::Encoding::Xml => "application/xml",
             };
