@@ -24,8 +24,25 @@ use wechat_msg_tests::browser::{CHROMEDRIVER, Driver};
 
 const SENDERS: u64 = 8;
 
-/// Sends `count` messages from [`SENDERS`] tasks; messages a second.
-async fn round(client: &Client, reply: &Arc<CustomerServiceMessage>, count: u64) -> f64 {
+/// This process's CPU time so far (user and system), from
+/// `/proc/self/stat`: the emulator's and the client's, not the browser's.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command's closing parenthesis; utime and stime
+    // are the 12th and 13th of them, in clock ticks (100 a second).
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// Sends `count` messages from [`SENDERS`] tasks; messages a second, and
+/// this process's CPU microseconds a message.
+async fn round(client: &Client, reply: &Arc<CustomerServiceMessage>, count: u64) -> (f64, f64) {
+    let cpu = cpu_time();
     let start = Instant::now();
     let tasks: Vec<_> = (0..SENDERS)
         .map(|i| {
@@ -42,7 +59,9 @@ async fn round(client: &Client, reply: &Arc<CustomerServiceMessage>, count: u64)
     for task in tasks {
         task.await.expect("a sender panicked");
     }
-    count as f64 / start.elapsed().as_secs_f64()
+    let rate = count as f64 / start.elapsed().as_secs_f64();
+    let cpu_us = (cpu_time() - cpu).as_secs_f64() * 1e6 / count as f64;
+    (rate, cpu_us)
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -86,7 +105,7 @@ fn main() {
             .build(),
     );
     // Warm up: the token, the connections.
-    rt.block_on(round(&client, &reply, 2000));
+    let _ = rt.block_on(round(&client, &reply, 2000));
 
     let chromium = std::path::Path::new(CHROMEDRIVER).exists();
     if !chromium {
@@ -99,8 +118,11 @@ fn main() {
     let mut nobody = Vec::new();
     let mut follower = Vec::new();
     let mut ui = Vec::new();
+    let mut cpu: [Vec<f64>; 3] = Default::default();
     for r in 0..rounds {
-        nobody.push(rt.block_on(round(&client, &reply, sends)));
+        let (rate, us) = rt.block_on(round(&client, &reply, sends));
+        nobody.push(rate);
+        cpu[0].push(us);
 
         let reading = rt.spawn({
             let url = format!("{}/_emulator/events", emu.base_url());
@@ -110,7 +132,9 @@ fn main() {
             }
         });
         std::thread::sleep(Duration::from_millis(200));
-        follower.push(rt.block_on(round(&client, &reply, sends)));
+        let (rate, us) = rt.block_on(round(&client, &reply, sends));
+        follower.push(rate);
+        cpu[1].push(us);
         reading.abort();
 
         if let Some(browser) = &browser {
@@ -118,7 +142,9 @@ fn main() {
                 browser.goto(&page).await.unwrap();
                 tokio::time::sleep(Duration::from_millis(800)).await;
             });
-            ui.push(rt.block_on(round(&client, &reply, sends)));
+            let (rate, us) = rt.block_on(round(&client, &reply, sends));
+            ui.push(rate);
+            cpu[2].push(us);
             rt.block_on(async { browser.goto("about:blank").await.unwrap() });
         }
         eprintln!(
@@ -131,20 +157,27 @@ fn main() {
         );
     }
     let base = median(&mut nobody);
-    let with_follower = median(&mut follower);
-    println!("emulator_send, median of {rounds} rounds of {sends} messages:");
-    println!("  nobody follows     {base:>8.0} msg/s");
+    let base_cpu = median(&mut cpu[0]);
     println!(
-        "  an event follower  {with_follower:>8.0} msg/s  ({:.3} of nobody)",
-        with_follower / base
+        "emulator_send, median of {rounds} rounds of {sends} messages \
+         (throughput; CPU of the emulator and client process a message):"
     );
-    if !ui.is_empty() {
-        let with_ui = median(&mut ui);
+    println!("  nobody follows     {base:>8.0} msg/s            {base_cpu:>6.1} us");
+    let show = |name: &str, rates: &mut Vec<f64>, cpus: &mut Vec<f64>| {
+        if rates.is_empty() {
+            return;
+        }
+        let rate = median(rates);
+        let us = median(cpus);
         println!(
-            "  the web UI open    {with_ui:>8.0} msg/s  ({:.3} of nobody)",
-            with_ui / base
+            "  {name:<18} {rate:>8.0} msg/s ({:.3})    {us:>6.1} us ({:.3})",
+            rate / base,
+            us / base_cpu
         );
-    }
+    };
+    let [_, follower_cpu, ui_cpu] = &mut cpu;
+    show("an event follower", &mut follower, follower_cpu);
+    show("the web UI open", &mut ui, ui_cpu);
     if let Some(browser) = browser {
         rt.block_on(async { browser.close().await.unwrap() });
     }

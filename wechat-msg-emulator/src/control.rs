@@ -394,11 +394,17 @@ struct Follow {
     /// together (what the web UI asks for: one message to parse a burst).
     #[serde(default)]
     batch: bool,
+    /// With `batch`: at most this many events a message, the newest; the
+    /// older ones are counted in one `{"type": "skipped", "count"}` event
+    /// first (a page under a flood draws the newest, not every event).
+    #[serde(default)]
+    max: Option<usize>,
 }
 
 /// `GET /_emulator/events`: one `data:` line of JSON per event (or, with
-/// `?batch=true`, one JSON array of events per message), from now on.
-/// Events that come within 25 ms of the first go out in one write (a
+/// `?batch=true`, one JSON array of events per message, at most `max` of
+/// them), from now on. Events that come within 25 ms of the first (100 ms
+/// when batched) go out in one write (a
 /// burst of calls costs a few writes, not one each); an idle stream gets a
 /// comment line every 15 s so proxies keep it open.
 async fn events(
@@ -411,10 +417,14 @@ async fn events(
     const BURST: usize = 4096;
     let Query(follow) = follow.map_err(|e| ControlError::bad_request(e.body_text()))?;
     let batch = follow.batch;
+    let max = follow.max.filter(|_| batch).unwrap_or(usize::MAX).max(1);
+    // A batching follower (the web UI) takes its events a few times a
+    // second; a plain one as they come.
+    let gather = if batch { GATHER * 4 } else { GATHER };
     let follower = shared.events.follow();
     let stream = futures_util::stream::unfold(follower, move |mut follower| async move {
         let lagged = |missed: u64| json!({"type": "lagged", "missed": missed}).to_string();
-        let mut gathered: Vec<String> = Vec::new();
+        let mut gathered: std::collections::VecDeque<String> = std::collections::VecDeque::new();
         match tokio::time::timeout(IDLE, follower.recv()).await {
             Err(_) => {
                 return Some((
@@ -422,25 +432,35 @@ async fn events(
                     follower,
                 ));
             }
-            Ok(Ok(data)) => gathered.push(data),
-            Ok(Err(RecvError::Lagged(missed))) => gathered.push(lagged(missed)),
+            Ok(Ok(data)) => gathered.push_back(data),
+            Ok(Err(RecvError::Lagged(missed))) => gathered.push_back(lagged(missed)),
             Ok(Err(RecvError::Closed)) => return None,
         }
         // What else comes within GATHER goes in the same write. Sleeping
         // (not waiting on the channel) spares a wake-up per event.
-        tokio::time::sleep(GATHER).await;
-        while gathered.len() < BURST {
-            match follower.try_recv() {
-                Ok(data) => gathered.push(data),
-                Err(TryRecvError::Lagged(missed)) => gathered.push(lagged(missed)),
+        tokio::time::sleep(gather).await;
+        // The newest `max` are kept: a page shows the newest state.
+        let mut skipped = 0u64;
+        for _ in 0..BURST {
+            let data = match follower.try_recv() {
+                Ok(data) => data,
+                Err(TryRecvError::Lagged(missed)) => lagged(missed),
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            };
+            if gathered.len() == max {
+                gathered.pop_front();
+                skipped += 1;
             }
+            gathered.push_back(data);
+        }
+        if skipped > 0 {
+            gathered.push_front(json!({"type": "skipped", "count": skipped}).to_string());
         }
         let size: usize = gathered.iter().map(|d| d.len() + 8).sum();
         let mut out = String::with_capacity(size + 16);
         if batch {
             out.push_str("data: [");
-            out.push_str(&gathered.join(","));
+            out.push_str(&Vec::from(gathered).join(","));
             out.push_str("]\n\n");
         } else {
             for data in &gathered {
@@ -507,18 +527,20 @@ async fn timeline(
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ControlError> {
     let Query(page) = page.map_err(|e| ControlError::bad_request(e.body_text()))?;
+    // One more than a page of each: the newest page of the two merged is
+    // among them, and whether there is more.
+    let each = page.limit() + 1;
     let mut items: Vec<(u64, Value)> = shared
-        .pushes_of(&openid)
+        .pushes_of(&openid, page.before, each)
         .into_iter()
         .map(|(order, push)| (order, json!({"order": order, "push": push})))
         .chain(
             shared
                 .events
-                .calls_of(&openid)
+                .calls_of(&openid, page.before, each)
                 .into_iter()
                 .map(|(order, call)| (order, json!({"order": order, "call": call}))),
         )
-        .filter(|(order, _)| page.before.is_none_or(|b| *order < b))
         .collect();
     items.sort_by_key(|(order, _)| *order);
     let more = items.len() > page.limit();

@@ -359,14 +359,21 @@ impl Events {
         out
     }
 
-    /// The logged calls concerning `openid`, with their order.
-    pub fn calls_of(&self, openid: &str) -> Vec<(u64, Value)> {
+    /// The newest `limit` logged calls concerning `openid` placed before
+    /// `before` (all when none), oldest first, with their order; only those
+    /// are written out.
+    pub fn calls_of(&self, openid: &str, before: Option<u64>, limit: usize) -> Vec<(u64, Value)> {
         let calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-        calls
+        let mut out: Vec<(u64, Value)> = calls
             .iter()
+            .rev()
             .filter(|c| c.openid.as_deref() == Some(openid))
+            .filter(|c| before.is_none_or(|b| c.order < b))
+            .take(limit)
             .map(|c| (c.order, c.to_json()))
-            .collect()
+            .collect();
+        out.reverse();
+        out
     }
 
     /// Forgets every logged call.

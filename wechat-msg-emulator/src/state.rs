@@ -928,16 +928,26 @@ impl Shared {
             .collect()
     }
 
-    /// The pushes from `openid` with their place in the order of events.
-    pub fn pushes_of(&self, openid: &str) -> Vec<(u64, PushDelivery)> {
+    /// The newest `limit` pushes from `openid` placed before `before` (all
+    /// when none), oldest first, with their place in the order of events.
+    pub fn pushes_of(
+        &self,
+        openid: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Vec<(u64, PushDelivery)> {
         let state = self.lock();
-        state
+        let mut out: Vec<(u64, PushDelivery)> = state
             .pushes
             .iter()
             .zip(&state.push_orders)
-            .filter(|(p, _)| p.openid == openid)
+            .rev()
+            .filter(|(p, order)| p.openid == openid && before.is_none_or(|b| **order < b))
+            .take(limit)
             .map(|(p, order)| (*order, p.clone()))
-            .collect()
+            .collect();
+        out.reverse();
+        out
     }
 
     /// The world as a [`Snapshot`].

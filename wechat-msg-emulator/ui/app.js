@@ -6,8 +6,11 @@
 const $ = (id) => document.getElementById(id);
 const PAGE = 100;
 // At most this many items stay drawn in the conversation and the calls.
-const CONVERSATION_SHOWN = 300;
-const CALLS_SHOWN = 200;
+const CONVERSATION_SHOWN = 150;
+const CALLS_SHOWN = 100;
+// At most this many events a message from the server; under a flood the
+// rest are skipped and the page reads the newest state instead.
+const EVENTS_AT_ONCE = 200;
 
 const ui = {
   users: [],          // [{openid, known, pushes, subscribed, window}]
@@ -42,7 +45,8 @@ async function api(method, path, body) {
     fail(`${method} ${path}: ${why}`);
     throw new Error(why);
   }
-  $("status").textContent = "";
+  // A refusal stays shown until the next action succeeds (not a refresh).
+  if (method !== "GET") $("status").textContent = "";
   return value;
 }
 
@@ -470,7 +474,7 @@ const FLUSH_EVERY = 250;
 
 function follow() {
   // Batched: each message is an array of the events that came together.
-  const source = new EventSource("/_emulator/events?batch=true");
+  const source = new EventSource(`/_emulator/events?batch=true&max=${EVENTS_AT_ONCE}`);
   source.onopen = () => { $("live").textContent = "live"; };
   source.onerror = () => { $("live").textContent = "reconnecting…"; };
   source.onmessage = (message) => {
@@ -516,6 +520,11 @@ function flush() {
       case "state":
         soon("all", refreshAll);
         break;
+      case "skipped":
+        // The newest events came; older ones of the burst were skipped:
+        // the conversation is read again once a second while that lasts.
+        if (ui.selected) soon("timeline", () => loadTimeline(), 1000);
+        break;
       case "lagged":
         soon("all", refreshAll);
         if (ui.selected) soon("timeline", () => loadTimeline());
@@ -526,14 +535,14 @@ function flush() {
   }
   // Only the newest rows of the calls panel stay: draw no more than that.
   for (const call of calls.slice(-CALLS_SHOWN)) addCall(call);
-  if (calls.length) soon("counters", loadCounters, 300);
+  if (calls.length) soon("counters", loadCounters, 1000);
   // Only the newest items stay drawn: draw no more than that (a push's
   // delivery replaces its earlier item, so both are kept in order).
   for (const item of items.slice(-CONVERSATION_SHOWN)) place(item);
   if (items.length) {
     trimConversation();
     scrollDown();
-    soon("selected", refreshSelected);
+    soon("selected", refreshSelected, 500);
   }
 }
 

@@ -111,7 +111,10 @@ fn event_keys_name_the_event_and_the_trace_id() {
     let traced = key(
         json!({"ToUserName":"gh","FromUserName":"U","CreateTime":at,"MsgType":"event","Event":"some_future_check","TraceId":"T9"}),
     );
-    assert!(traced.contains("some_future_check") && traced.ends_with(":T9"), "{traced}");
+    assert!(
+        traced.contains("some_future_check") && traced.ends_with(":T9"),
+        "{traced}"
+    );
 }
 
 fn text(id: i64) -> Push {
