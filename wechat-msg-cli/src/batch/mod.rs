@@ -181,25 +181,16 @@ async fn run_local(info: &'static EndpointInfo, args: BatchArgs) -> Result<(), F
         return exit_code(&outcomes, 0);
     }
 
-    let Connected {
-        client,
-        via,
-        embedded,
-        redactions,
-    } = connect(args.target).await?;
-    let cancelled = cancel_on_ctrl_c();
     let lines_total = input.last_line;
-    let sender = Sender {
-        client,
-        via,
-        concurrency: args.concurrency,
-        local_rate: args.rate,
+    let (sender, embedded) = Sender::connect(
+        args.target,
         info,
-        from: args.from,
-        input: Arc::new(input),
-        cancelled: cancelled.clone(),
-        redactions,
-    };
+        args.from,
+        args.concurrency,
+        args.rate,
+        Arc::new(input),
+    )
+    .await?;
     let count = to_send.len();
     let lines = futures_util::stream::iter(to_send.clone());
     let ledger = LocalLedger {
@@ -310,6 +301,37 @@ struct Sender {
 }
 
 impl Sender {
+    /// The client `target` describes (and the emulator started in this
+    /// process, if any: shut it down when done), sending lines of `input`;
+    /// Ctrl-C sets its `cancelled`.
+    async fn connect(
+        target: Target,
+        info: &'static EndpointInfo,
+        from: Form,
+        concurrency: usize,
+        local_rate: Option<u32>,
+        input: Arc<Input>,
+    ) -> Result<(Sender, Option<wechat_msg_emulator::Emulator>), Failure> {
+        let Connected {
+            client,
+            via,
+            embedded,
+            redactions,
+        } = connect(target).await?;
+        let sender = Sender {
+            client,
+            via,
+            concurrency,
+            local_rate,
+            info,
+            from,
+            input,
+            cancelled: cancel_on_ctrl_c(),
+            redactions,
+        };
+        Ok((sender, embedded))
+    }
+
     /// Sends `lines` (read from the input as they are needed), each started
     /// through `ledger` first and its outcome recorded there after;
     /// `each(line, outcome)` for every outcome recorded. Returns the lines

@@ -35,12 +35,11 @@ use wechat_msg::EndpointInfo;
 use super::lines::{Digest, Input, InputLine};
 use super::report::changed;
 use super::{
-    BatchArgs, FINAL, Ledger, Recorded, Sender, Summary, cancel_on_ctrl_c, exit_code, holder,
-    host_name, print_summary, show_counts, unknown_lines, validate_line,
+    BatchArgs, FINAL, Ledger, Recorded, Sender, Summary, exit_code, holder, host_name,
+    print_summary, show_counts, unknown_lines, validate_line,
 };
 use crate::Failure;
 use crate::output::Foreign;
-use crate::send::{Connected, connect};
 
 /// Line numbers handed out by the cursor at a time.
 const CHUNK: usize = 32;
@@ -233,29 +232,30 @@ impl Journal {
 
     /// Every record of the batch, by line.
     async fn records(&self) -> Result<BTreeMap<usize, Value>, String> {
-        let all: HashMap<String, String> = self
-            .cmd(
-                "reading the batch",
-                redis::cmd("HGETALL").arg(self.key("lines")),
-            )
-            .await?;
-        let mut out = BTreeMap::new();
-        for (line, record) in all {
-            let (Ok(line), Ok(record)) = (line.parse(), serde_json::from_str(&record)) else {
-                return Err(format!(
-                    "the journal at {} holds a record that is not send-batch's: line {}",
-                    self.shown,
-                    Foreign(&line)
-                ));
-            };
-            out.insert(line, record);
-        }
-        Ok(out)
+        self.read_lines(|record| serde_json::from_str(record).ok())
+            .await
     }
 
     /// What every record of the batch says, by line: its state, digest and
     /// worker (the rest of each record is not kept).
     async fn states(&self) -> Result<BTreeMap<usize, Entry>, String> {
+        self.read_lines(|record| {
+            let raw = serde_json::from_str::<RawEntry<'_>>(record).ok()?;
+            Some(Entry {
+                state: recorded_of_name(raw.outcome)?,
+                digest: raw.digest.and_then(Digest::parse),
+                worker: raw.worker.map(str::to_owned),
+            })
+        })
+        .await
+    }
+
+    /// Every record of the batch read by `read`, by line; a record it
+    /// cannot read is an error naming its line.
+    async fn read_lines<T>(
+        &self,
+        read: impl Fn(&str) -> Option<T>,
+    ) -> Result<BTreeMap<usize, T>, String> {
         let all: HashMap<String, String> = self
             .cmd(
                 "reading the batch",
@@ -264,23 +264,14 @@ impl Journal {
             .await?;
         let mut out = BTreeMap::new();
         for (line, record) in all {
-            let entry = serde_json::from_str::<RawEntry<'_>>(&record)
-                .ok()
-                .and_then(|raw| {
-                    Some(Entry {
-                        state: recorded_of_name(raw.outcome)?,
-                        digest: raw.digest.and_then(Digest::parse),
-                        worker: raw.worker.map(str::to_owned),
-                    })
-                });
-            let (Ok(line), Some(entry)) = (line.parse(), entry) else {
+            let (Ok(number), Some(value)) = (line.parse(), read(&record)) else {
                 return Err(format!(
                     "the journal at {} holds a record that is not send-batch's: line {}",
                     self.shown,
                     Foreign(&line)
                 ));
             };
-            out.insert(line, entry);
+            out.insert(number, value);
         }
         Ok(out)
     }
@@ -820,24 +811,17 @@ async fn send(
     candidates: Vec<InputLine>,
     mut summary: Summary,
 ) -> Result<(), Failure> {
-    let Connected {
-        client,
-        via,
-        embedded,
-        redactions,
-    } = connect(args.target).await?;
-    let cancelled = cancel_on_ctrl_c();
-    let sender = Sender {
-        client,
-        via,
-        concurrency: args.concurrency,
-        local_rate: None,
+    // The journal's rate is shared by every worker: none of this one's own.
+    let (sender, embedded) = Sender::connect(
+        args.target,
         info,
-        from: args.from,
-        input: input.clone(),
-        cancelled: cancelled.clone(),
-        redactions,
-    };
+        args.from,
+        args.concurrency,
+        None,
+        input.clone(),
+    )
+    .await?;
+    let cancelled = sender.cancelled.clone();
     let candidates = Arc::new(candidates);
     let lines = lines_to_try(journal.clone(), input.clone(), candidates.clone());
     let skipped = sender
