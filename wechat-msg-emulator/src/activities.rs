@@ -6,14 +6,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+use wechat_msg as wx;
 
 use crate::clock::Deadline;
 use crate::error::WxError;
-
-/// The endpoints served here, by cloud-call name.
-const CREATE: &str = "updatableMessage.createActivityId";
-const SET: &str = "updatableMessage.setUpdatableMsg";
+use crate::typed::{answer, is, request};
 
 /// How long an activity id lives.
 pub(crate) const LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -64,35 +62,31 @@ impl Activities {
         unix_now: u64,
         new_id: impl FnOnce() -> String,
     ) -> Result<Option<Map<String, Value>>, WxError> {
-        match endpoint {
-            CREATE => {
-                let id = new_id();
-                self.by_id.insert(
-                    id.clone(),
-                    Activity {
-                        expires_at: Deadline::after(now, LIFETIME),
-                        state: None,
-                    },
-                );
-                let answer = json!({
-                    "activity_id": id,
-                    "expiration_time": unix_now.saturating_add(LIFETIME.as_secs()),
-                });
-                Ok(answer.as_object().cloned())
-            }
-            SET => {
-                self.set(body, now)?;
-                Ok(Some(Map::new()))
-            }
-            _ => Ok(None),
+        if is::<wx::CreateActivityId>(endpoint) {
+            let id = new_id();
+            self.by_id.insert(
+                id.clone(),
+                Activity {
+                    expires_at: Deadline::after(now, LIFETIME),
+                    state: None,
+                },
+            );
+            let expires = unix_now.saturating_add(LIFETIME.as_secs());
+            let created = wx::ActivityId::builder()
+                .activity_id(id)
+                .expiration_time(i64::try_from(expires).unwrap_or(i64::MAX))
+                .build();
+            Ok(Some(answer(&created)))
+        } else if is::<wx::SetUpdatableMsg>(endpoint) {
+            self.set(request(body)?, now)?;
+            Ok(Some(Map::new()))
+        } else {
+            Ok(None)
         }
     }
 
-    fn set(&mut self, body: &Value, now: Instant) -> Result<(), WxError> {
-        let id = body
-            .get("activity_id")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+    fn set(&mut self, request: wx::SetUpdatableMsg, now: Instant) -> Result<(), WxError> {
+        let id = request.activity_id.as_str();
         let activity = self
             .by_id
             .get(id)
@@ -106,10 +100,7 @@ impl Activities {
                 "invalid target_state: the message is already started (state 1 is final)",
             ));
         }
-        let target = body
-            .get("target_state")
-            .and_then(Value::as_i64)
-            .unwrap_or(-1);
+        let target = request.target_state;
         let needed = match target {
             0 => IN_PROGRESS,
             1 => STARTED,
@@ -120,16 +111,13 @@ impl Activities {
                 ));
             }
         };
-        let parameters: Vec<(&str, &str)> = body
-            .pointer("/template_info/parameter_list")
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .filter_map(|p| Some((p.get("name")?.as_str()?, p.get("value")?.as_str()?)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let value = |name: &str| parameters.iter().find(|(n, _)| *n == name).map(|p| p.1);
+        let parameters = &request.template_info.parameter_list;
+        let value = |name: &str| {
+            parameters
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.value.as_str())
+        };
         for name in needed {
             let Some(value) = value(name) else {
                 return Err(WxError::new(

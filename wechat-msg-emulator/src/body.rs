@@ -6,10 +6,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Query, Request};
 use axum::http::{HeaderMap, Method, Uri, header};
 use serde_json::{Map, Value};
-use wechat_msg::keyword::KeywordError;
-use wechat_msg::{BodyKind, EndpointInfo, FieldKind, Form, Location, WireError, WireErrorKind};
+use wechat_msg::{BodyKind, EndpointInfo, FieldKind, Form, Location, WireErrorKind};
 
-use crate::error::WxError;
+use crate::error::{WxError, format_error};
 use crate::media::encode_base64;
 
 /// The query string's pairs, decoded; an undecodable query reads as empty.
@@ -129,7 +128,7 @@ fn form(info: &EndpointInfo, bytes: &[u8]) -> Value {
 /// A top-level field the spec gives an `errcode_missing` answers that code
 /// when it is missing or empty, and one with an `errcode_invalid` that code
 /// when its type refuses the value, as WeChat does (`cgi_path` 76021, `rid`
-/// 76002); any other problem is [`format_error`]'s.
+/// 76002); any other problem is [`format_error`](crate::error::format_error)'s.
 pub(crate) fn validate(
     info: &'static EndpointInfo,
     body: Value,
@@ -164,23 +163,6 @@ fn field_error(info: &EndpointInfo, path: &str, form: Form, missing: bool) -> Op
     }?;
     let errmsg = info.errcode(code).map_or("", |e| e.description);
     Some(WxError::new(code, format!("{}: {errmsg}", field.http)))
-}
-
-/// 47001 naming the field at fault; 47003 for a template keyword whose
-/// value breaks its type's rule (the generated check, the one the client
-/// runs), with WeChat's errmsg: `argument invalid! data.thing1.value
-/// invalid`, or `... is empty`. Keys of types the spec does not declare
-/// (`short_thing`, enum types) are not checked beyond being non-empty.
-pub(crate) fn format_error(err: &WireError) -> WxError {
-    match err.kind() {
-        WireErrorKind::Keyword(KeywordError::Empty) => {
-            WxError::new(47003, format!("argument invalid! {} is empty", err.path()))
-        }
-        WireErrorKind::Keyword(_) => {
-            WxError::new(47003, format!("argument invalid! {} invalid", err.path()))
-        }
-        _ => WxError::new(47001, format!("data format error: {err}")),
-    }
 }
 
 /// The parts of a `multipart/form-data` body as a JSON object: file fields as

@@ -6,14 +6,10 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
+use wechat_msg as wx;
 
 use crate::error::WxError;
-
-/// The endpoints served here, by cloud-call name.
-pub(crate) const QUOTA: &str = "openApi.getApiQuota";
-pub(crate) const CLEAR: &str = "openApi.clearQuota";
-pub(crate) const RID: &str = "openApi.getRidInfo";
 
 /// Clears allowed in a calendar month.
 pub(crate) const CLEARS_A_MONTH: usize = 10;
@@ -51,7 +47,7 @@ impl Diagnostics {
     }
 
     /// `openApi.getRidInfo`: the record of `rid` as WeChat answers it.
-    pub fn rid_info(&self, rid: &str, unix_now: u64) -> Result<Map<String, Value>, WxError> {
+    pub fn rid_info(&self, rid: &str, unix_now: u64) -> Result<wx::RidInfo, WxError> {
         if !is_rid(rid) {
             return Err(WxError::new(76002, "rid is error"));
         }
@@ -61,19 +57,16 @@ impl Diagnostics {
         if unix_now.saturating_sub(record.invoke_time) > RID_LIFETIME_SECS {
             return Err(WxError::new(76004, "rid time is error"));
         }
-        let mut answer = Map::new();
-        answer.insert(
-            "request".into(),
-            json!({
-                "invoke_time": record.invoke_time,
-                "cost_in_ms": record.cost_in_ms,
-                "request_url": record.request_url,
-                "request_body": record.request_body,
-                "response_body": record.response_body,
-                "client_ip": record.client_ip,
-            }),
-        );
-        Ok(answer)
+        let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let request = wx::RidRecord::builder()
+            .invoke_time(int(record.invoke_time))
+            .cost_in_ms(int(record.cost_in_ms))
+            .request_url(&record.request_url)
+            .request_body(&record.request_body)
+            .response_body(&record.response_body)
+            .client_ip(&record.client_ip)
+            .build();
+        Ok(wx::RidInfo::builder().request(request).build())
     }
 
     /// A clear at `unix_now`, if the month allows one more: 48006 otherwise.

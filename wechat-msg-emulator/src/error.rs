@@ -7,6 +7,8 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use wechat_msg::keyword::KeywordError;
+use wechat_msg::{WireError, WireErrorKind};
 
 /// The content type of WeChat's JSON answers.
 pub(crate) const WECHAT_JSON: &str = "application/json; encoding=utf-8";
@@ -52,6 +54,23 @@ impl WxError {
         let mut response = self.into_response();
         *response.status_mut() = status;
         response
+    }
+}
+
+/// 47001 naming the field at fault; 47003 for a template keyword whose
+/// value breaks its type's rule (the generated check, the one the client
+/// runs), with WeChat's errmsg: `argument invalid! data.thing1.value
+/// invalid`, or `... is empty`. Keys of types the spec does not declare
+/// (`short_thing`, enum types) are not checked beyond being non-empty.
+pub(crate) fn format_error(err: &WireError) -> WxError {
+    match err.kind() {
+        WireErrorKind::Keyword(KeywordError::Empty) => {
+            WxError::new(47003, format!("argument invalid! {} is empty", err.path()))
+        }
+        WireErrorKind::Keyword(_) => {
+            WxError::new(47003, format!("argument invalid! {} invalid", err.path()))
+        }
+        _ => WxError::new(47001, format!("data format error: {err}")),
     }
 }
 

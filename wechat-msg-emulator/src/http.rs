@@ -11,7 +11,10 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use wechat_msg::{ClearQuotaByAppSecret, EndpointInfo, Location, StableTokenRequest, TokenRequest};
+use wechat_msg::{
+    ClearQuotaByAppSecret, EndpointInfo, Form, Location, StableTokenRequest, TokenAnswer,
+    TokenRequest, Wire,
+};
 
 use crate::body::{self, query_pairs, query_value};
 use crate::deliver::deliver_outbox;
@@ -119,7 +122,7 @@ fn token_request<R: wechat_msg::Endpoint>(
     }
     let request = R::from_value(&body, wechat_msg::Form::Http).map_err(|err| {
         let missing = matches!(err.kind(), wechat_msg::WireErrorKind::Missing);
-        field_error(err.path(), missing).unwrap_or_else(|| body::format_error(&err))
+        field_error(err.path(), missing).unwrap_or_else(|| crate::error::format_error(&err))
     })?;
     for field in info.fields.iter().filter(|f| f.errcode_missing.is_some()) {
         if body.get(field.http).and_then(Value::as_str) == Some("") {
@@ -170,11 +173,11 @@ fn token_reply(result: Result<Issued, WxError>, kind: &'static str) -> Response 
         Ok(issued) => {
             // The token itself is never logged.
             tracing::debug!(kind, expires_in = issued.expires_in, "token issued");
-            Reply::json(&json!({
-                "access_token": issued.token,
-                "expires_in": issued.expires_in,
-            }))
-            .into_response()
+            let answer = TokenAnswer::builder()
+                .access_token(issued.token)
+                .expires_in(i64::try_from(issued.expires_in).unwrap_or(i64::MAX))
+                .build();
+            Reply::json(&answer.to_value(Form::Http)).into_response()
         }
         Err(err) => {
             tracing::debug!(kind, errcode = err.code, "token refused");

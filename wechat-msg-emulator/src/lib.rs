@@ -177,6 +177,7 @@ mod state;
 mod subscriptions;
 mod templates;
 mod tokens;
+mod typed;
 mod ui;
 
 use std::fmt;

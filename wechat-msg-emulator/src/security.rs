@@ -7,14 +7,12 @@
 
 use std::time::Instant;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+use wechat_msg as wx;
 
 use crate::config::{RiskyWord, Security};
 use crate::error::WxError;
-
-/// The endpoints served here, by cloud-call name.
-const TEXT: &str = "security.msgSecCheck";
-const MEDIA: &str = "security.mediaCheckAsync";
+use crate::typed::{answer as answer_fields, is, request};
 
 /// The label of a text found normal.
 pub(crate) const NORMAL: i64 = 100;
@@ -47,14 +45,21 @@ pub(crate) fn serve(
     last_acted: Option<Instant>,
     now: Instant,
 ) -> Result<Option<Checked>, WxError> {
-    if endpoint != TEXT && endpoint != MEDIA {
+    let (scene, media) = if is::<wx::MsgSecCheck>(endpoint) {
+        let check = request::<wx::MsgSecCheck>(body)?;
+        (check.scene, Err(check.content))
+    } else if is::<wx::MediaCheckAsync>(endpoint) {
+        let check = request::<wx::MediaCheckAsync>(body)?;
+        (check.scene, Ok(check))
+    } else {
         return Ok(None);
-    }
-    let scene = body.get("scene").and_then(Value::as_i64);
-    if !matches!(scene, Some(1..=4)) {
+    };
+    if !(1..=4).contains(&scene) {
         return Err(WxError::new(40129, "invalid scene"));
     }
-    if endpoint == MEDIA && !matches!(body.get("media_type").and_then(Value::as_i64), Some(1 | 2)) {
+    if let Ok(check) = &media
+        && !matches!(check.media_type, 1 | 2)
+    {
         return Err(WxError::new(40004, "invalid media type"));
     }
     let visited =
@@ -63,34 +68,33 @@ pub(crate) fn serve(
         return Err(WxError::new(61010, "code is expired"));
     }
     let trace_id = new_trace_id();
-    let mut answer = Map::new();
-    answer.insert("trace_id".into(), trace_id.clone().into());
-    if endpoint == MEDIA {
-        let check = MediaCheck {
-            openid: text(body, "openid"),
-            trace_id,
-            media_url: text(body, "media_url"),
-        };
-        return Ok(Some(Checked {
-            fields: answer,
-            media: Some(check),
-        }));
-    }
-    let content = text(body, "content");
+    let content = match media {
+        Ok(check) => {
+            let answer = wx::MediaCheckAsyncAnswer::builder()
+                .trace_id(&trace_id)
+                .build();
+            let check = MediaCheck {
+                openid: check.openid,
+                trace_id,
+                media_url: check.media_url,
+            };
+            return Ok(Some(Checked {
+                fields: answer_fields(&answer),
+                media: Some(check),
+            }));
+        }
+        Err(content) => content,
+    };
     let verdict = verdict(risky, &content);
-    answer.insert("result".into(), verdict.result());
-    answer.insert("detail".into(), verdict.detail());
+    let answer = wx::MsgSecCheckAnswer::builder()
+        .trace_id(trace_id)
+        .result(verdict.result())
+        .detail(verdict.detail())
+        .build();
     Ok(Some(Checked {
-        fields: answer,
+        fields: answer_fields(&answer),
         media: None,
     }))
-}
-
-fn text(body: &Value, key: &str) -> String {
-    body.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// What the checks found in a text.
@@ -107,11 +111,11 @@ fn verdict<'w>(risky: &'w [RiskyWord], content: &str) -> Verdict<'w> {
 }
 
 impl Verdict<'_> {
-    fn suggest(&self) -> &'static str {
+    fn suggest(&self) -> wx::SecCheckSuggest {
         if self.matched.is_some() {
-            "risky"
+            wx::SecCheckSuggest::Risky
         } else {
-            "pass"
+            wx::SecCheckSuggest::Pass
         }
     }
 
@@ -120,37 +124,39 @@ impl Verdict<'_> {
     }
 
     /// `result`: the overall suggestion and label.
-    fn result(&self) -> Value {
-        json!({"suggest": self.suggest(), "label": self.label()})
+    fn result(&self) -> wx::SecCheckResult {
+        wx::SecCheckResult::builder()
+            .suggest(self.suggest())
+            .label(self.label())
+            .build()
     }
 
     /// `detail`: the model's opinion, and the keyword strategy's (with the
     /// word it matched), as WeChat lists them.
-    fn detail(&self) -> Value {
-        let model = json!({
-            "strategy": "content_model",
-            "errcode": 0,
-            "suggest": "pass",
-            "label": NORMAL,
-            "prob": 90,
-        });
+    fn detail(&self) -> Vec<wx::SecCheckDetail> {
+        let model = wx::SecCheckDetail::builder()
+            .strategy("content_model")
+            .errcode(0)
+            .suggest(wx::SecCheckSuggest::Pass)
+            .label(NORMAL)
+            .prob(90)
+            .build();
+        let keyword = wx::SecCheckDetail::builder()
+            .strategy("keyword")
+            .errcode(0);
         let keyword = match self.matched {
-            Some(word) => json!({
-                "strategy": "keyword",
-                "errcode": 0,
-                "suggest": "risky",
-                "label": word.label,
-                "level": 20,
-                "keyword": word.word,
-            }),
-            None => json!({
-                "strategy": "keyword",
-                "errcode": 0,
-                "suggest": "pass",
-                "label": NORMAL,
-            }),
+            Some(word) => keyword
+                .suggest(wx::SecCheckSuggest::Risky)
+                .label(word.label)
+                .level(20)
+                .keyword(&word.word)
+                .build(),
+            None => keyword
+                .suggest(wx::SecCheckSuggest::Pass)
+                .label(NORMAL)
+                .build(),
         };
-        json!([model, keyword])
+        vec![model, keyword]
     }
 }
 

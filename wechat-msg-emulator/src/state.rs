@@ -6,19 +6,19 @@
 //! calls never both use one form_id, never overrun a quota, and every
 //! accepted message is recorded exactly once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 use wechat_msg::push::PushMessage as _;
-use wechat_msg::{AnswerKind, EndpointInfo, Method, Role};
+use wechat_msg::{self as wx, AnswerKind, EndpointInfo, Method, Role};
 
 use crate::activities::Activities;
 use crate::clock::{Deadline, MAX_DURATION, MAX_SECS, check_secs};
 use crate::config::{Config, PrivateTemplate, PushTarget, RiskyWord};
 use crate::conversation::{Action, Conversations, Typing, WindowState};
-use crate::diagnostics::{self, Diagnostics, RidRecord};
+use crate::diagnostics::{Diagnostics, RidRecord};
 use crate::error::WxError;
 use crate::events::Events;
 use crate::faults::{Faults, Plan};
@@ -29,6 +29,7 @@ use crate::snapshot::{SNAPSHOT_VERSION, Snapshot, UserSnapshot};
 use crate::subscriptions::{self, Subscription, Subscriptions};
 use crate::templates::TemplateStore;
 use crate::tokens::{Issued, TokenProblem, TokenStore};
+use crate::typed::{answer, is, request};
 
 /// A form_id's life.
 #[derive(Clone, Copy, Debug)]
@@ -368,11 +369,14 @@ impl Shared {
         let conversation = &self.config.conversation;
         let reply = conversation.reply_endpoints.iter().any(|e| e == info.name);
         let typing = match &conversation.typing_endpoint {
-            Some(name) if name == info.name => match body.get("command").and_then(Value::as_str) {
-                Some("CancelTyping") => Some(Typing::Off),
-                Some("Typing") => Some(Typing::On),
-                _ => return Err(WxError::new(45072, "command invalid")),
-            },
+            Some(name) if name == info.name => {
+                match request::<wx::TypingStatus>(&body)?.command {
+                    wx::TypingCommand::CancelTyping => Some(Typing::Off),
+                    wx::TypingCommand::Typing => Some(Typing::On),
+                    #[allow(unreachable_patterns)]
+                    _ => return Err(WxError::new(45072, "command invalid")),
+                }
+            }
             _ => None,
         };
         if let Some(user) = &user {
@@ -395,8 +399,12 @@ impl Shared {
             }
             _ => None,
         };
-        if let Some(template) = &template {
-            state.templates.check_enums(template, &body)?;
+        if let Some(template) = &template
+            && state.templates.has_enums(template)
+        {
+            state
+                .templates
+                .check_enums(template, &keyword_values(info, &body))?;
         }
         // The subscription last, as WeChat checks it: a message refused for
         // anything else uses none up.
@@ -526,45 +534,42 @@ impl Shared {
         unix_now: u64,
         clear: &mut bool,
     ) -> Result<Option<Map<String, Value>>, WxError> {
-        let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or_default();
-        match endpoint {
-            diagnostics::QUOTA => {
-                let path = text("cgi_path");
-                if path.contains("/sns/") {
-                    return Err(WxError::new(
-                        76022,
-                        "could not use this cgi_path\u{ff0c}no permission",
-                    ));
-                }
-                let Some(info) = self.endpoints.iter().find(|e| e.path == path) else {
-                    return Err(WxError::new(76021, "cgi_path not found, please check"));
-                };
-                let limit = self
-                    .config
-                    .daily_quota(info.name)
-                    .unwrap_or(u64::from(u32::MAX));
-                let used = state.daily.get(info.name).copied().unwrap_or(0);
-                let mut answer = Map::new();
-                answer.insert(
-                    "quota".into(),
-                    serde_json::json!({
-                        "daily_limit": limit,
-                        "used": used,
-                        "remain": limit.saturating_sub(used),
-                    }),
-                );
-                Ok(Some(answer))
+        if is::<wx::ApiQuotaQuery>(endpoint) {
+            let path = request::<wx::ApiQuotaQuery>(body)?.cgi_path;
+            if path.contains("/sns/") {
+                return Err(WxError::new(
+                    76022,
+                    "could not use this cgi_path\u{ff0c}no permission",
+                ));
             }
-            diagnostics::CLEAR => {
-                if text("appid") != self.config.app.appid {
-                    return Err(WxError::new(40013, "invalid appid"));
-                }
-                state.diagnostics.clear(unix_now)?;
-                *clear = true;
-                Ok(Some(Map::new()))
+            let Some(info) = self.endpoints.iter().find(|e| e.path == path) else {
+                return Err(WxError::new(76021, "cgi_path not found, please check"));
+            };
+            let limit = self
+                .config
+                .daily_quota(info.name)
+                .unwrap_or(u64::from(u32::MAX));
+            let used = state.daily.get(info.name).copied().unwrap_or(0);
+            let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+            let quota = wx::ApiQuota::builder()
+                .daily_limit(int(limit))
+                .used(int(used))
+                .remain(int(limit.saturating_sub(used)))
+                .build();
+            Ok(Some(answer(&wx::ApiQuotaAnswer::builder().quota(quota).build())))
+        } else if is::<wx::ClearQuota>(endpoint) {
+            if request::<wx::ClearQuota>(body)?.appid != self.config.app.appid {
+                return Err(WxError::new(40013, "invalid appid"));
             }
-            diagnostics::RID => state.diagnostics.rid_info(text("rid"), unix_now).map(Some),
-            _ => Ok(None),
+            state.diagnostics.clear(unix_now)?;
+            *clear = true;
+            Ok(Some(Map::new()))
+        } else if is::<wx::RidQuery>(endpoint) {
+            let rid = request::<wx::RidQuery>(body)?.rid;
+            let info = state.diagnostics.rid_info(&rid, unix_now)?;
+            Ok(Some(answer(&info)))
+        } else {
+            Ok(None)
         }
     }
 
@@ -1226,6 +1231,23 @@ impl State {
 }
 
 /// The value at a dotted path of object keys.
+/// The keyword values (`data`) of a templated message, by key: those of
+/// subscribeMessage.send and templateMessage.send, none for any other.
+#[allow(deprecated)] // templateMessage.send is retired, and still served.
+fn keyword_values(info: &EndpointInfo, body: &Value) -> BTreeMap<String, String> {
+    if is::<wx::SubscribeMessage>(info.name) {
+        if let Ok(message) = request::<wx::SubscribeMessage>(body) {
+            return message.data.into_iter().map(|(k, v)| (k, v.value)).collect();
+        }
+    } else if is::<wx::TemplateMessage>(info.name)
+        && let Ok(message) = request::<wx::TemplateMessage>(body)
+    {
+        let data = message.data.into_iter().flatten();
+        return data.map(|(k, v)| (k, v.value)).collect();
+    }
+    BTreeMap::new()
+}
+
 fn lookup<'v>(body: &'v Value, path: &str) -> Option<&'v Value> {
     path.split('.').try_fold(body, |v, key| v.get(key))
 }

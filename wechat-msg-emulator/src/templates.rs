@@ -3,18 +3,14 @@
 //! the template-management endpoints served from them with WeChat's rules
 //! and errcodes.
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+use wechat_msg as wx;
 
 use crate::config::{Config, PrivateTemplate, PublicTemplate};
 use crate::error::WxError;
-
-/// The endpoints served here, by cloud-call name.
-const ADD: &str = "subscribeMessage.addTemplate";
-const DELETE: &str = "subscribeMessage.deleteTemplate";
-const CATEGORIES: &str = "subscribeMessage.getCategory";
-const KEYWORDS: &str = "subscribeMessage.getPubTemplateKeyWordsById";
-const TITLES: &str = "subscribeMessage.getPubTemplateTitleList";
-const LIST: &str = "subscribeMessage.getTemplateList";
+use crate::typed::{answer, is, request};
 
 /// The longest `sceneDesc`, in characters.
 const MAX_SCENE_DESC: usize = 15;
@@ -100,19 +96,25 @@ impl TemplateStore {
         self.private.iter().map(|s| s.template.clone()).collect()
     }
 
-    /// 47003 when `body` (a message to template `template_id`, in the HTTP
-    /// form) gives an enum keyword a value its template does not allow.
-    pub fn check_enums(&self, template_id: &str, body: &Value) -> Result<(), WxError> {
+    /// Whether template `template_id` has enum keywords (whose values
+    /// [`TemplateStore::check_enums`] checks).
+    pub fn has_enums(&self, template_id: &str) -> bool {
+        self.get(template_id).is_some_and(|t| !t.enums.is_empty())
+    }
+
+    /// 47003 when a message to template `template_id` gives an enum
+    /// keyword a value its template does not allow. `values` are the
+    /// message's keyword values (`data`), by key.
+    pub fn check_enums(
+        &self,
+        template_id: &str,
+        values: &BTreeMap<String, String>,
+    ) -> Result<(), WxError> {
         let Some(template) = self.get(template_id) else {
             return Ok(());
         };
         for (key, allowed) in &template.enums {
-            let value = body
-                .get("data")
-                .and_then(|d| d.get(key))
-                .and_then(|k| k.get("value"))
-                .and_then(Value::as_str);
-            if let Some(value) = value
+            if let Some(value) = values.get(key)
                 && !allowed.iter().any(|a| a == value)
             {
                 return Err(WxError::new(
@@ -135,39 +137,52 @@ impl TemplateStore {
         new_id: impl FnOnce() -> String,
     ) -> Result<Option<Map<String, Value>>, WxError> {
         let templates = &config.templates;
-        let answer = match endpoint {
-            ADD => self.add(&templates.library, body, new_id)?,
-            DELETE => {
-                let id = text(body, "priTmplId");
-                if !self.remove(id) {
-                    return Err(WxError::new(40037, "invalid template_id (priTmplId)"));
-                }
-                json!({})
+        let answer = if is::<wx::AddTemplate>(endpoint) {
+            answer(&self.add(&templates.library, request(body)?, new_id)?)
+        } else if is::<wx::DeleteTemplate>(endpoint) {
+            let wx::DeleteTemplate { pri_tmpl_id, .. } = request(body)?;
+            if !self.remove(&pri_tmpl_id) {
+                return Err(WxError::new(40037, "invalid template_id (priTmplId)"));
             }
-            CATEGORIES => json!({
-                "data": templates.categories.iter()
-                    .map(|c| json!({"id": c.id, "name": c.name}))
-                    .collect::<Vec<_>>(),
-            }),
-            KEYWORDS => {
-                let public = find_public(&templates.library, text(body, "tid"))?;
-                json!({
-                    "count": public.keywords.len(),
-                    "data": public.keywords.iter()
-                        .map(|k| json!({"kid": k.kid, "name": k.name, "example": k.example, "rule": k.rule}))
-                        .collect::<Vec<_>>(),
+            Map::new()
+        } else if is::<wx::GetCategory>(endpoint) {
+            let data = templates
+                .categories
+                .iter()
+                .map(|c| wx::Category::builder().id(c.id).name(&c.name).build())
+                .collect::<Vec<_>>();
+            answer(&wx::Categories::builder().data(data).build())
+        } else if is::<wx::GetPubTemplateKeywords>(endpoint) {
+            let wx::GetPubTemplateKeywords { tid, .. } = request(body)?;
+            let public = find_public(&templates.library, &tid)?;
+            let data = public
+                .keywords
+                .iter()
+                .map(|k| {
+                    wx::PubTemplateKeyword::builder()
+                        .kid(k.kid)
+                        .name(&k.name)
+                        .rule(&k.rule)
+                        .example(&k.example)
+                        .build()
                 })
-            }
-            TITLES => titles(config, body)?,
-            LIST => json!({
-                "data": self.private.iter().map(|s| answer_item(&s.template)).collect::<Vec<_>>(),
-            }),
-            _ => return Ok(None),
+                .collect::<Vec<_>>();
+            let count = i64::try_from(data.len()).unwrap_or(i64::MAX);
+            answer(
+                &wx::PubTemplateKeywords::builder()
+                    .data(data)
+                    .count(count)
+                    .build(),
+            )
+        } else if is::<wx::GetPubTemplateTitles>(endpoint) {
+            answer(&titles(config, request(body)?)?)
+        } else if is::<wx::GetTemplateList>(endpoint) {
+            let data = self.private.iter().map(|s| answer_item(&s.template));
+            answer(&wx::TemplateList::builder().data(data.collect::<Vec<_>>()).build())
+        } else {
+            return Ok(None);
         };
-        Ok(match answer {
-            Value::Object(map) => Some(map),
-            _ => Some(Map::new()),
-        })
+        Ok(Some(answer))
     }
 
     /// addTemplate: a private template from a public one and some of its
@@ -175,15 +190,11 @@ impl TemplateStore {
     fn add(
         &mut self,
         library: &[PublicTemplate],
-        body: &Value,
+        request: wx::AddTemplate,
         new_id: impl FnOnce() -> String,
-    ) -> Result<Value, WxError> {
-        let public = find_public(library, text(body, "tid"))?;
-        let kids: Vec<i64> = body
-            .get("kidList")
-            .and_then(Value::as_array)
-            .map(|items| items.iter().filter_map(Value::as_i64).collect())
-            .unwrap_or_default();
+    ) -> Result<wx::AddedTemplate, WxError> {
+        let public = find_public(library, &request.tid)?;
+        let kids = request.kid_list;
         let bad_kids = |why: String| WxError::new(200020, format!("invalid kidList: {why}"));
         if !(2..=5).contains(&kids.len()) {
             return Err(bad_kids(format!(
@@ -206,7 +217,7 @@ impl TemplateStore {
                 }
             }
         }
-        let scene = body.get("sceneDesc").and_then(Value::as_str).unwrap_or("");
+        let scene = request.scene_desc.unwrap_or_default();
         if scene.chars().count() > MAX_SCENE_DESC {
             return Err(WxError::new(
                 200021,
@@ -250,36 +261,37 @@ impl TemplateStore {
             template,
             origin: Some(origin),
         });
-        Ok(json!({ "priTmplId": id }))
+        Ok(wx::AddedTemplate::builder().pri_tmpl_id(id).build())
     }
 }
 
 /// getPubTemplateTitleList: the library's templates of the categories in
 /// `ids`, a page from `start`.
-fn titles(config: &Config, body: &Value) -> Result<Value, WxError> {
+fn titles(
+    config: &Config,
+    request: wx::GetPubTemplateTitles,
+) -> Result<wx::PubTemplateTitles, WxError> {
     let templates = &config.templates;
-    let ids = text(body, "ids");
-    if ids.is_empty() {
+    if request.ids.is_empty() {
         return Err(WxError::new(200018, "category ids missing"));
     }
     let mut categories = Vec::new();
-    for id in ids.split(',') {
-        match id.parse::<i64>() {
-            Ok(id) if templates.categories.iter().any(|c| c.id == id) => categories.push(id),
-            _ => {
-                return Err(WxError::new(
-                    200019,
-                    format!("invalid category ids: {id:?} is not a category of the account"),
-                ));
-            }
+    for &id in &request.ids {
+        if !templates.categories.iter().any(|c| c.id == id) {
+            return Err(WxError::new(
+                200019,
+                format!(
+                    "invalid category ids: {:?} is not a category of the account",
+                    id.to_string()
+                ),
+            ));
         }
+        categories.push(id);
     }
-    let start = body.get("start").and_then(Value::as_i64).unwrap_or(-1);
-    if start < 0 {
+    if request.start < 0 {
         return Err(WxError::new(200016, "invalid start"));
     }
-    let limit = body.get("limit").and_then(Value::as_i64).unwrap_or(0);
-    if !(1..=MAX_PAGE).contains(&limit) {
+    if !(1..=MAX_PAGE).contains(&request.limit) {
         return Err(WxError::new(
             200017,
             format!("invalid limit: 1 to {MAX_PAGE}"),
@@ -292,19 +304,23 @@ fn titles(config: &Config, body: &Value) -> Result<Value, WxError> {
         .collect();
     let page = matching
         .iter()
-        .skip(usize::try_from(start).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(0))
+        .skip(usize::try_from(request.start).unwrap_or(usize::MAX))
+        .take(usize::try_from(request.limit).unwrap_or(0))
         .map(|t| {
-            json!({
-                "tid": t.tid,
-                "title": t.title,
-                "type": t.template_type,
+            wx::PubTemplateTitle::builder()
+                .tid(t.tid)
+                .title(&t.title)
+                .template_type(t.template_type)
                 // WeChat sends the category id as a string.
-                "categoryId": t.category_id.to_string(),
-            })
+                .category_id(t.category_id.to_string())
+                .build()
         })
         .collect::<Vec<_>>();
-    Ok(json!({"count": matching.len(), "data": page}))
+    let count = i64::try_from(matching.len()).unwrap_or(i64::MAX);
+    Ok(wx::PubTemplateTitles::builder()
+        .count(count)
+        .data(page)
+        .build())
 }
 
 /// A public template by its `tid` (a string of digits), or 200014.
@@ -318,26 +334,22 @@ fn find_public<'l>(
         .ok_or_else(|| WxError::new(200014, format!("invalid tid: {tid:?}")))
 }
 
-/// A private template as getTemplateList answers it (HTTP form).
-pub(crate) fn answer_item(t: &PrivateTemplate) -> Value {
-    let mut item = json!({
-        "priTmplId": t.id,
-        "title": t.title,
-        "content": t.content,
-        "example": t.example,
-        "type": t.template_type,
-    });
+/// A private template as getTemplateList answers it.
+fn answer_item(t: &PrivateTemplate) -> wx::PrivateTemplate {
+    let mut item = wx::PrivateTemplate::builder()
+        .pri_tmpl_id(&t.id)
+        .title(&t.title)
+        .content(&t.content)
+        .template_type(t.template_type)
+        .example(&t.example);
     if !t.enums.is_empty() {
-        item["keywordEnumValueList"] = t
-            .enums
-            .iter()
-            .map(|(key, values)| json!({"keywordCode": format!("{key}.DATA"), "enumValueList": values}))
-            .collect();
+        let enums = t.enums.iter().map(|(key, values)| {
+            wx::KeywordEnumValues::builder()
+                .keyword_code(format!("{key}.DATA"))
+                .enum_value_list(values.clone())
+                .build()
+        });
+        item = item.keyword_enum_value_list(enums.collect::<Vec<_>>());
     }
-    item
-}
-
-/// A string field of a validated body, `""` when absent.
-fn text<'b>(body: &'b Value, key: &str) -> &'b str {
-    body.get(key).and_then(Value::as_str).unwrap_or("")
+    item.build()
 }

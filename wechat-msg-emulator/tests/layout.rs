@@ -11,6 +11,7 @@ const ORDER: &[&str] = &[
     "tokens",
     "faults",
     "error",
+    "typed",
     "conn",
     "inspect",
     "events",
