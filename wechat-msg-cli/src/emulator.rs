@@ -37,7 +37,7 @@ pub async fn run(
         return Err(Failure::invalid(format!(
             "{}: {}",
             Foreign(&path.to_string_lossy()),
-            Foreign(&e)
+            Foreign(&e.to_string())
         )));
     }
     let app = emulator.app();

@@ -42,7 +42,7 @@ use serde_json::{Value, json};
 use crate::clock::check_secs;
 use crate::config::{PrivateTemplate, PushTarget};
 use crate::deliver::deliver;
-use crate::error::ControlError;
+use crate::error::{ControlError, EmulatorError};
 use crate::faults::Faults;
 use crate::inspect::{PushDelivery, Registration};
 use crate::layers::Buffered;
@@ -170,7 +170,7 @@ async fn known(
     Extension(Buffered(body)): Extension<Buffered>,
 ) -> Result<Response, ControlError> {
     let known = parse::<Registration>(&body)?;
-    shared.register(&known).map_err(ControlError::bad_request)?;
+    shared.register(&known).map_err(ControlError::from)?;
     Ok(done())
 }
 
@@ -215,7 +215,7 @@ async fn set_push_target(
     let target = parse::<PushTarget>(&body)?;
     shared
         .set_push_target(Some(target))
-        .map_err(ControlError::bad_request)?;
+        .map_err(ControlError::from)?;
     Ok(done())
 }
 
@@ -253,7 +253,7 @@ async fn user_acts(
     };
     let delivery = act(&shared, &openid, push)
         .await
-        .map_err(ControlError::bad_request)?;
+        .map_err(ControlError::from)?;
     Ok(Json(json!({
         "ok": true,
         "delivery": delivery,
@@ -287,7 +287,7 @@ async fn user_subscribes(
     })?;
     let delivery = subscribe(&shared, &openid, &grant.template_id, grant.times)
         .await
-        .map_err(ControlError::bad_request)?;
+        .map_err(ControlError::from)?;
     Ok(Json(json!({
         "ok": true,
         "delivery": delivery,
@@ -302,7 +302,7 @@ pub(crate) async fn subscribe(
     openid: &str,
     template_id: &str,
     times: Option<u64>,
-) -> Result<PushDelivery, String> {
+) -> Result<PushDelivery, EmulatorError> {
     let acted = shared.subscribe(openid, template_id, times)?;
     finish(shared, acted).await
 }
@@ -312,20 +312,20 @@ pub(crate) async fn act(
     shared: &Shared,
     openid: &str,
     push: serde_json::Map<String, Value>,
-) -> Result<PushDelivery, String> {
+) -> Result<PushDelivery, EmulatorError> {
     let acted = shared.user_acts(openid, push)?;
     finish(shared, acted).await
 }
 
 /// Delivers a recorded push, and records how it went.
-async fn finish(shared: &Shared, acted: Acted) -> Result<PushDelivery, String> {
+async fn finish(shared: &Shared, acted: Acted) -> Result<PushDelivery, EmulatorError> {
     let (attempts, delivered) = match &acted.target {
         Some(target) => deliver(shared, target, &acted.push, Some(acted.index)).await,
         None => (Vec::new(), false),
     };
     shared
         .delivered(acted.index, attempts, delivered)
-        .ok_or_else(|| "the push record is gone (the emulator was reset)".to_owned())
+        .ok_or(EmulatorError::PushRecordGone)
 }
 
 async fn templates(State(shared): State<Arc<Shared>>) -> Response {
@@ -338,9 +338,7 @@ async fn add_template(
 ) -> Result<Response, ControlError> {
     let template = parse::<PrivateTemplate>(&body)?;
     let id = template.id.clone();
-    shared
-        .add_template(template)
-        .map_err(ControlError::bad_request)?;
+    shared.add_template(template).map_err(ControlError::from)?;
     Ok(Json(json!({"ok": true, "id": id})).into_response())
 }
 
@@ -377,7 +375,7 @@ async fn set_security(
     let words = parse::<SecurityWords>(&body)?;
     shared
         .set_risky_words(words.risky)
-        .map_err(ControlError::bad_request)?;
+        .map_err(ControlError::from)?;
     Ok(done())
 }
 
@@ -565,9 +563,7 @@ async fn restore(
     Extension(Buffered(body)): Extension<Buffered>,
 ) -> Result<Response, ControlError> {
     let snapshot = parse::<Snapshot>(&body)?;
-    shared
-        .restore(snapshot)
-        .map_err(ControlError::bad_request)?;
+    shared.restore(snapshot).map_err(ControlError::from)?;
     Ok(done())
 }
 

@@ -15,7 +15,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Map, Value};
 use wechat_msg::push::PushMessage as _;
 use wechat_msg::push::body::Encoding;
 
@@ -54,7 +53,7 @@ pub(crate) fn deliver_outbox(shared: &Arc<Shared>) {
 pub(crate) async fn deliver(
     shared: &Shared,
     target: &PushTarget,
-    push: &Map<String, Value>,
+    push: &wechat_msg::Push,
     index: Option<usize>,
 ) -> (Vec<PushAttempt>, bool) {
     let http = &shared.http;
@@ -72,9 +71,8 @@ pub(crate) async fn deliver(
             );
         }
     };
-    let wrappers = wechat_msg::Push::from_push_form(push.clone())
-        .map(|p| p.xml_wrappers())
-        .unwrap_or(&[]);
+    let wrappers = push.xml_wrappers();
+    let push = push.to_push_form();
     let content_type = match encoding {
         Encoding::Json => "application/json",
         Encoding::Xml => "text/xml",
@@ -93,7 +91,7 @@ pub(crate) async fn deliver(
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let nonce = fastrand::u32(..).to_string();
-        let signed = signer.sign(push, encoding, wrappers, now, &nonce);
+        let signed = signer.sign(&push, encoding, wrappers, now, &nonce);
         let base = urls[first.wrapping_add(attempt) % urls.len()];
         let separator = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{separator}{}", signed.query);

@@ -13,6 +13,39 @@ use wechat_msg::{WireError, WireErrorKind};
 /// The content type of WeChat's JSON answers.
 pub(crate) const WECHAT_JSON: &str = "application/json; encoding=utf-8";
 
+/// Why the emulator refused what a test or the control API asked of it
+/// (a user's action, a subscription, a snapshot, a registration, a
+/// template, the push endpoint, a clock step): the message names what is
+/// wrong, and nothing changed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmulatorError {
+    /// An openid that is empty or holds control characters.
+    #[error("the openid must be non-empty text")]
+    InvalidOpenid,
+    /// A push body that is not a JSON object.
+    #[error("a push body is a JSON object")]
+    PushNotAnObject,
+    /// A push body the spec's pushes do not read; why.
+    #[error("invalid push: {0}")]
+    InvalidPush(String),
+    /// A subscription to a template that is not one of the account's.
+    #[error(
+        "template_id `{0}` is not one of the account's templates; a user can only subscribe to those (templates.private, known.template_ids, POST /_emulator/templates)"
+    )]
+    NotATemplate(String),
+    /// A one-time subscription for no messages.
+    #[error("times must be at least 1 (leave it out for a long-term subscription)")]
+    NoTimes,
+    /// A push whose record went away before its delivery ended.
+    #[error("the push record is gone (the emulator was reset)")]
+    PushRecordGone,
+    /// A value the emulator cannot take: the field at fault, then why
+    /// (`users[0].openid: an openid is non-empty text`).
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// An error answer: WeChat's errcode and the text of its errmsg (the rid is
 /// appended when it is rendered). As a response it is the HTTP form,
 /// `{"errcode": N, "errmsg": "... rid: ..."}` with status 200, as WeChat
@@ -101,6 +134,19 @@ impl ControlError {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
         }
+    }
+}
+
+impl From<EmulatorError> for ControlError {
+    /// 400 with the error's message.
+    fn from(err: EmulatorError) -> Self {
+        ControlError::bad_request(err.to_string())
+    }
+}
+
+impl From<String> for EmulatorError {
+    fn from(message: String) -> Self {
+        EmulatorError::Invalid(message)
     }
 }
 

@@ -196,6 +196,7 @@ pub use config::{
     RiskyWord, Security, Templates,
 };
 pub use conversation::WindowState;
+pub use error::EmulatorError;
 pub use faults::Faults;
 pub use inspect::{
     Counters, Message, PushAttempt, PushDelivery, RegisteredMedia, Registration, Via,
@@ -347,7 +348,7 @@ impl Emulator {
 
     /// Sets (or, with `None`, removes) the developer's push endpoint, where
     /// users' messages and events are pushed.
-    pub fn set_push(&self, target: Option<PushTarget>) -> Result<(), String> {
+    pub fn set_push(&self, target: Option<PushTarget>) -> Result<(), EmulatorError> {
         self.shared.set_push_target(target)?;
         self.shared.changed("push");
         Ok(())
@@ -361,7 +362,7 @@ impl Emulator {
 
     /// Replaces the world with `snapshot`'s (`PUT /_emulator/state`); the
     /// error names what is wrong, and nothing changes then.
-    pub fn restore(&self, snapshot: Snapshot) -> Result<(), String> {
+    pub fn restore(&self, snapshot: Snapshot) -> Result<(), EmulatorError> {
         self.shared.restore(snapshot)
     }
 
@@ -377,9 +378,9 @@ impl Emulator {
         &self,
         openid: &str,
         push: serde_json::Value,
-    ) -> Result<PushDelivery, String> {
+    ) -> Result<PushDelivery, EmulatorError> {
         let serde_json::Value::Object(push) = push else {
-            return Err("a push body is a JSON object".to_owned());
+            return Err(EmulatorError::PushNotAnObject);
         };
         control::act(&self.shared, openid, push).await
     }
@@ -395,7 +396,7 @@ impl Emulator {
         openid: &str,
         template_id: &str,
         times: Option<u64>,
-    ) -> Result<PushDelivery, String> {
+    ) -> Result<PushDelivery, EmulatorError> {
         control::subscribe(&self.shared, openid, template_id, times).await
     }
 
@@ -422,7 +423,7 @@ impl Emulator {
 
     /// Adds a private template, or replaces the one with its id; refused
     /// when its id is empty or its type is neither 2 nor 3.
-    pub fn add_template(&self, template: PrivateTemplate) -> Result<(), String> {
+    pub fn add_template(&self, template: PrivateTemplate) -> Result<(), EmulatorError> {
         self.shared.add_template(template)
     }
 
@@ -432,7 +433,7 @@ impl Emulator {
     }
 
     /// Adds openids, template ids, form_ids and media.
-    pub fn register(&self, known: &Registration) -> Result<(), String> {
+    pub fn register(&self, known: &Registration) -> Result<(), EmulatorError> {
         self.shared.register(known)
     }
 

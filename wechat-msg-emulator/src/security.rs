@@ -141,9 +141,7 @@ impl Verdict<'_> {
             .label(NORMAL)
             .prob(90)
             .build();
-        let keyword = wx::SecCheckDetail::builder()
-            .strategy("keyword")
-            .errcode(0);
+        let keyword = wx::SecCheckDetail::builder().strategy("keyword").errcode(0);
         let keyword = match self.matched {
             Some(word) => keyword
                 .suggest(wx::SecCheckSuggest::Risky)

@@ -19,7 +19,7 @@ use crate::clock::{Deadline, MAX_DURATION, MAX_SECS, check_secs};
 use crate::config::{Config, PrivateTemplate, PushTarget, RiskyWord};
 use crate::conversation::{Action, Conversations, Typing, WindowState};
 use crate::diagnostics::{Diagnostics, RidRecord};
-use crate::error::WxError;
+use crate::error::{EmulatorError, WxError};
 use crate::events::Events;
 use crate::faults::{Faults, Plan};
 use crate::inspect::{Counters, Message, PushAttempt, PushDelivery, Registration, Via};
@@ -95,8 +95,8 @@ const FIRST_MSG_ID: i64 = (1 << 53) + 1;
 pub(crate) struct Acted {
     /// Its index among the recorded pushes.
     pub index: usize,
-    /// The push in the JSON push form.
-    pub push: Map<String, Value>,
+    /// The push, read once against the spec's pushes.
+    pub push: wechat_msg::Push,
     /// Where to push it, if anywhere.
     pub target: Option<PushTarget>,
 }
@@ -369,14 +369,12 @@ impl Shared {
         let conversation = &self.config.conversation;
         let reply = conversation.reply_endpoints.iter().any(|e| e == info.name);
         let typing = match &conversation.typing_endpoint {
-            Some(name) if name == info.name => {
-                match request::<wx::TypingStatus>(&body)?.command {
-                    wx::TypingCommand::CancelTyping => Some(Typing::Off),
-                    wx::TypingCommand::Typing => Some(Typing::On),
-                    #[allow(unreachable_patterns)]
-                    _ => return Err(WxError::new(45072, "command invalid")),
-                }
-            }
+            Some(name) if name == info.name => match request::<wx::TypingStatus>(&body)?.command {
+                wx::TypingCommand::CancelTyping => Some(Typing::Off),
+                wx::TypingCommand::Typing => Some(Typing::On),
+                #[allow(unreachable_patterns)]
+                _ => return Err(WxError::new(45072, "command invalid")),
+            },
             _ => None,
         };
         if let Some(user) = &user {
@@ -556,7 +554,9 @@ impl Shared {
                 .used(int(used))
                 .remain(int(limit.saturating_sub(used)))
                 .build();
-            Ok(Some(answer(&wx::ApiQuotaAnswer::builder().quota(quota).build())))
+            Ok(Some(answer(
+                &wx::ApiQuotaAnswer::builder().quota(quota).build(),
+            )))
         } else if is::<wx::ClearQuota>(endpoint) {
             if request::<wx::ClearQuota>(body)?.appid != self.config.app.appid {
                 return Err(WxError::new(40013, "invalid appid"));
@@ -598,9 +598,9 @@ impl Shared {
     }
 
     /// Replaces the risky words of the content checks.
-    pub fn set_risky_words(&self, words: Vec<RiskyWord>) -> Result<(), String> {
+    pub fn set_risky_words(&self, words: Vec<RiskyWord>) -> Result<(), EmulatorError> {
         if let Some(i) = words.iter().position(|w| w.word.is_empty()) {
-            return Err(format!("risky[{i}].word: is empty"));
+            return Err(EmulatorError::Invalid(format!("risky[{i}].word: is empty")));
         }
         self.lock().risky = words;
         Ok(())
@@ -612,7 +612,7 @@ impl Shared {
     }
 
     /// Records `push` from `openid` and queues it for the push endpoint.
-    pub fn queue_push(&self, openid: &str, push: Map<String, Value>) -> Result<(), String> {
+    pub fn queue_push(&self, openid: &str, push: Map<String, Value>) -> Result<(), EmulatorError> {
         let mut state = self.lock();
         let acted = self.record_push(&mut state, openid, push)?;
         if acted.target.is_some() {
@@ -629,7 +629,7 @@ impl Shared {
         state: &mut State,
         openid: &str,
         mut push: Map<String, Value>,
-    ) -> Result<Acted, String> {
+    ) -> Result<Acted, EmulatorError> {
         let unix = self.unix_now(state);
         // The user's own keys win over nothing: the framing is WeChat's.
         push.insert(
@@ -638,14 +638,13 @@ impl Shared {
         );
         push.insert("FromUserName".into(), openid.into());
         push.insert("CreateTime".into(), unix.into());
-        let typed =
-            wechat_msg::Push::from_push_form(push).map_err(|e| format!("invalid push: {e}"))?;
-        let push = typed.to_push_form();
+        let push = wechat_msg::Push::from_push_form(push)
+            .map_err(|e| EmulatorError::InvalidPush(e.to_string()))?;
         let seq = state.pushes.len() as u64 + 1;
         let record = PushDelivery {
             seq,
             openid: openid.to_owned(),
-            push: Value::Object(push.clone()),
+            push: Value::Object(push.to_push_form()),
             attempts: Vec::new(),
             delivered: false,
         };
@@ -674,20 +673,16 @@ impl Shared {
         openid: &str,
         template_id: &str,
         times: Option<u64>,
-    ) -> Result<Acted, String> {
+    ) -> Result<Acted, EmulatorError> {
         if openid.is_empty() || openid.chars().any(char::is_control) {
-            return Err("the openid must be non-empty text".to_owned());
+            return Err(EmulatorError::InvalidOpenid);
         }
         if times == Some(0) {
-            return Err(
-                "times must be at least 1 (leave it out for a long-term subscription)".to_owned(),
-            );
+            return Err(EmulatorError::NoTimes);
         }
         let mut state = self.lock();
         if !state.templates.contains(template_id) {
-            return Err(format!(
-                "template_id `{template_id}` is not one of the account's templates; a user can only subscribe to those (templates.private, known.template_ids, POST /_emulator/templates)"
-            ));
+            return Err(EmulatorError::NotATemplate(template_id.to_owned()));
         }
         let acted =
             self.record_push(&mut state, openid, subscriptions::popup_event(template_id))?;
@@ -737,16 +732,15 @@ impl Shared {
 
     /// Adds ids and media to what the emulator knows; nothing when a medium
     /// is not valid (base64, lifetime).
-    pub fn register(&self, known: &Registration) -> Result<(), String> {
+    pub fn register(&self, known: &Registration) -> Result<(), EmulatorError> {
         let mut decoded = Vec::new();
         for m in &known.media {
-            let bytes = decode_base64(&m.base64)
-                .ok_or_else(|| format!("media `{}`: base64 is not valid", m.id))?;
-            let lifetime = m
-                .lifetime_secs
-                .map(check_secs)
-                .transpose()
-                .map_err(|e| format!("media `{}`: lifetime_secs: {e}", m.id))?;
+            let bytes = decode_base64(&m.base64).ok_or_else(|| {
+                EmulatorError::Invalid(format!("media `{}`: base64 is not valid", m.id))
+            })?;
+            let lifetime = m.lifetime_secs.map(check_secs).transpose().map_err(|e| {
+                EmulatorError::Invalid(format!("media `{}`: lifetime_secs: {e}", m.id))
+            })?;
             decoded.push((m, bytes, lifetime));
         }
         let mut state = self.lock();
@@ -790,15 +784,17 @@ impl Shared {
     }
 
     /// Adds a private template, or replaces the one with its id.
-    pub fn add_template(&self, template: PrivateTemplate) -> Result<(), String> {
+    pub fn add_template(&self, template: PrivateTemplate) -> Result<(), EmulatorError> {
         if template.id.is_empty() || template.id.chars().any(char::is_control) {
-            return Err("id: a template id is non-empty text".to_owned());
+            return Err(EmulatorError::Invalid(
+                "id: a template id is non-empty text".to_owned(),
+            ));
         }
         if template.template_type != 2 && template.template_type != 3 {
-            return Err(format!(
+            return Err(EmulatorError::Invalid(format!(
                 "type: 2 (one-time) or 3 (long-term), not {}",
                 template.template_type
-            ));
+            )));
         }
         self.lock().templates.insert(template);
         Ok(())
@@ -832,7 +828,7 @@ impl Shared {
     }
 
     /// Sets (or, with `None`, removes) the developer's push endpoint.
-    pub fn set_push_target(&self, target: Option<PushTarget>) -> Result<(), String> {
+    pub fn set_push_target(&self, target: Option<PushTarget>) -> Result<(), EmulatorError> {
         if let Some(target) = &target {
             target.signer(&self.config.app.appid)?;
         }
@@ -850,9 +846,13 @@ impl Shared {
     /// `ToUserName`, `FromUserName`, `CreateTime` and, for messages, `MsgId`,
     /// checks it against the spec's pushes, opens the user's window, and
     /// records the push as not yet delivered.
-    pub fn user_acts(&self, openid: &str, mut push: Map<String, Value>) -> Result<Acted, String> {
+    pub fn user_acts(
+        &self,
+        openid: &str,
+        mut push: Map<String, Value>,
+    ) -> Result<Acted, EmulatorError> {
         if openid.is_empty() || openid.chars().any(char::is_control) {
-            return Err("the openid must be non-empty text".to_owned());
+            return Err(EmulatorError::InvalidOpenid);
         }
         let mut state = self.lock();
         let now = self.now(&state);
@@ -862,11 +862,11 @@ impl Shared {
             state.next_msg_id = state.next_msg_id.saturating_add(1);
         }
         let acted = self.record_push(&mut state, openid, push)?;
-        let action = match wechat_msg::Push::from_push_form(acted.push.clone()) {
-            Ok(wechat_msg::Push::UserEnterTempsession(_)) => Action::Enter,
-            Ok(wechat_msg::Push::Unknown(_)) | Err(_) => Action::Other,
-            Ok(other) if !other.is_event() => Action::Message,
-            Ok(_) => Action::Other,
+        let action = match &acted.push {
+            wechat_msg::Push::UserEnterTempsession(_) => Action::Enter,
+            wechat_msg::Push::Unknown(_) => Action::Other,
+            other if !other.is_event() => Action::Message,
+            _ => Action::Other,
         };
         state.openids.insert(openid.to_owned());
         state
@@ -981,55 +981,57 @@ impl Shared {
     /// Replaces the world with `snapshot`'s: its users (windows and
     /// subscriptions), templates, messages and pushes. Checked whole before
     /// anything changes; the error names the place at fault.
-    pub fn restore(&self, snapshot: Snapshot) -> Result<(), String> {
+    pub fn restore(&self, snapshot: Snapshot) -> Result<(), EmulatorError> {
         if snapshot.version != SNAPSHOT_VERSION {
-            return Err(format!(
+            return Err(EmulatorError::Invalid(format!(
                 "version: {} is not a snapshot version this emulator reads ({SNAPSHOT_VERSION})",
                 snapshot.version
-            ));
+            )));
         }
         for (i, t) in snapshot.templates.iter().enumerate() {
             if t.id.is_empty() || t.id.chars().any(char::is_control) {
-                return Err(format!(
+                return Err(EmulatorError::Invalid(format!(
                     "templates[{i}].id: a template id is non-empty text"
-                ));
+                )));
             }
             if t.template_type != 2 && t.template_type != 3 {
-                return Err(format!(
+                return Err(EmulatorError::Invalid(format!(
                     "templates[{i}].type: 2 (one-time) or 3 (long-term), not {}",
                     t.template_type
-                ));
+                )));
             }
         }
         for (i, u) in snapshot.users.iter().enumerate() {
             if u.openid.is_empty() || u.openid.chars().any(char::is_control) {
-                return Err(format!("users[{i}].openid: an openid is non-empty text"));
+                return Err(EmulatorError::Invalid(format!(
+                    "users[{i}].openid: an openid is non-empty text"
+                )));
             }
             for (j, held) in u.subscriptions.iter().enumerate() {
                 if !snapshot.templates.iter().any(|t| t.id == held.template_id) {
-                    return Err(format!(
+                    return Err(EmulatorError::Invalid(format!(
                         "users[{i}].subscriptions[{j}].template_id: {:?} is not among the snapshot's templates",
                         held.template_id
-                    ));
+                    )));
                 }
             }
         }
         for (i, p) in snapshot.pushes.iter().enumerate() {
             if p.seq != i as u64 + 1 {
-                return Err(format!(
+                return Err(EmulatorError::Invalid(format!(
                     "pushes[{i}].seq: {} where {} was expected",
                     p.seq,
                     i + 1
-                ));
+                )));
             }
         }
         for (i, m) in snapshot.messages.iter().enumerate() {
             if m.seq != i as u64 + 1 {
-                return Err(format!(
+                return Err(EmulatorError::Invalid(format!(
                     "messages[{i}].seq: {} where {} was expected",
                     m.seq,
                     i + 1
-                ));
+                )));
             }
         }
         let mut state = self.lock();
@@ -1085,7 +1087,7 @@ impl Shared {
 
     /// Moves the emulator's clock forward by `by`, or says why not: the
     /// clock would end up more than [`MAX_DURATION`] ahead of real time.
-    pub fn try_advance_clock(&self, by: Duration) -> Result<(), String> {
+    pub fn try_advance_clock(&self, by: Duration) -> Result<(), EmulatorError> {
         let mut state = self.lock();
         let ahead = state.clock_offset;
         match ahead.checked_add(by) {
@@ -1093,11 +1095,11 @@ impl Shared {
                 state.clock_offset = total;
                 Ok(())
             }
-            _ => Err(format!(
+            _ => Err(EmulatorError::Invalid(format!(
                 "{} s more would move the clock past its limit of {MAX_SECS} s (100 years) ahead of real time; it is {} s ahead now",
                 by.as_secs_f64(),
                 ahead.as_secs_f64()
-            )),
+            ))),
         }
     }
 
@@ -1237,7 +1239,11 @@ impl State {
 fn keyword_values(info: &EndpointInfo, body: &Value) -> BTreeMap<String, String> {
     if is::<wx::SubscribeMessage>(info.name) {
         if let Ok(message) = request::<wx::SubscribeMessage>(body) {
-            return message.data.into_iter().map(|(k, v)| (k, v.value)).collect();
+            return message
+                .data
+                .into_iter()
+                .map(|(k, v)| (k, v.value))
+                .collect();
         }
     } else if is::<wx::TemplateMessage>(info.name)
         && let Ok(message) = request::<wx::TemplateMessage>(body)

@@ -178,7 +178,11 @@ impl TemplateStore {
             answer(&titles(config, request(body)?)?)
         } else if is::<wx::GetTemplateList>(endpoint) {
             let data = self.private.iter().map(|s| answer_item(&s.template));
-            answer(&wx::TemplateList::builder().data(data.collect::<Vec<_>>()).build())
+            answer(
+                &wx::TemplateList::builder()
+                    .data(data.collect::<Vec<_>>())
+                    .build(),
+            )
         } else {
             return Ok(None);
         };

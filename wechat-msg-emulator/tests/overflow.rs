@@ -125,7 +125,7 @@ async fn a_media_lifetime_out_of_range_is_refused() {
         m
     });
     let err = h.emu.register(&known).unwrap_err();
-    assert!(err.contains("lifetime_secs"), "{err}");
+    assert!(err.to_string().contains("lifetime_secs"), "{err}");
     still_serving(&h).await;
 }
 
