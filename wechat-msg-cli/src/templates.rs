@@ -15,9 +15,9 @@ use heck::ToUpperCamelCase;
 use serde_json::Value;
 use wechat_msg_codegen::templates::{keyword_type, parse_templates};
 
-use crate::Failure;
+use crate::failure::{Failure, failure_of};
 use crate::output::{self, Foreign};
-use crate::send::{Connected, Target, connect, failure_of};
+use crate::target::{Connected, Target, connect};
 
 /// The endpoint that lists the account's templates.
 const LIST: &str = "subscribeMessage.getTemplateList";

@@ -38,7 +38,7 @@ use super::{
     BatchArgs, FINAL, Ledger, Recorded, Sender, Summary, exit_code, holder, host_name,
     print_summary, show_counts, unknown_lines, validate_line,
 };
-use crate::Failure;
+use crate::failure::Failure;
 use crate::output::Foreign;
 
 /// Line numbers handed out by the cursor at a time.
