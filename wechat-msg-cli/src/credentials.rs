@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use wechat_msg::client::{Client, ClientBuilder, TokenSource, TokenStore, Via};
+use wechat_msg::client::{Client, TokenSource, TokenStore, Via};
 
-use crate::Failure;
+use crate::failure::Failure;
 use crate::output::{Foreign, Redactions};
 
 /// Which token endpoint to fetch from.
@@ -34,7 +34,8 @@ pub struct TokenArgs {
 }
 
 /// A client for `appid` at `base_url`, sending `via`, with the token the
-/// flags ask for. `redactions` learns the secret and the store's URL.
+/// flags ask for. `redactions` learns the secret and the store's URL; a
+/// failure is shown with them applied.
 pub fn client(
     base_url: String,
     appid: String,
@@ -43,22 +44,6 @@ pub fn client(
     token: &TokenArgs,
     redactions: &mut Redactions,
 ) -> Result<Client, Failure> {
-    build(
-        builder(base_url, appid, secret, via, token, redactions)?,
-        redactions,
-    )
-}
-
-/// The builder [`client`] builds, for a command that sets more (a rate
-/// limit, say) before [`build`].
-pub fn builder(
-    base_url: String,
-    appid: String,
-    secret: String,
-    via: Via,
-    token: &TokenArgs,
-    redactions: &mut Redactions,
-) -> Result<ClientBuilder, Failure> {
     redactions.add(&secret);
     let source = match token.token_source {
         SourceKind::Stable => TokenSource::stable(appid, secret),
@@ -79,11 +64,6 @@ pub fn builder(
         redactions.add(url);
         builder = builder.token_store(TokenStore::redis(url.clone()));
     }
-    Ok(builder)
-}
-
-/// Builds `builder`; a failure is shown with `redactions` applied.
-pub fn build(builder: ClientBuilder, redactions: &Redactions) -> Result<Client, Failure> {
     builder.build().map_err(|e| {
         Failure::invalid(format!(
             "cannot build the client: {}",

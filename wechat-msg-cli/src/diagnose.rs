@@ -8,9 +8,9 @@ use serde_json::Value;
 use wechat_msg::client::AnyError;
 use wechat_msg::{ApiQuotaQuery, Endpoint, Form, RidQuery, Wire};
 
-use crate::Failure;
+use crate::failure::{Failure, failure_of};
 use crate::output::{self, redact_query};
-use crate::send::{Connected, Target, connect, failure_of};
+use crate::target::{Connected, Target, connect};
 
 /// Prints the record of `rid`: `{"request": {invoke_time, cost_in_ms,
 /// request_url, request_body, response_body, client_ip}}`, the access

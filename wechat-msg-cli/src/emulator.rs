@@ -6,8 +6,10 @@ use std::path::Path;
 
 use wechat_msg_emulator::{Config, Emulator, Snapshot};
 
-use crate::Failure;
+use crate::emulated::starting_state;
+use crate::failure::Failure;
 use crate::output::Foreign;
+use crate::signal::stop_signal;
 
 /// Runs the emulator until Ctrl-C or SIGTERM. The first lines of standard
 /// output say where it listens, which app credentials it accepts and where
@@ -59,7 +61,7 @@ pub async fn run(
         wechat_msg::ENDPOINTS.len(),
         emulator.base_url(),
         emulator.ui_url(),
-        crate::send::starting_state(&emulator)
+        starting_state(&emulator)
     );
     stop_signal().await;
     let saved = state.map(|path| save_state(path, &emulator.snapshot()));
@@ -99,26 +101,4 @@ fn save_state(path: &Path, snapshot: &Snapshot) -> Result<(), Failure> {
     std::fs::write(&temporary, text)
         .and_then(|()| std::fs::rename(&temporary, path))
         .map_err(|e| Failure::not_sent(format!("cannot save the state to {name}: {e}")))
-}
-
-/// Ctrl-C, or SIGTERM on Unix.
-pub async fn stop_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => ctrl_c.await,
-        }
-    }
-    #[cfg(not(unix))]
-    ctrl_c.await;
 }

@@ -1,9 +1,9 @@
 //! `wechat-msg endpoints`: what the spec holds.
 
 use serde_json::{Value, json};
-use wechat_msg::{AUTH_ENDPOINTS, Auth, ENDPOINTS, EndpointInfo, ErrorClass};
+use wechat_msg::{AUTH_ENDPOINTS, Auth, ENDPOINTS, EndpointInfo};
 
-use crate::Failure;
+use crate::failure::Failure;
 
 /// Every endpoint: those sent with an access_token, then the token
 /// endpoints (marked: the client calls them itself; `send` and the relay
@@ -56,11 +56,7 @@ fn describe(e: &EndpointInfo) -> Value {
                 "code": c.code,
                 "name": c.name,
                 "description": c.description,
-                "class": match c.class {
-                    ErrorClass::Retry => "retry",
-                    ErrorClass::RefreshToken => "refresh_token",
-                    _ => "permanent",
-                },
+                "class": c.class.as_str(),
             })
         })
         .collect();

@@ -3,7 +3,7 @@
 
 use wechat_msg::push::Inbox;
 
-use crate::Failure;
+use crate::failure::Failure;
 use crate::output::{self, Foreign};
 
 /// What `inbox` was asked.

@@ -1,11 +1,12 @@
-//! Reading a request body and finding its endpoint.
+//! Reading a request body, finding its endpoint, and the `--from`,
+//! `--to` and `--via` forms.
 
 use std::io::Read;
 
 use serde_json::Value;
-use wechat_msg::EndpointInfo;
+use wechat_msg::{EndpointInfo, Form};
 
-use crate::Failure;
+use crate::failure::Failure;
 use crate::output::Foreign;
 
 /// The endpoint named `api`, or an error listing the known names.
@@ -55,4 +56,9 @@ pub fn read_json(file: Option<&str>) -> Result<Value, Failure> {
     })?;
     drop(bytes);
     Ok(value)
+}
+
+/// A form flag's value (`http` or `cloud`).
+pub fn parse_form(s: &str) -> Result<Form, String> {
+    s.parse()
 }

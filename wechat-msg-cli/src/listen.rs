@@ -10,8 +10,10 @@ use std::net::SocketAddr;
 use wechat_msg::Push;
 use wechat_msg::push::{PushConfig, PushMessage, PushService, Receiver, RedisDedupe};
 
-use crate::Failure;
+use crate::failure::Failure;
 use crate::output::{self, Foreign};
+use crate::push_keys::safe_mode;
+use crate::signal::stop_signal;
 
 /// What `listen` was given.
 #[derive(Debug)]
@@ -30,7 +32,7 @@ pub struct ListenArgs {
 
 pub async fn run(args: ListenArgs) -> Result<(), Failure> {
     let mut config = PushConfig::new(&args.token).map_err(|e| Failure::invalid(e.to_string()))?;
-    if let Some((key, appid)) = crate::push::safe_mode(&args.aes_key, &args.appid)? {
+    if let Some((key, appid)) = safe_mode(&args.aes_key, &args.appid)? {
         config = config
             .encrypted(key, appid)
             .map_err(|e| Failure::invalid(e.to_string()))?;
@@ -71,11 +73,6 @@ pub async fn run(args: ListenArgs) -> Result<(), Failure> {
         }
     );
     // Header and body deadlines, a cap on connections, a bounded shutdown.
-    wechat_msg::push::serve(
-        listener,
-        service.router::<()>(),
-        crate::emulator::stop_signal(),
-    )
-    .await;
+    wechat_msg::push::serve(listener, service.router::<()>(), stop_signal()).await;
     Ok(())
 }

@@ -3,19 +3,26 @@
 //! Exit codes: 0 success, 1 WeChat answered an error, 2 invalid input or
 //! usage, 3 the message was not sent or its delivery is unknown.
 
+// The commands, one module each; they share only the modules below them.
 mod batch;
-mod credentials;
 mod diagnose;
 mod emulator;
 mod endpoints;
 mod inbox;
-mod input;
 mod listen;
-mod output;
 mod push;
 mod render;
 mod send;
 mod templates;
+
+mod credentials;
+mod emulated;
+mod failure;
+mod input;
+mod output;
+mod push_keys;
+mod signal;
+mod target;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +30,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use wechat_msg::Form;
+
+use crate::failure::Failure;
+use crate::target::TargetArgs;
 
 /// Typed WeChat Mini Program messages from one spec.
 #[derive(Debug, Parser)]
@@ -45,10 +55,10 @@ enum Command {
         /// The endpoint's cloud-call name (`customerServiceMessage.send`).
         api: String,
         /// The form of the input.
-        #[arg(long, default_value = "http", value_parser = parse_form)]
+        #[arg(long, default_value = "http", value_parser = input::parse_form)]
         from: Form,
         /// The form to print.
-        #[arg(long, default_value = "http", value_parser = parse_form)]
+        #[arg(long, default_value = "http", value_parser = input::parse_form)]
         to: Form,
         /// The body; standard input when absent or `-`.
         file: Option<String>,
@@ -64,7 +74,7 @@ enum Command {
         /// The endpoint's cloud-call name (`customerServiceMessage.send`).
         api: String,
         /// The form of the input.
-        #[arg(long, default_value = "http", value_parser = parse_form)]
+        #[arg(long, default_value = "http", value_parser = input::parse_form)]
         from: Form,
         /// The body; standard input when absent or `-`.
         file: Option<String>,
@@ -139,7 +149,7 @@ enum Command {
         #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
         concurrency: u32,
         /// The form of the input lines.
-        #[arg(long, default_value = "http", value_parser = parse_form)]
+        #[arg(long, default_value = "http", value_parser = input::parse_form)]
         from: Form,
         #[command(flatten)]
         target: TargetArgs,
@@ -295,89 +305,6 @@ enum InboxCommand {
     },
 }
 
-/// Where and how `send`, `send-batch`, `templates pull`, `rid` and `quota`
-/// send.
-#[derive(Debug, clap::Args)]
-struct TargetArgs {
-    /// How to send: the HTTPS API, or a cloud call through the relay function.
-    #[arg(long, default_value = "http", value_parser = parse_form)]
-    via: Form,
-    /// Where WeChat is (an emulator's base URL, say); WeChat's by default.
-    #[arg(long)]
-    base_url: Option<String>,
-    /// The AppID; WECHAT_APPID when absent.
-    #[arg(long)]
-    appid: Option<String>,
-    /// The AppSecret; WECHAT_SECRET when absent.
-    #[arg(long)]
-    secret: Option<String>,
-    /// The relay function's cloud environment (`--via cloud`); WECHAT_CLOUD_ENV when absent.
-    #[arg(long)]
-    cloud_env: Option<String>,
-    /// The relay function's name (`--via cloud`); WECHAT_CLOUD_FUNCTION, else `wechat-msg-relay`.
-    #[arg(long)]
-    cloud_function: Option<String>,
-    #[command(flatten)]
-    token: credentials::TokenArgs,
-}
-
-impl TargetArgs {
-    /// The target, with the environment filling in what the flags leave out.
-    fn into_target(self) -> send::Target {
-        send::Target {
-            via: self.via,
-            base_url: self.base_url,
-            appid: self.appid.or_else(|| env_var("WECHAT_APPID")),
-            secret: self.secret.or_else(|| env_var("WECHAT_SECRET")),
-            cloud_env: self.cloud_env.or_else(|| env_var("WECHAT_CLOUD_ENV")),
-            cloud_function: self
-                .cloud_function
-                .or_else(|| env_var("WECHAT_CLOUD_FUNCTION"))
-                .unwrap_or_else(|| "wechat-msg-relay".to_owned()),
-            token: self.token,
-        }
-    }
-}
-
-fn parse_form(s: &str) -> Result<Form, String> {
-    s.parse()
-}
-
-/// A failure and the exit code it maps to; printed on standard error, the
-/// first line after `error: `, the others indented, each escaped.
-#[derive(Debug)]
-pub struct Failure {
-    code: u8,
-    lines: Vec<String>,
-}
-
-impl Failure {
-    /// The other side answered with an error: exit 1.
-    pub fn answered(message: impl Into<String>) -> Self {
-        Failure::new(1, vec![message.into()])
-    }
-
-    /// Nothing was sent, or nothing answered: exit 3.
-    pub fn not_sent(message: impl Into<String>) -> Self {
-        Failure::new(3, vec![message.into()])
-    }
-
-    /// A failure of one or more lines.
-    pub fn new(code: u8, lines: Vec<String>) -> Self {
-        Failure { code, lines }
-    }
-
-    /// Invalid input: exit 2.
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Failure::new(2, vec![message.into()])
-    }
-}
-
-/// A variable of the environment, unset when empty.
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
 /// Logs on standard error, filtered by `RUST_LOG` (warnings by default).
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -397,7 +324,7 @@ fn block_on<F: std::future::Future<Output = Result<(), Failure>>>(
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Failure::new(3, vec![format!("cannot start the async runtime: {e}")]))?;
+        .map_err(|e| Failure::not_sent(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(future)
 }
 
@@ -503,9 +430,6 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            output::print_failure(&failure.lines);
-            ExitCode::from(failure.code)
-        }
+        Err(failure) => failure.exit(),
     }
 }

@@ -16,7 +16,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 use serde_json::Value;
-use serde_json::ser::{Formatter, PrettyFormatter};
+use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 
 /// Foreign text longer than this (in bytes) is cut.
 pub const FOREIGN_LIMIT: usize = 1024;
@@ -199,7 +199,7 @@ pub fn write_text(text: &str) -> io::Result<()> {
 /// unsafe characters escaped the JSON way (`listen`'s pushes).
 pub fn write_json_line<T: Serialize + ?Sized>(value: &T) -> io::Result<()> {
     let mut line = Vec::with_capacity(256);
-    let mut ser = serde_json::Serializer::with_formatter(&mut line, SafeLineFormatter);
+    let mut ser = serde_json::Serializer::with_formatter(&mut line, SafeLineFormatter::default());
     value.serialize(&mut ser).map_err(io::Error::from)?;
     line.push(b'\n');
     let mut out = io::stdout().lock();
@@ -223,25 +223,37 @@ fn write_safe_fragment<W: ?Sized + Write>(writer: &mut W, fragment: &str) -> io:
     writer.write_all(&fragment.as_bytes()[start..])
 }
 
-/// serde_json's compact formatter, escaping as [`SafeFormatter`] does.
-struct SafeLineFormatter;
+/// A serde_json formatter (compact or pretty) that writes unsafe
+/// characters in strings as `\uXXXX` (serde_json escapes only C0
+/// controls, `"` and `\`).
+#[derive(Default)]
+struct Safe<F>(F);
 
-impl Formatter for SafeLineFormatter {
-    fn write_string_fragment<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        write_safe_fragment(writer, fragment)
-    }
+/// The compact form, escaped: one line.
+type SafeLineFormatter = Safe<CompactFormatter>;
+
+/// The pretty form, escaped.
+type SafeFormatter = Safe<PrettyFormatter<'static>>;
+
+/// Methods of [`Formatter`] that hand their call to the wrapped
+/// formatter: those that take only the writer, then those that also take
+/// `first`.
+macro_rules! delegate {
+    ($($name:ident),*; $($first:ident),*) => {
+        $(
+            fn $name<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+                self.0.$name(writer)
+            }
+        )*
+        $(
+            fn $first<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
+                self.0.$first(writer, first)
+            }
+        )*
+    };
 }
 
-/// serde_json's pretty formatter, writing unsafe characters in strings as
-/// `\uXXXX` (serde_json escapes only C0 controls, `"` and `\`).
-#[derive(Default)]
-struct SafeFormatter(PrettyFormatter<'static>);
-
-impl Formatter for SafeFormatter {
+impl<F: Formatter> Formatter for Safe<F> {
     fn write_string_fragment<W: ?Sized + Write>(
         &mut self,
         writer: &mut W,
@@ -250,49 +262,12 @@ impl Formatter for SafeFormatter {
         write_safe_fragment(writer, fragment)
     }
 
-    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.0.begin_array(writer)
-    }
-
-    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.0.end_array(writer)
-    }
-
-    fn begin_array_value<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.0.begin_array_value(writer, first)
-    }
-
-    fn end_array_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.0.end_array_value(writer)
-    }
-
-    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.0.begin_object(writer)
-    }
-
-    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.0.end_object(writer)
-    }
-
-    fn begin_object_key<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.0.begin_object_key(writer, first)
-    }
-
-    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.0.begin_object_value(writer)
-    }
-
-    fn end_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.0.end_object_value(writer)
-    }
+    // The layout is the wrapped formatter's: every method that writes it.
+    delegate!(
+        begin_array, end_array, end_array_value, begin_object, end_object,
+        begin_object_value, end_object_value;
+        begin_array_value, begin_object_key
+    );
 }
 
 /// Standard error for log lines: each event escaped (its final newline

@@ -7,7 +7,9 @@ use wechat_msg::Push;
 use wechat_msg::push::body::Encoding;
 use wechat_msg::push::{PushMessage, PushSigner};
 
-use crate::{Failure, input};
+use crate::failure::Failure;
+use crate::input;
+use crate::push_keys::safe_mode;
 
 /// What `push` was given.
 #[derive(Debug)]
@@ -89,19 +91,5 @@ pub async fn run(args: PushArgs) -> Result<(), Failure> {
         Err(Failure::answered(format!(
             "the server answered HTTP {status}"
         )))
-    }
-}
-
-/// `--aes-key` and `--appid`: both (safe mode) or neither (plaintext).
-pub fn safe_mode<'a>(
-    aes_key: &'a Option<String>,
-    appid: &'a Option<String>,
-) -> Result<Option<(&'a str, &'a str)>, Failure> {
-    match (aes_key, appid) {
-        (Some(key), Some(appid)) => Ok(Some((key, appid))),
-        (None, None) => Ok(None),
-        _ => Err(Failure::invalid(
-            "--aes-key and --appid go together (safe mode needs both)",
-        )),
     }
 }

@@ -3,8 +3,9 @@
 
 use wechat_msg::Form;
 
+use crate::failure::Failure;
+use crate::input;
 use crate::output::{self, Foreign};
-use crate::{Failure, input};
 
 pub fn run(api: &str, from: Form, to: Form, file: Option<&str>) -> Result<(), Failure> {
     let endpoint = input::endpoint(api)?;

@@ -12,33 +12,31 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use heck::ToUpperCamelCase;
-use serde_json::Value;
+use wechat_msg::client::AnyError;
+use wechat_msg::{GetTemplateList, TemplateList};
 use wechat_msg_codegen::templates::{keyword_type, parse_templates};
 
-use crate::Failure;
+use crate::failure::{Failure, failure_of};
 use crate::output::{self, Foreign};
-use crate::send::{Connected, Target, connect, failure_of};
+use crate::target::{Connected, Target, connect};
 
 /// The endpoint that lists the account's templates.
 const LIST: &str = "subscribeMessage.getTemplateList";
 
 /// Pulls the template list through `target` and prints the templates file.
 pub async fn pull(target: Target) -> Result<(), Failure> {
-    let info = crate::input::endpoint(LIST)?;
     let Connected {
         client,
-        via,
         embedded,
         redactions,
+        ..
     } = connect(target).await?;
-    let result = client
-        .send_value(info, &serde_json::json!({}), wechat_msg::Form::Http, &via)
-        .await;
+    let result = client.send(&GetTemplateList::builder().build()).await;
     if let Some(emulator) = embedded {
         emulator.shutdown().await;
     }
-    let answer = result.map_err(|e| failure_of(&e, &redactions))?;
-    let text = render(&answer).map_err(|e| Failure::answered(format!("{LIST}: {e}")))?;
+    let list = result.map_err(|e| failure_of(&AnyError::from(e).into_inner(), &redactions))?;
+    let text = render(&list).map_err(|e| Failure::answered(format!("{LIST}: {e}")))?;
     output::write_text(&text)
         .map_err(|e| Failure::invalid(format!("cannot write to standard output: {e}")))
 }
@@ -84,21 +82,14 @@ pub fn placeholders(content: &str) -> Vec<Placeholder> {
 }
 
 /// The templates file of a getTemplateList answer.
-pub fn render(answer: &Value) -> Result<String, String> {
-    let list = answer
-        .get("data")
-        .and_then(Value::as_array)
-        .ok_or("the answer has no `data` list")?;
+pub fn render(list: &TemplateList) -> Result<String, String> {
     let mut out = String::from(
         "# The account's subscribe templates, from `wechat-msg templates pull`.\n\
          # Read by `wechat_msg::templates!(\"FILE\")`: rename `rust` names freely.\n",
     );
     let mut names: BTreeSet<String> = BTreeSet::new();
-    for (i, t) in list.iter().enumerate() {
-        let field = |k: &str| t.get(k).and_then(Value::as_str);
-        let id = field("priTmplId").ok_or(format!("data[{i}] has no priTmplId"))?;
-        let title = field("title").unwrap_or_default();
-        let content = field("content").unwrap_or_default();
+    for (i, t) in list.data.iter().enumerate() {
+        let (id, title, content) = (&t.pri_tmpl_id, &t.title, &t.content);
         let mut name = struct_name(title).unwrap_or_else(|| format!("Template{}", i + 1));
         let stem = name.clone();
         let mut n = 2;
@@ -110,7 +101,7 @@ pub fn render(answer: &Value) -> Result<String, String> {
         writeln!(out, "id = {}", toml_string(id)).ok();
         writeln!(out, "rust = {}", toml_string(&name)).ok();
         writeln!(out, "title = {}", toml_string(title)).ok();
-        let enums = t.get("keywordEnumValueList").and_then(Value::as_array);
+        let enums = t.keyword_enum_value_list.as_deref().unwrap_or_default();
         let keywords = placeholders(content);
         for p in keywords {
             let Some(ty) = keyword_type(&p.key) else {
@@ -127,21 +118,16 @@ pub fn render(answer: &Value) -> Result<String, String> {
             if let Some(label) = &p.label {
                 writeln!(out, "name = {}", toml_string(label)).ok();
             }
-            let values = enums.and_then(|list| {
-                list.iter()
-                    .find(|e| {
-                        // WeChat writes the code as in the content: `phrase5.DATA`.
-                        let code = e.get("keywordCode").and_then(Value::as_str);
-                        code.map(|c| c.strip_suffix(".DATA").unwrap_or(c)) == Some(p.key.as_str())
-                    })
-                    .and_then(|e| e.get("enumValueList"))
-                    .and_then(Value::as_array)
+            let values = enums.iter().find(|e| {
+                // WeChat writes the code as in the content: `phrase5.DATA`.
+                let code = &e.keyword_code;
+                code.strip_suffix(".DATA").unwrap_or(code) == p.key
             });
             if let Some(values) = values {
                 let values: Vec<String> = values
+                    .enum_value_list
                     .iter()
-                    .filter_map(Value::as_str)
-                    .map(toml_string)
+                    .map(|v| toml_string(v))
                     .collect();
                 writeln!(out, "values = [{}]", values.join(", ")).ok();
             }
@@ -194,7 +180,15 @@ fn toml_string(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+    use wechat_msg::{Answer, Form};
+
     use super::*;
+
+    /// A getTemplateList answer in the HTTP form, typed.
+    fn list(answer: Value) -> TemplateList {
+        TemplateList::from_json(&answer, Form::Http).unwrap()
+    }
 
     #[test]
     fn placeholders_give_key_and_label() {
@@ -230,7 +224,7 @@ mod tests {
             {"priTmplId": "C3", "title": "Order shipped", "type": 3,
              "content": "{{character_string12.DATA}}"}
         ]});
-        let text = render(&answer).unwrap();
+        let text = render(&list(answer)).unwrap();
         let parsed = parse_templates(&text, "t.toml").unwrap();
         let names: Vec<&str> = parsed.templates.iter().map(|t| t.rust.as_str()).collect();
         assert_eq!(names, ["OrderShipped", "Template2", "OrderShipped2"]);
@@ -251,9 +245,9 @@ mod tests {
     #[test]
     fn a_key_that_is_not_a_type_is_an_error() {
         let answer = serde_json::json!({"data": [
-            {"priTmplId": "A1", "title": "x", "content": "{{Bad.DATA}}"}
+            {"priTmplId": "A1", "title": "x", "type": 2, "content": "{{Bad.DATA}}"}
         ]});
-        let err = render(&answer).unwrap_err();
+        let err = render(&list(answer)).unwrap_err();
         assert!(
             err.contains("`Bad` is not a type followed by digits"),
             "{err}"

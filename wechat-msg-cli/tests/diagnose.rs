@@ -44,7 +44,11 @@ fn temp_file(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("wechat-msg-cli-diagnose-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
+    // Tests running at once write the same file: each writes its own and
+    // renames it into place, so none reads another's half-written one.
+    let own = dir.join(format!("{name}.{:?}", std::thread::current().id()));
+    std::fs::write(&own, text).unwrap();
+    std::fs::rename(&own, &path).unwrap();
     path
 }
 

@@ -332,6 +332,24 @@ pub enum ErrorClass {
     Permanent,
 }
 
+impl ErrorClass {
+    /// The class's snake_case name: `"retry"`, `"refresh_token"` or
+    /// `"permanent"`, as reports and listings print it.
+    ///
+    /// ```
+    /// use wechat_msg::ErrorClass;
+    ///
+    /// assert_eq!(ErrorClass::RefreshToken.as_str(), "refresh_token");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Retry => "retry",
+            ErrorClass::RefreshToken => "refresh_token",
+            ErrorClass::Permanent => "permanent",
+        }
+    }
+}
+
 /// One row of an endpoint's errcode table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ErrcodeInfo {
@@ -538,5 +556,17 @@ impl Answer for MediaBytes {
             content_type: content_type.to_owned(),
             bytes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_classes_have_snake_case_names() {
+        assert_eq!(ErrorClass::Retry.as_str(), "retry");
+        assert_eq!(ErrorClass::RefreshToken.as_str(), "refresh_token");
+        assert_eq!(ErrorClass::Permanent.as_str(), "permanent");
     }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::Failure;
+use crate::failure::Failure;
 use crate::output::Foreign;
 
 /// The first 16 bytes of the SHA-256 of a line's bytes (its line ending

@@ -45,12 +45,13 @@ use futures_util::{Stream, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Map, Value, json};
 use wechat_msg::client::{BulkMessage, BulkOptions, Client, ErrorKind, Outcome, Via};
-use wechat_msg::{EndpointInfo, Errcode, ErrorClass, Form};
+use wechat_msg::{EndpointInfo, Errcode, Form};
 
 use self::lines::{Input, InputLine};
+use crate::failure::Failure;
+use crate::input;
 use crate::output::{Foreign, Redactions};
-use crate::send::{Connected, Target, connect};
-use crate::{Failure, input};
+use crate::target::{Connected, Target, connect};
 
 /// How `send-batch` was asked to send.
 #[derive(Debug)]
@@ -466,11 +467,7 @@ fn record_of(line: &InputLine, outcome: &Outcome, redactions: &Redactions) -> Op
             if let Some(name) = rejection.errcode.name() {
                 record.insert("name".to_owned(), json!(name));
             }
-            let class = match rejection.errcode.class() {
-                ErrorClass::Retry => "retry",
-                ErrorClass::RefreshToken => "refresh_token",
-                _ => "permanent",
-            };
+            let class = rejection.errcode.class().as_str();
             record.insert("class".to_owned(), json!(class));
         } else {
             record.insert("error".to_owned(), json!(redactions.text(&err.to_string())));

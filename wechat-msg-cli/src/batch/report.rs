@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 
 use super::lines::{Digest, Input, InputLine};
 use super::{FINAL, Recorded, holder};
-use crate::Failure;
+use crate::failure::Failure;
 use crate::output::Foreign;
 
 /// The report, locked by this process until it is dropped.

@@ -38,7 +38,7 @@ use super::{
     BatchArgs, FINAL, Ledger, Recorded, Sender, Summary, exit_code, holder, host_name,
     print_summary, show_counts, unknown_lines, validate_line,
 };
-use crate::Failure;
+use crate::failure::Failure;
 use crate::output::Foreign;
 
 /// Line numbers handed out by the cursor at a time.
@@ -205,6 +205,15 @@ impl Journal {
         let mut redis = self.redis.clone();
         self.query(doing, async move { cmd.query_async(&mut redis).await })
             .await
+    }
+
+    /// Every worker that joined the batch, running or gone.
+    async fn workers(&self) -> Result<Vec<String>, String> {
+        self.cmd(
+            "reading the workers",
+            redis::cmd("SMEMBERS").arg(self.key("workers")),
+        )
+        .await
     }
 
     async fn script<T: redis::FromRedisValue>(
@@ -927,13 +936,7 @@ async fn status(
     meta: &HashMap<String, String>,
 ) -> Result<(), Failure> {
     let records = journal.states().await.map_err(Failure::not_sent)?;
-    let workers: Vec<String> = journal
-        .cmd(
-            "reading the workers",
-            redis::cmd("SMEMBERS").arg(journal.key("workers")),
-        )
-        .await
-        .map_err(Failure::not_sent)?;
+    let workers = journal.workers().await.map_err(Failure::not_sent)?;
     let mut live = HashSet::new();
     for worker in &workers {
         let exists: i64 = journal
@@ -991,13 +994,7 @@ async fn status(
 
 /// `--forget`: removes the batch, unless a worker still runs on it.
 async fn forget(journal: &Journal, id: &str) -> Result<(), Failure> {
-    let workers: Vec<String> = journal
-        .cmd(
-            "reading the workers",
-            redis::cmd("SMEMBERS").arg(journal.key("workers")),
-        )
-        .await
-        .map_err(Failure::not_sent)?;
+    let workers = journal.workers().await.map_err(Failure::not_sent)?;
     for worker in &workers {
         let holder: Option<String> = journal
             .cmd(
