@@ -65,8 +65,8 @@ fn describe(e: &EndpointInfo) -> Value {
         "method": e.method.as_str(),
         "path": e.path,
         "request_type": e.request_type,
-        "body": format!("{:?}", e.body).to_lowercase(),
-        "answer": format!("{:?}", e.answer).to_lowercase(),
+        "body": e.body.as_str(),
+        "answer": e.answer.as_str(),
         "auth": match e.auth {
             Auth::None => "none",
             _ => "access_token",

@@ -185,6 +185,18 @@ pub enum BodyKind {
     Form,
 }
 
+impl BodyKind {
+    /// The kind's name, as the spec's `body` key writes it: `json`,
+    /// `multipart` or `form`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BodyKind::Json => "json",
+            BodyKind::Multipart => "multipart",
+            BodyKind::Form => "form",
+        }
+    }
+}
+
 /// What a successful call answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -195,6 +207,17 @@ pub enum AnswerKind {
     Json,
     /// Raw bytes (a file); errors still come as JSON.
     Binary,
+}
+
+impl AnswerKind {
+    /// The kind's name: `ack`, `json` or `binary`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnswerKind::Ack => "ack",
+            AnswerKind::Json => "json",
+            AnswerKind::Binary => "binary",
+        }
+    }
 }
 
 /// Where a top-level request field travels over HTTP.
