@@ -124,10 +124,12 @@
 //!
 //! Modules import only modules listed before them:
 //!
-//! 1. `clock`, `media`, `tokens`, `faults`, `error`, `conn`, [`inspect`],
-//!    `events`: leaves (deadlines, base64, token records, pending faults,
-//!    error answers, resettable connections, the public inspection types,
-//!    the call log and the event followers).
+//! 1. `clock`, `media`, `tokens`, `faults`, `error`, `typed`, `conn`,
+//!    [`inspect`], `events`: leaves (deadlines, base64, token records,
+//!    pending faults, error answers and [`EmulatorError`], a validated body
+//!    read as its generated request type and a generated answer written,
+//!    resettable connections, the public inspection types, the call log and
+//!    the event followers).
 //! 2. `activities` (updatable messages' activity ids and states),
 //!    [`config`], `conversation` (each user's reply window and typing),
 //!    `templates` (private templates, the public library, and the
