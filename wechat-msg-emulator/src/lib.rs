@@ -136,8 +136,11 @@
 //!    template-management endpoints), `subscriptions` (users' subscriptions
 //!    to templates, and the subscribe events), `security` (the content
 //!    checks' verdicts), `diagnostics` (the rid records and quota clears),
-//!    `snapshot` (the world as JSON), then `state`: what the
-//!    emulator knows, behind one lock, with the checks and commits of a call.
+//!    `snapshot` (the world as JSON), then `state`: what the emulator
+//!    knows, behind one lock, and what every handler shares; `pushes`
+//!    (users' actions and WeChat's events, framed and queued, and their
+//!    deliveries), `world` (what tests and the control API see and set)
+//!    and `calls` (a call's checks and commits, in one step).
 //! 3. `body`, `reply`: requests read into validated bodies, answers written;
 //!    `deliver`: pushes to the developer's server, signed and sealed (a
 //!    call's pushes in the background); `media_checks`: media-check
@@ -153,6 +156,7 @@
 
 mod activities;
 mod body;
+mod calls;
 mod clock;
 mod cloud;
 pub mod config;
@@ -169,6 +173,7 @@ pub mod inspect;
 mod layers;
 mod media;
 mod media_checks;
+mod pushes;
 mod reply;
 mod rid_log;
 mod router;
@@ -181,6 +186,7 @@ mod templates;
 mod tokens;
 mod typed;
 mod ui;
+mod world;
 
 use std::fmt;
 use std::io;
