@@ -153,6 +153,13 @@ pub struct Object {
     pub endpoint: Option<usize>,
 }
 
+/// The name of the hidden module holding the builder state of the type
+/// `name`: `CustomerServiceMessage` -> `customer_service_message_builder`.
+/// It shares the namespace of the generated types, so validation reserves it.
+pub fn builder_module(name: &str) -> String {
+    format!("{}_builder", heck::ToSnakeCase::to_snake_case(name))
+}
+
 /// A field.
 #[derive(Debug, Clone)]
 pub struct Field {
