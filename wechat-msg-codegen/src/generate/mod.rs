@@ -4,13 +4,15 @@
 //! (typestate builders), `wire` (both wire forms, both ways, from one
 //! generator given a naming function per form), `errcodes` and `endpoints`
 //! (metadata, the `Endpoint` impls and the registry), `keywords` (the
-//! `keyword` module and the checks of keyword fields).
+//! `keyword` module and the checks of keyword fields), `roles` (the
+//! runtime's `Role` enum from the model's one list of roles).
 
 pub(crate) mod builders;
 mod endpoints;
 mod errcodes;
 mod keywords;
 mod push;
+pub(crate) mod roles;
 mod types;
 mod wire;
 
