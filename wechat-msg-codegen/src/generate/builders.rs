@@ -12,7 +12,7 @@ use heck::ToUpperCamelCase;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{docs, ident, rt, rust_type};
+use super::{code_list, docs, ident, rt, rust_type};
 use crate::model::{Model, Object, Ty};
 
 /// A required member of the builder: a field or the union.
@@ -186,11 +186,7 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
         if required.is_empty() {
             "none".to_owned()
         } else {
-            required
-                .iter()
-                .map(|r| format!("`{}`", r.rust))
-                .collect::<Vec<_>>()
-                .join(", ")
+            code_list(required.iter().map(|r| &r.rust))
         }
     );
     let start_doc = format!(" A builder for `{}` with nothing set yet.", o.name);

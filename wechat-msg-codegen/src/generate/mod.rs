@@ -176,6 +176,24 @@ pub(crate) fn form_variant(form: Form) -> Ident {
     })
 }
 
+/// Names for a sentence, each in backticks: "`a`, `b`".
+pub(crate) fn code_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    joined(items, "`")
+}
+
+/// Values for a sentence, each in double quotes: "\"a\", \"b\"".
+pub(crate) fn quoted_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    joined(items, "\"")
+}
+
+fn joined<T: std::fmt::Display>(items: impl IntoIterator<Item = T>, mark: &str) -> String {
+    items
+        .into_iter()
+        .map(|item| format!("{mark}{item}{mark}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `#[doc]` attributes for a description (one per line keeps rustdoc's
 /// paragraphs).
 pub(crate) fn docs(text: &str) -> TokenStream {

@@ -8,7 +8,7 @@ use quote::{format_ident, quote};
 
 use super::model::{Keyword, Template, Templates};
 use crate::generate::builders::{Missing, Setter, builder_module, required_setter, state_module};
-use crate::generate::{docs, krate};
+use crate::generate::{code_list, docs, krate, quoted_list};
 
 /// Generates one struct, one typestate builder and the enum-value newtypes
 /// of each template.
@@ -140,11 +140,7 @@ fn template(t: &Template) -> TokenStream {
     let builder_doc = format!(
         " Builds a [`{}`]: set every keyword ({}), then call `build()`. A keyword left unset is a compile error naming it.",
         t.rust,
-        t.keywords
-            .iter()
-            .map(|k| format!("`{}`", k.rust))
-            .collect::<Vec<_>>()
-            .join(", ")
+        code_list(t.keywords.iter().map(|k| &k.rust))
     );
     let to_doc = format!(
         " The subscribe message of this template to the user `touser` (an OpenID): `template_id` is `{}` and `data` holds every keyword. Set `page`, `miniprogram_state` or `lang` on the result as needed.",
@@ -234,14 +230,7 @@ fn keyword_doc(k: &Keyword) -> String {
         s.push_str(&format!(" (\"{name}\")"));
     }
     match &k.values {
-        Some(values) => s.push_str(&format!(
-            ": one of {}.",
-            values
-                .iter()
-                .map(|v| format!("\"{v}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        Some(values) => s.push_str(&format!(": one of {}.", quoted_list(values))),
         None => s.push_str(&format!(
             ": a `{}` value, checked by WeChat's rule for that type when the type has one.",
             k.ty
@@ -262,11 +251,7 @@ fn enum_value_type(t: &Template, k: &Keyword) -> TokenStream {
         "A value of the keyword `{}` of [`{}`]: one of {}.",
         k.key,
         t.rust,
-        values
-            .iter()
-            .map(|v| format!("\"{v}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
+        quoted_list(values)
     ));
     let key = &k.key;
     quote! {
