@@ -21,6 +21,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use error::{SpecError, SpecErrors};
+pub use generate::roles::role_enum;
 pub use generate::{generate, with_runtime};
 pub use model::Model;
 pub use validate::sdk_snake_case;

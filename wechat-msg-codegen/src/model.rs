@@ -153,6 +153,13 @@ pub struct Object {
     pub endpoint: Option<usize>,
 }
 
+/// The name of the hidden module holding the builder state of the type
+/// `name`: `CustomerServiceMessage` -> `customer_service_message_builder`.
+/// It shares the namespace of the generated types, so validation reserves it.
+pub fn builder_module(name: &str) -> String {
+    format!("{}_builder", heck::ToSnakeCase::to_snake_case(name))
+}
+
 /// A field.
 #[derive(Debug, Clone)]
 pub struct Field {
@@ -231,21 +238,71 @@ pub enum Ty {
     List(Box<Ty>),
 }
 
-/// Server-checked meanings.
+/// Server-checked meanings. This is the one list of roles: the spec's
+/// `role = "..."` names ([`Role::name`]) and the runtime's
+/// `wechat_msg::Role` enum (generated from [`Role::ALL`] by
+/// `wechat_msg_macros::__role_enum!`, its variants [`Role::variant`]) both
+/// come from here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    /// OpenID.
+    /// `openid`.
     Openid,
-    /// Template ID.
+    /// `template_id`.
     TemplateId,
-    /// form_id / prepay_id.
+    /// `form_id`.
     FormId,
-    /// media_id.
+    /// `media_id`.
     MediaId,
-    /// A Unix time the server sets (answers).
+    /// `timestamp`.
     Timestamp,
-    /// A secret (an AppSecret, a token): never printed by `Debug`.
+    /// `secret`: never printed by `Debug`.
     Secret,
+}
+
+impl Role {
+    /// Every role, in the order messages list them.
+    pub const ALL: [Role; 6] = [
+        Role::Openid,
+        Role::TemplateId,
+        Role::FormId,
+        Role::MediaId,
+        Role::Timestamp,
+        Role::Secret,
+    ];
+
+    /// The role's name in the spec (`role = "template_id"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Openid => "openid",
+            Role::TemplateId => "template_id",
+            Role::FormId => "form_id",
+            Role::MediaId => "media_id",
+            Role::Timestamp => "timestamp",
+            Role::Secret => "secret",
+        }
+    }
+
+    /// The role named `name` in the spec.
+    pub fn from_name(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// The runtime's variant: the name in UpperCamelCase (`TemplateId`).
+    pub fn variant(self) -> String {
+        heck::ToUpperCamelCase::to_upper_camel_case(self.name())
+    }
+
+    /// The documentation of the runtime's variant.
+    pub fn doc(self) -> &'static str {
+        match self {
+            Role::Openid => "A user's OpenID.",
+            Role::TemplateId => "A template ID.",
+            Role::FormId => "A single-use form_id or prepay_id.",
+            Role::MediaId => "A media_id from the media upload API.",
+            Role::Timestamp => "A Unix time set by the server (in answers: `created_at`).",
+            Role::Secret => "A secret (the AppSecret): the generated `Debug` prints `***`.",
+        }
+    }
 }
 
 /// Where a field travels over HTTP.

@@ -206,13 +206,8 @@ pub struct RawEnumValue {
 
 /// Reads one file. TOML syntax errors and structural mistakes go to `errors`.
 pub fn read_file(index: &LineIndex, text: &str, errors: &mut SpecErrors) -> RawFile {
-    let root = match DeTable::parse(text) {
-        Ok(root) => root,
-        Err(err) => {
-            let pos = index.pos(err.span().map_or(0, |s| s.start));
-            errors.push(&pos, format!("invalid TOML: {}", err.message().trim()));
-            return RawFile::default();
-        }
+    let Some(root) = parse(index, text, errors) else {
+        return RawFile::default();
     };
     let mut cx = Cx { index, errors };
     let mut table = Table::new(
@@ -496,6 +491,23 @@ fn enumeration(cx: &mut Cx<'_>, mut t: Table<'_, '_>) -> RawEnum {
                 doc: v.req_string(cx, "doc"),
             })
             .collect(),
+    }
+}
+
+/// Parses the TOML of one file; a syntax error is reported at its position
+/// and gives `None`.
+pub(crate) fn parse<'i>(
+    index: &LineIndex,
+    text: &'i str,
+    errors: &mut SpecErrors,
+) -> Option<Spanned<DeTable<'i>>> {
+    match DeTable::parse(text) {
+        Ok(root) => Some(root),
+        Err(err) => {
+            let pos = index.pos(err.span().map_or(0, |s| s.start));
+            errors.push(&pos, format!("invalid TOML: {}", err.message().trim()));
+            None
+        }
     }
 }
 

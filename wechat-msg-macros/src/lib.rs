@@ -1,5 +1,6 @@
 //! `api!("path/to/api-spec")`: generates the typed API of a spec directory;
-//! `templates!("templates.toml")`: typed subscribe templates of an account.
+//! `templates!("templates.toml")`: typed subscribe templates of an account;
+//! `__role_enum!`: the runtime's `Role` enum from the spec's role names.
 //! The work is done by `wechat-msg-codegen`; this crate only resolves the
 //! path and turns spec mistakes into compile errors.
 
@@ -99,6 +100,16 @@ pub fn templates(input: TokenStream) -> TokenStream {
         Ok(tokens) => tokens.into(),
         Err(list) => errors(span, &list),
     }
+}
+
+/// The runtime's `Role` enum: its declaration without variants, filled in
+/// with one variant per role the spec knows (`wechat_msg_codegen::role_enum`).
+#[doc(hidden)]
+#[proc_macro]
+pub fn __role_enum(input: TokenStream) -> TokenStream {
+    wechat_msg_codegen::role_enum(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
 
 /// The spec directory (or templates file): absolute as given, else under

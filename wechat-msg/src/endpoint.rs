@@ -315,23 +315,14 @@ impl FieldKind {
     }
 }
 
-/// The meaning of a field's value, for those a server checks against its own
-/// records (the emulator uses these).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Role {
-    /// A user's OpenID.
-    Openid,
-    /// A template ID.
-    TemplateId,
-    /// A single-use form_id or prepay_id.
-    FormId,
-    /// A media_id from the media upload API.
-    MediaId,
-    /// A Unix time set by the server (in answers: `created_at`).
-    Timestamp,
-    /// A secret (the AppSecret): the generated `Debug` prints `***`.
-    Secret,
+// The variants are the roles a spec's fields may have (`role = "openid"` ->
+// `Openid`), listed once, by the generator.
+wechat_msg_macros::__role_enum! {
+    /// The meaning of a field's value, for those a server checks against its own
+    /// records (the emulator uses these).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum Role {}
 }
 
 /// A field with a [`Role`], by dotted HTTP path (`weapp_template_msg.form_id`).

@@ -8,11 +8,11 @@
 //! types: a crate's root then holds no builder traits, which keeps them out
 //! of its docs and out of the traits in scope at every method call there.
 
-use heck::{ToSnakeCase, ToUpperCamelCase};
+use heck::ToUpperCamelCase;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{docs, ident, rt, rust_type};
+use super::{code_list, docs, ident, rt, rust_type};
 use crate::model::{Model, Object, Ty};
 
 /// A required member of the builder: a field or the union.
@@ -102,55 +102,26 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
 
     // A setter for each required field, available while it is unset.
     let required_setters = required.iter().enumerate().map(|(i, r)| {
-        let others: Vec<&Ident> = params
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, p)| p)
-            .collect();
-        let before: Vec<TokenStream> = params
-            .iter()
-            .enumerate()
-            .map(|(j, p)| {
-                if j == i {
-                    quote!(#rt::Unset)
-                } else {
-                    quote!(#p)
-                }
-            })
-            .collect();
-        let ty = &r.ty;
-        let after: Vec<TokenStream> = params
-            .iter()
-            .enumerate()
-            .map(|(j, p)| {
-                if j == i {
-                    quote!(#rt::Set<#ty>)
-                } else {
-                    quote!(#p)
-                }
-            })
-            .collect();
-        let moved = all_names.iter().map(|n| {
-            if *n == r.rust {
-                let convert = &r.convert;
-                quote!(#n: #rt::Set(#convert),)
-            } else {
-                quote!(#n: self.#n,)
-            }
-        });
-        let fname = &r.rust;
-        let param = &r.param;
-        let generics = &r.generics;
-        let doc = docs(&format!("Sets the required field `{fname}`.\n\n{}", r.doc));
+        let doc = docs(&format!(
+            "Sets the required field `{}`.\n\n{}",
+            r.rust, r.doc
+        ));
+        let setter = required_setter(
+            &builder,
+            &params,
+            &all_names,
+            i,
+            &Setter {
+                ty: &r.ty,
+                param: &r.param,
+                convert: &r.convert,
+                generics: &r.generics,
+                doc,
+            },
+        );
         quote! {
             #[allow(deprecated)]
-            impl<#(#others),*> #builder<#(#before),*> {
-                #doc
-                pub fn #fname #generics(self, value: #param) -> #builder<#(#after),*> {
-                    #builder { #(#moved)* }
-                }
-            }
+            #setter
         }
     });
 
@@ -215,11 +186,7 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
         if required.is_empty() {
             "none".to_owned()
         } else {
-            required
-                .iter()
-                .map(|r| format!("`{}`", r.rust))
-                .collect::<Vec<_>>()
-                .join(", ")
+            code_list(required.iter().map(|r| &r.rust))
         }
     );
     let start_doc = format!(" A builder for `{}` with nothing set yet.", o.name);
@@ -276,6 +243,71 @@ pub fn builder(model: &Model, o: &Object, deprecated: Option<&String>) -> TokenS
             /// Finishes the value. Compiles once every required field is set.
             pub fn build(self) -> #name where #(#bounds),* {
                 #name { #(#build_fields)* }
+            }
+        }
+    }
+}
+
+/// What a required setter takes and documents.
+pub(crate) struct Setter<'a> {
+    /// The member's type, `T` in `Set<T>`.
+    pub ty: &'a TokenStream,
+    /// The setter's parameter type, and the expression turning `value` into `ty`.
+    pub param: &'a TokenStream,
+    pub convert: &'a TokenStream,
+    /// The setter's generics, if any.
+    pub generics: &'a TokenStream,
+    pub doc: TokenStream,
+}
+
+/// The setter of the required member `members[index]` of a typestate
+/// builder: an impl that exists while that member's type parameter,
+/// `params[index]`, is `Unset`, and whose method returns the builder with
+/// it `Set`, every other member moved over. The required members come first
+/// in `members`, in the order of `params`.
+pub(crate) fn required_setter(
+    builder: &Ident,
+    params: &[Ident],
+    members: &[Ident],
+    index: usize,
+    setter: &Setter<'_>,
+) -> TokenStream {
+    let rt = rt();
+    let others = params
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| *j != index)
+        .map(|(_, p)| p);
+    let ty = setter.ty;
+    let before = params.iter().enumerate().map(|(j, p)| {
+        if j == index {
+            quote!(#rt::Unset)
+        } else {
+            quote!(#p)
+        }
+    });
+    let after = params.iter().enumerate().map(|(j, p)| {
+        if j == index {
+            quote!(#rt::Set<#ty>)
+        } else {
+            quote!(#p)
+        }
+    });
+    let convert = setter.convert;
+    let moved = members.iter().enumerate().map(|(j, n)| {
+        if j == index {
+            quote!(#n: #rt::Set(#convert),)
+        } else {
+            quote!(#n: self.#n,)
+        }
+    });
+    let fname = &members[index];
+    let (param, generics, doc) = (setter.param, setter.generics, &setter.doc);
+    quote! {
+        impl<#(#others),*> #builder<#(#before),*> {
+            #doc
+            pub fn #fname #generics(self, value: #param) -> #builder<#(#after),*> {
+                #builder { #(#moved)* }
             }
         }
     }
@@ -338,7 +370,7 @@ pub(crate) fn state_module(
 /// The hidden module holding the builder state of the type `name`:
 /// `CustomerServiceMessage` -> `customer_service_message_builder`.
 pub(crate) fn builder_module(name: &str) -> Ident {
-    format_ident!("{}_builder", name.to_snake_case())
+    ident(&crate::model::builder_module(name))
 }
 
 /// The parameter type a setter takes for `ty`, the expression converting

@@ -153,14 +153,7 @@ fn endpoint(model: &Model, e: &Endpoint) -> TokenStream {
 
 fn role_tokens(role: Role) -> TokenStream {
     let rt = rt();
-    let role = ident(match role {
-        Role::Openid => "Openid",
-        Role::TemplateId => "TemplateId",
-        Role::FormId => "FormId",
-        Role::MediaId => "MediaId",
-        Role::Timestamp => "Timestamp",
-        Role::Secret => "Secret",
-    });
+    let role = ident(&role.variant());
     quote!(#rt::Role::#role)
 }
 

@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{docs, ident, key_expr, rt};
+use super::{code_list, docs, ident, key_expr, rt};
 use crate::model::{Keyword, Model, Object, Ty};
 
 /// `pub mod keyword { ... }`.
@@ -59,12 +59,10 @@ pub fn module(model: &Model) -> TokenStream {
         let (v, rule) = (ident(&k.rust), rule_ident(k));
         quote!(KeywordType::#v => &#rule,)
     });
-    let listed: Vec<String> = model
-        .keywords
-        .iter()
-        .map(|k| format!("`{}`", k.name))
-        .collect();
-    let listed = format!(" The types of the spec: {}.", listed.join(", "));
+    let listed = format!(
+        " The types of the spec: {}.",
+        code_list(model.keywords.iter().map(|k| &k.name))
+    );
     let type_arms = model.keywords.iter().map(|k| {
         let (name, rust) = (ident(&k.name), ident(&k.rust));
         quote!((#name) => { $crate::keyword::#rust };)

@@ -4,13 +4,15 @@
 //! (typestate builders), `wire` (both wire forms, both ways, from one
 //! generator given a naming function per form), `errcodes` and `endpoints`
 //! (metadata, the `Endpoint` impls and the registry), `keywords` (the
-//! `keyword` module and the checks of keyword fields).
+//! `keyword` module and the checks of keyword fields), `roles` (the
+//! runtime's `Role` enum from the model's one list of roles).
 
 pub(crate) mod builders;
 mod endpoints;
 mod errcodes;
 mod keywords;
 mod push;
+pub(crate) mod roles;
 mod types;
 mod wire;
 
@@ -172,6 +174,24 @@ pub(crate) fn form_variant(form: Form) -> Ident {
         Form::Http => "Http",
         Form::Cloud => "Cloud",
     })
+}
+
+/// Names for a sentence, each in backticks: "`a`, `b`".
+pub(crate) fn code_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    joined(items, "`")
+}
+
+/// Values for a sentence, each in double quotes: "\"a\", \"b\"".
+pub(crate) fn quoted_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    joined(items, "\"")
+}
+
+fn joined<T: std::fmt::Display>(items: impl IntoIterator<Item = T>, mark: &str) -> String {
+    items
+        .into_iter()
+        .map(|item| format!("{mark}{item}{mark}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `#[doc]` attributes for a description (one per line keeps rustdoc's

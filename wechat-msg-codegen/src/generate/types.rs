@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{docs, ident, rt, rust_type};
+use super::{code_list, docs, ident, rt, rust_type};
 use crate::model::{Model, Object, Role, StrEnum, Ty};
 
 /// The struct of an object type, and the enum of its union if it has one.
@@ -208,11 +208,7 @@ pub fn string_enum(e: &StrEnum) -> TokenStream {
     let doc = docs(&format!(
         "{}\n\nOn the wire one of: {}.",
         e.doc,
-        e.values
-            .iter()
-            .map(|v| format!("`{}`", v.wire))
-            .collect::<Vec<_>>()
-            .join(", ")
+        code_list(e.values.iter().map(|v| &v.wire))
     ));
     let variants = e.values.iter().map(|v| {
         let vname = ident(&v.rust);
@@ -299,11 +295,7 @@ fn open_enum(
     let doc = docs(&format!(
         "{}\n\nOn the wire one of: {}; any other value is kept as [`{}::Unknown`].",
         e.doc,
-        wires
-            .iter()
-            .map(|w| format!("`{w}`"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        code_list(wires),
         e.name
     ));
     quote! {

@@ -46,7 +46,7 @@ pub(crate) fn validate(files: &[RawFile], errors: &mut SpecErrors) -> Option<Mod
         if let Some(name) = v.type_name(&t.name) {
             // Its builder's state module shares the namespace: `HTTPLink`
             // and `HttpLink` would both want `http_link_builder`.
-            let module = crate::generate::builders::builder_module(&name).to_string();
+            let module = builder_module(&name);
             if let Some(pos) = t.name.as_ref().map(|n| &n.pos) {
                 v.claim(&module, pos, &format!("the builder module of `{name}`"));
             }

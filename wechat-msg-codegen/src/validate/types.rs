@@ -108,16 +108,13 @@ impl Validator<'_> {
         let ty = f.ty.as_ref().and_then(|t| self.resolve_type(t));
         let role = match &f.role {
             None => None,
-            Some(r) => match r.value.as_str() {
-                "openid" => Some(Role::Openid),
-                "template_id" => Some(Role::TemplateId),
-                "form_id" => Some(Role::FormId),
-                "media_id" => Some(Role::MediaId),
-                "timestamp" => Some(Role::Timestamp),
-                "secret" => Some(Role::Secret),
-                other => {
+            Some(r) => match Role::from_name(&r.value) {
+                Some(role) => Some(role),
+                None => {
                     let msg = format!(
-                        "unknown role `{other}`; expected one of: openid, template_id, form_id, media_id, timestamp, secret"
+                        "unknown role `{}`; expected one of: {}",
+                        r.value,
+                        Role::ALL.map(Role::name).join(", ")
                     );
                     self.errors.push(&r.pos, msg);
                     None
