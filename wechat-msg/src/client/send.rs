@@ -4,11 +4,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::answer::errcode_of;
 use crate::endpoint::{Answer, AnyErrcode, Endpoint, EndpointInfo};
-use crate::media::encode_base64;
+use crate::protocol;
 use crate::wire::{Form, WireError, WireErrorKind, Wired};
 
 use super::call::Caller;
@@ -224,17 +224,7 @@ fn answer_value(
 ) -> Result<Value, BadAnswer> {
     let value = match reply.payload {
         Payload::Binary(media) => {
-            let type_key = match to {
-                Form::Http => "content_type",
-                Form::Cloud => "contentType",
-            };
-            let mut object = Map::new();
-            object.insert(type_key.to_owned(), Value::from(media.content_type));
-            object.insert(
-                "buffer".to_owned(),
-                Value::from(encode_base64(&media.bytes)),
-            );
-            return Ok(Value::Object(object));
+            return Ok(protocol::buffer_value(to, media.content_type, &media.bytes));
         }
         Payload::Json(value) => value,
         // Checked as JSON when it was kept as text, and free of secrets.
