@@ -145,6 +145,17 @@ pub fn resp_data(answer: &Value) -> Option<Value> {
         .and_then(|text| serde_json::from_str(text).ok())
 }
 
+/// The invoke answer of a function that returned `resp`:
+/// `{"errcode": 0, "errmsg": "ok", "resp_data": "<resp as JSON text>"}`,
+/// what [`resp_data`] reads back.
+pub fn invoke_answer(resp: &Value) -> Value {
+    let mut object = Map::new();
+    object.insert(ERRCODE.to_owned(), Value::from(0));
+    object.insert(ERRMSG.to_owned(), Value::from("ok"));
+    object.insert(RESP_DATA.to_owned(), Value::from(resp.to_string()));
+    Value::Object(object)
+}
+
 // ---- Files and binary answers ------------------------------------------
 
 /// The key of a file's or a binary answer's content type in `form`:
@@ -186,6 +197,27 @@ impl Serialize for FileJson<'_> {
     }
 }
 
+/// [`FileJson`] as a JSON value.
+pub fn file_value(form: Form, content_type: &str, bytes: &[u8]) -> Value {
+    let mut object = Map::new();
+    object.insert(content_type_key(form).to_owned(), Value::from(content_type));
+    object.insert(FILE_BYTES.to_owned(), Value::from(encode_base64(bytes)));
+    Value::Object(object)
+}
+
+/// A file's content type and bytes from its JSON in `form`, read
+/// leniently: each is `None` when it is absent or not a string, the bytes
+/// also when they are not base64. (A request's file is read strictly, with
+/// the path of what is wrong, by its [`Wire`](crate::Wire) impl.)
+pub fn read_file(file: &Value, form: Form) -> (Option<&str>, Option<Vec<u8>>) {
+    let content_type = file.get(content_type_key(form)).and_then(Value::as_str);
+    let bytes = file
+        .get(FILE_BYTES)
+        .and_then(Value::as_str)
+        .and_then(decode_base64);
+    (content_type, bytes)
+}
+
 /// A binary answer ([`MediaBytes`](crate::MediaBytes)) in JSON, in `form`:
 /// `{content_type_key(form): content_type, "buffer": base64(bytes)}`.
 pub fn buffer_value(form: Form, content_type: String, bytes: &[u8]) -> Value {
@@ -205,4 +237,91 @@ pub fn encode_base64(bytes: &[u8]) -> String {
 /// alphabet, padding optional. `None` when `text` is not base64.
 pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
     crate::media::decode_base64(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_event_leaves_out_no_files_and_reads_back_as_the_relay_reads_it() {
+        let data = json!({"touser": "OPENID"});
+        let event = CloudEvent {
+            api: "customerServiceMessage.uploadTempMedia",
+            data: &data,
+            files: vec!["media"],
+        };
+        let text = serde_json::to_string(&event).unwrap();
+        assert_eq!(
+            text,
+            r#"{"api":"customerServiceMessage.uploadTempMedia","data":{"touser":"OPENID"},"files":["media"]}"#
+        );
+        let read: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(event_api(&read), Some(event.api));
+        assert_eq!(event_data(&read), data.as_object());
+        assert_eq!(event_files(&read), ["media"]);
+
+        let odd = json!({"api": 1, "data": [], "files": ["a", 2, "b"]});
+        assert_eq!(event_api(&odd), None);
+        assert_eq!(event_data(&odd), None);
+        assert_eq!(event_files(&odd), ["a", "b"]);
+        assert!(event_files(&json!({"files": "a"})).is_empty());
+    }
+
+    #[test]
+    fn resp_data_is_json_text() {
+        let answer = json!({"errcode": 0, "errmsg": "ok", "resp_data": "{\"errCode\":0}"});
+        assert_eq!(resp_data(&answer), Some(json!({"errCode": 0})));
+        assert_eq!(resp_data(&json!({"resp_data": "not json"})), None);
+        assert_eq!(resp_data(&json!({"resp_data": {"errCode": 0}})), None);
+        assert_eq!(resp_data(&json!({})), None);
+        let resp = json!({"errCode": 0, "errMsg": "openapi.x.y:ok"});
+        assert_eq!(resp_data(&invoke_answer(&resp)), Some(resp));
+    }
+
+    #[test]
+    fn files_and_buffers_name_their_keys_by_form() {
+        for form in Form::ALL {
+            let file = FileJson {
+                form,
+                content_type: "image/png",
+                bytes: b"\x89PNG",
+            };
+            let value = serde_json::to_value(file).unwrap();
+            let object = value.as_object().unwrap();
+            assert_eq!(object[content_type_key(form)], "image/png");
+            let bytes = decode_base64(object[FILE_BYTES].as_str().unwrap()).unwrap();
+            assert_eq!(bytes, b"\x89PNG");
+            assert_eq!(file_value(form, "image/png", b"\x89PNG"), value);
+            let (content_type, bytes) = read_file(&value, form);
+            assert_eq!(content_type, Some("image/png"));
+            assert_eq!(bytes.as_deref(), Some(&b"\x89PNG"[..]));
+            assert_eq!(read_file(&json!({"value": "!"}), form), (None, None));
+
+            let buffer = buffer_value(form, "audio/amr".to_owned(), b"#!AMR");
+            let keys: Vec<&String> = buffer.as_object().unwrap().keys().collect();
+            assert_eq!(keys, [content_type_key(form), BUFFER_BYTES]);
+            assert_eq!(
+                decode_base64(buffer[BUFFER_BYTES].as_str().unwrap()).unwrap(),
+                b"#!AMR"
+            );
+        }
+        assert_eq!(content_type_key(Form::Http), "content_type");
+        assert_eq!(content_type_key(Form::Cloud), "contentType");
+        // Padding is optional.
+        assert_eq!(decode_base64("UE5H").unwrap(), b"PNG");
+        assert_eq!(decode_base64("UA").unwrap(), b"P");
+        assert_eq!(decode_base64("UA==").unwrap(), b"P");
+        assert!(decode_base64("not base64!").is_none());
+    }
+
+    #[test]
+    fn status_keys_by_form() {
+        assert_eq!(status_keys(Form::Http), (ERRCODE, ERRMSG));
+        assert_eq!(status_keys(Form::Cloud), (CLOUD_ERRCODE, CLOUD_ERRMSG));
+        // Not each other's by wx-server-sdk's rules: `errCode` is not
+        // `err_code` over HTTP.
+        assert_eq!(STATUS_KEYS, [("errcode", "errCode"), ("errmsg", "errMsg")]);
+    }
 }
