@@ -10,6 +10,7 @@ use std::fmt::{self, Write as _};
 use serde_json::Value;
 
 use crate::endpoint::{Answer, Endpoint, Errcode};
+use crate::protocol::status_keys;
 use crate::wire::{Form, WireError, WireErrorKind};
 
 /// WeChat refused a call: its errcode (as the endpoint's enum), errmsg and
@@ -157,14 +158,6 @@ pub(crate) fn parse(body: &[u8]) -> Result<Parsed, MalformedAnswer> {
 pub(crate) struct Refusal {
     pub(crate) code: i64,
     pub(crate) errmsg: String,
-}
-
-/// The errcode and errmsg keys of an answer in `form`.
-pub(crate) fn status_keys(form: Form) -> (&'static str, &'static str) {
-    match form {
-        Form::Http => ("errcode", "errmsg"),
-        Form::Cloud => ("errCode", "errMsg"),
-    }
 }
 
 /// The refusal an answer holds, `None` when it is a success.

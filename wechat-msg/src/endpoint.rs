@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::protocol;
 use crate::wire::{Cx, Form, Wire, WireError, WireErrorKind};
 
 /// A request type that is sent to one endpoint. Implemented by generated code.
@@ -545,10 +546,7 @@ impl Answer for MediaBytes {
     fn from_json(value: &Value, form: Form) -> Result<Self, WireError> {
         let mut cx = Cx::new(form, false);
         let object = cx.object(value)?;
-        let (type_key, bytes_key) = match form {
-            Form::Http => ("content_type", "buffer"),
-            Form::Cloud => ("contentType", "buffer"),
-        };
+        let (type_key, bytes_key) = (protocol::content_type_key(form), protocol::BUFFER_BYTES);
         let content_type: String = match object.get(type_key) {
             Some(v) => cx.field(type_key, v)?,
             None => return Err(cx.missing(type_key)),
@@ -557,7 +555,7 @@ impl Answer for MediaBytes {
             Some(v) => cx.field(bytes_key, v)?,
             None => return Err(cx.missing(bytes_key)),
         };
-        let bytes = crate::media::decode_base64(&encoded)
+        let bytes = protocol::decode_base64(&encoded)
             .ok_or_else(|| cx.error_at(bytes_key, WireErrorKind::Base64))?;
         Ok(MediaBytes {
             content_type,

@@ -24,10 +24,12 @@ pub mod answer;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod endpoint;
+mod form;
 mod json;
 mod keyword_rule;
 pub mod link;
 pub mod media;
+pub mod protocol;
 pub mod push;
 pub mod sdk;
 pub mod template;

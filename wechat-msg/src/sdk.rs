@@ -21,7 +21,7 @@
 
 use serde_json::Value;
 
-use crate::wire::Form;
+use crate::form::Form;
 
 /// The request rule: each ASCII capital `X` becomes `_x`
 /// (`thumbMediaId` -> `thumb_media_id`; `msgtype` and `already_snake`

@@ -6,20 +6,17 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::ser::{Serialize, SerializeStruct, Serializer};
-use serde_json::Value;
+use serde::ser::Serialize;
 
 use crate::answer::read_status;
 use crate::endpoint::{EndpointInfo, Method};
 use crate::media::MediaFile;
+use crate::protocol::{self, CloudEvent};
 use crate::wire::Form;
 
 use super::failure::{AnswerProblem, Failure};
 use super::secrets::Scrub;
 use super::transport::{OutBody, Outgoing, Payload, QueryPair, Received, Reply, read_json};
-
-/// The server API that runs a cloud function.
-const INVOKE_PATH: &str = "/tcb/invokecloudfunction";
 
 /// The relay cloud function that makes cloud calls: its environment and name.
 ///
@@ -60,7 +57,7 @@ impl fmt::Debug for CloudFunction {
 }
 
 /// The invoke request carrying `data` (the request in the cloud form) to
-/// the relay: `{"api": name, "data": {...}, "files": [keys]}`, where `files`
+/// the relay: a [`CloudEvent`] `{"api": name, "data": {...}, "files": [keys]}`, where `files`
 /// names the top-level keys whose `value` is base64 for the relay to turn
 /// into a Buffer (`media` gives a file field's file by its HTTP key).
 pub(crate) fn outgoing<'m, B: Serialize + ?Sized>(
@@ -75,41 +72,20 @@ pub(crate) fn outgoing<'m, B: Serialize + ?Sized>(
         .filter(|f| f.file && media(f.http).is_some())
         .map(|f| f.cloud)
         .collect();
-    let event = Event {
+    let event = CloudEvent {
         api: info.name,
         data,
         files,
     };
     Ok(Outgoing {
         method: Method::Post,
-        path: INVOKE_PATH,
+        path: protocol::INVOKE_PATH,
         query: vec![
-            QueryPair::text("env", function.env()),
-            QueryPair::text("name", function.name()),
+            QueryPair::text(protocol::INVOKE_ENV, function.env()),
+            QueryPair::text(protocol::INVOKE_NAME, function.name()),
         ],
         body: OutBody::Json(serde_json::to_vec(&event)?),
     })
-}
-
-/// The relay's event.
-struct Event<'a, B: ?Sized> {
-    api: &'static str,
-    data: &'a B,
-    files: Vec<&'static str>,
-}
-
-impl<B: Serialize + ?Sized> Serialize for Event<'_, B> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut event = serializer.serialize_struct("Event", 3)?;
-        event.serialize_field("api", self.api)?;
-        event.serialize_field("data", self.data)?;
-        if self.files.is_empty() {
-            event.skip_field("files")?;
-        } else {
-            event.serialize_field("files", &self.files)?;
-        }
-        event.end()
-    }
 }
 
 /// Reads the invoke answer. An errcode of the invoke call itself (a bad
@@ -128,11 +104,8 @@ pub(crate) fn read(received: Received, scrub: &Scrub<'_>) -> Result<Reply, Failu
             payload: Payload::Json(outer),
         });
     }
-    let inner: Value = outer
-        .get("resp_data")
-        .and_then(Value::as_str)
-        .and_then(|text| serde_json::from_str(text).ok())
-        .ok_or_else(|| received.bad(AnswerProblem::RespData, scrub))?;
+    let inner =
+        protocol::resp_data(&outer).ok_or_else(|| received.bad(AnswerProblem::RespData, scrub))?;
     let status = read_status(&inner, Form::Cloud)
         .map_err(|m| received.bad(AnswerProblem::Malformed(m), scrub))?;
     Ok(Reply {

@@ -4,11 +4,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::answer::errcode_of;
-use crate::endpoint::{Answer, AnyErrcode, Endpoint, EndpointInfo};
-use crate::media::encode_base64;
+use crate::endpoint::{Answer, AnyErrcode, Endpoint, EndpointInfo, Errcode};
+use crate::protocol;
 use crate::wire::{Form, WireError, WireErrorKind, Wired};
 
 use super::call::Caller;
@@ -17,7 +17,7 @@ use super::failure::{AnswerProblem, BadAnswer};
 use super::kind::ErrorKind;
 use super::secrets::{AccessToken, Scrub};
 use super::token::{TokenError, TokenSource};
-use super::transport::{Payload, Reply};
+use super::transport::{Outgoing, Payload, Reply};
 use super::via::Via;
 
 /// An async client for every endpoint of the spec.
@@ -89,46 +89,41 @@ impl Client {
         via: &Via,
     ) -> Result<E::Answer, Error<E::Errcode>> {
         let info = E::INFO;
-        let via = via.for_endpoint(info);
-        let form = via.form();
-        // What the JSON shape cannot say (keyword values) is checked before
-        // anything leaves: an invalid request is refused as not sent.
-        let invalid = |err| Error::new(info.name, form, 0, ErrorKind::InvalidRequest(err));
-        request.validate(form).map_err(invalid)?;
-        let out = via
-            .outgoing(info, &Wired(form, request), &|key| request.media(key))
-            .map_err(|err| invalid(unwritable(&err)))?;
-        let done = self
-            .inner
-            .caller
-            .call(info, via, out)
-            .await
-            .map_err(|failed| {
-                Error::failed(info.name, form, failed).with_errcode(errcode_of::<E::Errcode>)
-            })?;
-        let scrub = self.inner.caller.scrub(done.token.as_ref());
-        let answer = match done.reply.payload {
-            Payload::Json(value) => E::Answer::from_json(&value, done.reply.form).map_err(|err| {
-                let body = value.to_string();
-                off_spec(err, body.as_bytes(), &scrub)
-            }),
-            Payload::Text(text) => E::Answer::from_checked_text(&text, done.reply.form)
-                .map_err(|err| off_spec(err, text.as_bytes(), &scrub)),
-            Payload::Binary(media) => {
-                let head = media.bytes.get(..64).unwrap_or(&media.bytes).to_vec();
-                let content_type = media.content_type.clone();
-                E::Answer::from_bytes(&media.content_type, media.bytes).ok_or_else(|| {
-                    BadAnswer::new(
-                        200,
-                        Some(&content_type),
-                        AnswerProblem::UnexpectedShape,
-                        &head,
-                        &scrub,
-                    )
-                })
-            }
-        };
-        answer.map_err(|bad| Error::new(info.name, form, done.attempts, ErrorKind::BadAnswer(bad)))
+        self.exchange(
+            info,
+            via,
+            // What the JSON shape cannot say (keyword values) is checked
+            // before anything leaves: an invalid request is refused as not
+            // sent.
+            |via, form| {
+                request.validate(form)?;
+                via.outgoing(info, &Wired(form, request), &|key| request.media(key))
+                    .map_err(|err| unwritable(&err))
+            },
+            errcode_of::<E::Errcode>,
+            |reply, scrub| match reply.payload {
+                Payload::Json(value) => E::Answer::from_json(&value, reply.form).map_err(|err| {
+                    let body = value.to_string();
+                    off_spec(err, body.as_bytes(), scrub)
+                }),
+                Payload::Text(text) => E::Answer::from_checked_text(&text, reply.form)
+                    .map_err(|err| off_spec(err, text.as_bytes(), scrub)),
+                Payload::Binary(media) => {
+                    let head = media.bytes.get(..64).unwrap_or(&media.bytes).to_vec();
+                    let content_type = media.content_type.clone();
+                    E::Answer::from_bytes(&media.content_type, media.bytes).ok_or_else(|| {
+                        BadAnswer::new(
+                            200,
+                            Some(&content_type),
+                            AnswerProblem::UnexpectedShape,
+                            &head,
+                            scrub,
+                        )
+                    })
+                }
+            },
+        )
+        .await
     }
 
     /// Sends a request known only at run time: `body`, in form `from`, to
@@ -162,25 +157,46 @@ impl Client {
         from: Form,
         via: &Via,
     ) -> Result<Value, Error<AnyErrcode>> {
+        self.exchange(
+            info,
+            via,
+            |via, form| {
+                let request = (info.parse)(body, from)?;
+                via.outgoing(info, &*request.in_form(form), &|key| request.media(key))
+                    .map_err(|err| unwritable(&err))
+            },
+            |code, _| AnyErrcode::new(info, code),
+            |reply, scrub| answer_value(info, reply, from, scrub),
+        )
+        .await
+    }
+
+    /// What [`Client::send_via`] and [`Client::send_value`] share: `via`
+    /// narrowed to what `info` allows; the request written for it by
+    /// `write`, which checks it first (an error of either is
+    /// [`ErrorKind::InvalidRequest`], and nothing is sent); the call loop,
+    /// whose refusals name their errcode by `errcode`; and the answer read
+    /// by `read` ([`ErrorKind::BadAnswer`] when it does not fit).
+    async fn exchange<C: Errcode, A>(
+        &self,
+        info: &'static EndpointInfo,
+        via: &Via,
+        write: impl FnOnce(&Via, Form) -> Result<Outgoing, WireError>,
+        errcode: impl FnOnce(i64, &str) -> C,
+        read: impl FnOnce(Reply, &Scrub<'_>) -> Result<A, BadAnswer>,
+    ) -> Result<A, Error<C>> {
         let via = via.for_endpoint(info);
         let form = via.form();
-        let invalid = |err| Error::new(info.name, form, 0, ErrorKind::InvalidRequest(err));
-        let request = (info.parse)(body, from).map_err(invalid)?;
-        let out = via
-            .outgoing(info, &*request.in_form(form), &|key| request.media(key))
-            .map_err(|err| invalid(unwritable(&err)))?;
-        drop(request);
+        let out = write(via, form)
+            .map_err(|err| Error::new(info.name, form, 0, ErrorKind::InvalidRequest(err)))?;
         let done = self
             .inner
             .caller
             .call(info, via, out)
             .await
-            .map_err(|failed| {
-                Error::failed(info.name, form, failed)
-                    .with_errcode(|code, _| AnyErrcode::new(info, code))
-            })?;
+            .map_err(|failed| Error::failed(info.name, form, failed).with_errcode(errcode))?;
         let scrub = self.inner.caller.scrub(done.token.as_ref());
-        answer_value(info, done.reply, from, &scrub)
+        read(done.reply, &scrub)
             .map_err(|bad| Error::new(info.name, form, done.attempts, ErrorKind::BadAnswer(bad)))
     }
 
@@ -224,17 +240,7 @@ fn answer_value(
 ) -> Result<Value, BadAnswer> {
     let value = match reply.payload {
         Payload::Binary(media) => {
-            let type_key = match to {
-                Form::Http => "content_type",
-                Form::Cloud => "contentType",
-            };
-            let mut object = Map::new();
-            object.insert(type_key.to_owned(), Value::from(media.content_type));
-            object.insert(
-                "buffer".to_owned(),
-                Value::from(encode_base64(&media.bytes)),
-            );
-            return Ok(Value::Object(object));
+            return Ok(protocol::buffer_value(to, media.content_type, &media.bytes));
         }
         Payload::Json(value) => value,
         // Checked as JSON when it was kept as text, and free of secrets.

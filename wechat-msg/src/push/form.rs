@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Number, Value};
 
-use crate::wire::{WireError, WireErrorKind};
+use crate::wire::{WireError, WireErrorKind, json_type};
 
 /// A push enum generated from the spec's `[[push]]` tables (`wechat_msg::Push`
 /// for the repository's spec). The receiver reads every push through it.
@@ -218,16 +218,5 @@ pub fn write_items(map: &mut Map<String, Value>, key: &str, mut items: Vec<Map<S
                 Value::Array(items.into_iter().map(Value::Object).collect()),
             );
         }
-    }
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
