@@ -6,10 +6,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Query, Request};
 use axum::http::{HeaderMap, Method, Uri, header};
 use serde_json::{Map, Value};
-use wechat_msg::{BodyKind, EndpointInfo, FieldKind, Form, Location, WireErrorKind};
+use wechat_msg::{BodyKind, EndpointInfo, FieldKind, Form, Location, WireErrorKind, protocol};
 
 use crate::error::{WxError, format_error};
-use crate::media::encode_base64;
 
 /// The query string's pairs, decoded; an undecodable query reads as empty.
 pub(crate) fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
@@ -196,13 +195,12 @@ async fn multipart(
             .map_err(|e| not_multipart(e.body_text()))?;
         let is_file = info.fields.iter().any(|f| f.http == name && f.file);
         let value = if is_file {
-            let mut file = Map::new();
-            file.insert(
-                "content_type".into(),
-                Value::from(content_type.unwrap_or_else(|| "application/octet-stream".into())),
-            );
-            file.insert("value".into(), Value::from(encode_base64(&data)));
-            Value::Object(file)
+            let content_type = content_type.as_deref();
+            protocol::file_value(
+                Form::Http,
+                content_type.unwrap_or("application/octet-stream"),
+                &data,
+            )
         } else {
             Value::String(String::from_utf8_lossy(&data).into_owned())
         };

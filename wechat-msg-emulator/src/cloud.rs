@@ -9,14 +9,13 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use wechat_msg::{EndpointInfo, Form};
+use wechat_msg::{EndpointInfo, Form, protocol};
 
 use crate::body::{query_pairs, query_value, validate};
 use crate::deliver::deliver_outbox;
 use crate::error::WxError;
 use crate::inspect::Via;
 use crate::layers::{Buffered, SystemBusy};
-use crate::media::encode_base64;
 use crate::reply::{CloudReply, cloud_success};
 use crate::state::Shared;
 
@@ -44,10 +43,7 @@ pub(crate) async fn invoke(
             return err.into_response();
         }
     };
-    let info = event
-        .get("api")
-        .and_then(Value::as_str)
-        .and_then(|name| shared.endpoint(name));
+    let info = protocol::event_api(&event).and_then(|name| shared.endpoint(name));
     if busy.is_some() {
         let api = info.map_or("unknown", |i| i.name);
         return CloudReply::failure(api, &WxError::new(-1, "system error")).into_response();
@@ -84,7 +80,7 @@ fn check_function(shared: &Shared, query: &[(String, String)]) -> Result<(), WxE
 /// in the cloud call's shape. The relay's own refusals are as
 /// `cloud-relay/relay.js` writes them.
 fn relay(shared: &Shared, event: &Value, info: Option<&'static EndpointInfo>) -> CloudReply {
-    let api = event.get("api").and_then(Value::as_str).unwrap_or_default();
+    let api = protocol::event_api(event).unwrap_or_default();
     let well_formed = matches!(api.split('.').collect::<Vec<_>>()[..], [ns, method] if !ns.is_empty() && !method.is_empty());
     let result = match info {
         _ if !well_formed => Err((
@@ -116,15 +112,8 @@ fn relay(shared: &Shared, event: &Value, info: Option<&'static EndpointInfo>) ->
 /// object is taken as `{}`.
 fn call(shared: &Shared, info: &'static EndpointInfo, event: &Value) -> Result<Value, WxError> {
     shared.check_retired(info)?;
-    let data = match event.get("data") {
-        Some(data @ Value::Object(_)) => data.clone(),
-        _ => Value::Object(serde_json::Map::new()),
-    };
-    let files: Vec<&str> = event
-        .get("files")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let data = Value::Object(protocol::event_data(event).cloned().unwrap_or_default());
+    let files = protocol::event_files(event);
     let data = as_the_relay_passes_files(info, &data, &files);
     let body = to_http(info, data)?;
     let success = shared.process(info, body, Via::Cloud)?;
@@ -143,10 +132,10 @@ fn as_the_relay_passes_files(info: &EndpointInfo, data: &Value, files: &[&str]) 
                 continue;
             }
             if let Some(Value::Object(file)) = map.get_mut(field.cloud)
-                && let Some(Value::String(text)) = file.get("value")
+                && let Some(Value::String(text)) = file.get(protocol::FILE_BYTES)
             {
-                let as_bytes = encode_base64(text.as_bytes());
-                file.insert("value".into(), Value::String(as_bytes));
+                let as_bytes = protocol::encode_base64(text.as_bytes());
+                file.insert(protocol::FILE_BYTES.into(), Value::String(as_bytes));
             }
         }
     }

@@ -6,9 +6,9 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use wechat_msg::keyword::KeywordError;
-use wechat_msg::{WireError, WireErrorKind};
+use wechat_msg::{Form, WireError, WireErrorKind, protocol};
 
 /// The content type of WeChat's JSON answers.
 pub(crate) const WECHAT_JSON: &str = "application/json; encoding=utf-8";
@@ -71,15 +71,13 @@ impl WxError {
 
     /// `{"errcode": N, "errmsg": "... rid: ..."}`.
     pub fn http_body(&self) -> Value {
-        json!({"errcode": self.code, "errmsg": self.errmsg()})
+        status_body(self.code, &self.errmsg())
     }
 
     /// What a cloud call of `api` returns for this error.
     pub fn cloud_body(&self, api: &str) -> Value {
-        json!({
-            "errCode": self.code,
-            "errMsg": format!("openapi.{api}:fail {}", self.errmsg()),
-        })
+        let message = format!("openapi.{api}:fail {}", self.errmsg());
+        Value::Object(status_map(Form::Cloud, self.code, message))
     }
 
     /// This error with another HTTP status.
@@ -105,6 +103,20 @@ pub(crate) fn format_error(err: &WireError) -> WxError {
         }
         _ => WxError::new(47001, format!("data format error: {err}")),
     }
+}
+
+/// `{errcode, errmsg}` (HTTP form) as a JSON value.
+pub(crate) fn status_body(code: i64, message: &str) -> Value {
+    Value::Object(status_map(Form::Http, code, message.into()))
+}
+
+/// The status keys of an answer in `form` with `code` and `message`.
+pub(crate) fn status_map(form: Form, code: i64, message: String) -> Map<String, Value> {
+    let (code_key, message_key) = protocol::status_keys(form);
+    let mut out = Map::new();
+    out.insert(code_key.into(), Value::from(code));
+    out.insert(message_key.into(), Value::from(message));
+    out
 }
 
 impl IntoResponse for WxError {

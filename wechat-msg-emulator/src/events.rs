@@ -140,7 +140,12 @@ impl CallRecord {
     /// The answer's errmsg, if it has one.
     pub fn errmsg(&self) -> Option<String> {
         let answer: Value = serde_json::from_slice(&self.answer).ok()?;
-        Some(answer.get("errmsg")?.as_str()?.to_owned())
+        Some(
+            answer
+                .get(wechat_msg::protocol::ERRMSG)?
+                .as_str()?
+                .to_owned(),
+        )
     }
 }
 

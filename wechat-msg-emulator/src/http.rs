@@ -10,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 use wechat_msg::{
     ClearQuotaByAppSecret, EndpointInfo, Form, Location, StableTokenRequest, TokenAnswer,
     TokenRequest, Wire,
@@ -217,7 +217,7 @@ pub(crate) async fn clear_quota_by_secret(
             shared.clear_quota_by_secret()
         });
     match result {
-        Ok(()) => Reply::json(&json!({"errcode": 0, "errmsg": "ok"})).into_response(),
+        Ok(()) => Reply::json(&crate::error::status_body(0, "ok")).into_response(),
         Err(err) => err.into_response(),
     }
 }

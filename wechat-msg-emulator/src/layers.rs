@@ -23,7 +23,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::Value;
-use wechat_msg::{EndpointInfo, Method};
+use wechat_msg::{EndpointInfo, Method, protocol};
 
 use crate::conn::ConnectionKill;
 use crate::error::{ControlError, Errcode, WxError};
@@ -202,13 +202,10 @@ fn concerns(
     path: &str,
     body: &[u8],
 ) -> (Option<&'static EndpointInfo>, Option<String>) {
-    let (info, cloud) = if path == "/tcb/invokecloudfunction" {
+    let (info, cloud) = if path == protocol::INVOKE_PATH {
         let api = serde_json::from_slice::<Value>(body)
             .ok()
-            .and_then(|event| {
-                let name = event.get("api")?.as_str()?;
-                shared.endpoint(name)
-            });
+            .and_then(|event| shared.endpoint(protocol::event_api(&event)?));
         (api, true)
     } else {
         let info = method_of(method).and_then(|m| shared.route(m, path));
@@ -229,7 +226,7 @@ fn concerns(
         return (Some(info), None);
     };
     let value = if cloud {
-        value.get("data").cloned().unwrap_or(Value::Null)
+        protocol::event_data(&value).map_or(Value::Null, |data| Value::Object(data.clone()))
     } else {
         value
     };
@@ -305,7 +302,7 @@ pub(crate) async fn calls(
 fn cloud_api(shared: &Shared, request: &Request) -> Option<&'static EndpointInfo> {
     let Buffered(bytes) = request.extensions().get::<Buffered>()?;
     let event = serde_json::from_slice::<Value>(bytes).ok()?;
-    shared.endpoint(event.get("api")?.as_str()?)
+    shared.endpoint(protocol::event_api(&event)?)
 }
 
 fn method_of(method: &HttpMethod) -> Option<Method> {

@@ -5,9 +5,6 @@ use std::time::Instant;
 
 use crate::clock::Deadline;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-
 /// A stored medium: uploaded, or configured at start.
 #[derive(Clone, Debug)]
 pub(crate) struct Media {
@@ -23,15 +20,6 @@ impl Media {
     }
 }
 
-/// Decodes standard base64, padding optional.
-pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    STANDARD
-        .decode(text)
-        .ok()
-        .or_else(|| STANDARD_NO_PAD.decode(text).ok())
-}
-
-/// Encodes standard base64.
-pub(crate) fn encode_base64(bytes: &[u8]) -> String {
-    STANDARD.encode(bytes)
-}
+/// Base64 as WeChat's file fields carry it: the runtime's, so a file the
+/// client writes is the file the emulator reads.
+pub(crate) use wechat_msg::protocol::{decode_base64, encode_base64};

@@ -4,11 +4,12 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
-use wechat_msg::{EndpointInfo, Form};
+use serde_json::{Map, Value};
+use wechat_msg::{EndpointInfo, Form, protocol};
+
+use crate::error::{status_body, status_map};
 
 use crate::error::{Errcode, WECHAT_JSON, WxError};
-use crate::media::encode_base64;
 use crate::state::Success;
 
 /// An answer of any status, type and bytes.
@@ -57,7 +58,7 @@ pub(crate) fn gateway_error(status: u16, html: bool) -> Response {
         );
         Reply::bytes(status, "text/html", page.into_bytes()).into_response()
     } else {
-        let body = json!({"errcode": -1, "errmsg": "system error"});
+        let body = status_body(-1, "system error");
         Reply::bytes(status, "application/json", body.to_string().into_bytes()).into_response()
     };
     response
@@ -95,12 +96,7 @@ impl CloudReply {
 
 impl IntoResponse for CloudReply {
     fn into_response(self) -> Response {
-        let mut response = Reply::json(&json!({
-            "errcode": 0,
-            "errmsg": "ok",
-            "resp_data": self.resp_data.to_string(),
-        }))
-        .into_response();
+        let mut response = Reply::json(&protocol::invoke_answer(&self.resp_data)).into_response();
         if let Some(code) = self.errcode {
             response.extensions_mut().insert(Errcode(code));
         }
@@ -120,9 +116,7 @@ pub(crate) fn http_success(success: &Success) -> Reply {
 }
 
 fn with_status_http(fields: &Map<String, Value>) -> Map<String, Value> {
-    let mut out = Map::new();
-    out.insert("errcode".into(), Value::from(0));
-    out.insert("errmsg".into(), Value::from("ok"));
+    let mut out = status_map(Form::Http, 0, "ok".into());
     out.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
     out
 }
@@ -135,12 +129,7 @@ fn with_status_http(fields: &Map<String, Value>) -> Map<String, Value> {
 /// binary answer is `{contentType, buffer}` with the bytes in base64, as the
 /// relay encodes them.
 pub(crate) fn cloud_success(info: &EndpointInfo, success: &Success) -> Result<Value, WxError> {
-    let mut out = Map::new();
-    out.insert("errCode".into(), Value::from(0));
-    out.insert(
-        "errMsg".into(),
-        Value::from(format!("openapi.{}:ok", info.name)),
-    );
+    let mut out = status_map(Form::Cloud, 0, format!("openapi.{}:ok", info.name));
     match success {
         Success::Json(fields) => {
             let http = Value::Object(fields.clone());
@@ -161,8 +150,11 @@ pub(crate) fn cloud_success(info: &EndpointInfo, success: &Success) -> Result<Va
             content_type,
             bytes,
         } => {
-            out.insert("contentType".into(), Value::from(content_type.as_str()));
-            out.insert("buffer".into(), Value::from(encode_base64(bytes)));
+            if let Value::Object(buffer) =
+                protocol::buffer_value(Form::Cloud, content_type.clone(), bytes)
+            {
+                out.extend(buffer);
+            }
         }
     }
     Ok(Value::Object(out))

@@ -9,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http_body_util::BodyExt;
 use serde_json::Value;
+use wechat_msg::{Form, protocol};
 
 use crate::diagnostics::{RidRecord, redacted_body, redacted_query};
 use crate::error::Errcode;
@@ -62,13 +63,13 @@ pub(crate) async fn record_rids(
 /// `errMsg` inside a cloud call's `resp_data`.
 fn rid_of_answer(bytes: &[u8]) -> Option<String> {
     let answer: Value = serde_json::from_slice(bytes).ok()?;
-    let errmsg = match answer.get("resp_data").and_then(Value::as_str) {
-        Some(data) => serde_json::from_str::<Value>(data)
-            .ok()?
-            .get("errMsg")?
-            .as_str()?
-            .to_owned(),
-        None => answer.get("errmsg")?.as_str()?.to_owned(),
+    let (inner, form) = match protocol::resp_data(&answer) {
+        Some(data) => (data, Form::Cloud),
+        None => (answer, Form::Http),
     };
+    let errmsg = inner
+        .get(protocol::status_keys(form).1)?
+        .as_str()?
+        .to_owned();
     wechat_msg::answer::rid_of(&errmsg)
 }

@@ -30,7 +30,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 .fallback(|| async { http::wrong_method("POST") }),
         )
         .route(
-            "/tcb/invokecloudfunction",
+            wechat_msg::protocol::INVOKE_PATH,
             post(cloud::invoke)
                 .route_layer(calls(Kind::Cloud))
                 .fallback(|| async { http::wrong_method("POST") }),

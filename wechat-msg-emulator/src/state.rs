@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
-use wechat_msg::{EndpointInfo, Method, Role};
+use wechat_msg::protocol::read_file;
+use wechat_msg::{EndpointInfo, Form, Method, Role};
 
 use crate::activities::Activities;
 use crate::clock::{Deadline, MAX_DURATION, MAX_SECS};
@@ -25,7 +26,7 @@ use crate::error::{EmulatorError, WxError};
 use crate::events::Events;
 use crate::faults::Faults;
 use crate::inspect::{Counters, Message, PushDelivery};
-use crate::media::{Media, decode_base64};
+use crate::media::Media;
 use crate::security::MediaCheck;
 use crate::subscriptions::Subscriptions;
 use crate::templates::TemplateStore;
@@ -357,16 +358,11 @@ impl State {
     /// Stores an uploaded file (`{content_type, value}` in the HTTP form)
     /// under a new media_id.
     pub fn store_upload(&mut self, file: Option<&Value>, expires_at: Deadline) -> String {
-        let content_type = file
-            .and_then(|f| f.get("content_type"))
-            .and_then(Value::as_str)
+        let (content_type, bytes) = file.map_or((None, None), |f| read_file(f, Form::Http));
+        let content_type = content_type
             .unwrap_or("application/octet-stream")
             .to_owned();
-        let bytes = file
-            .and_then(|f| f.get("value"))
-            .and_then(Value::as_str)
-            .and_then(decode_base64)
-            .unwrap_or_default();
+        let bytes = bytes.unwrap_or_default();
         let id = loop {
             let id = new_media_id();
             if !self.media.contains_key(&id) {
