@@ -17,7 +17,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wechat_msg::client::Client;
+use wechat_msg::Client;
 use wechat_msg::{CustomerServiceMessage, Text};
 use wechat_msg_emulator::{Config, Emulator};
 use wechat_msg_tests::browser::{CHROMEDRIVER, Driver};

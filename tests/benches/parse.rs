@@ -61,7 +61,7 @@ where
     });
     group.bench_function("via_value", |b| {
         b.iter(|| {
-            let value = wechat_msg::wire::parse_json(black_box(text).as_bytes()).unwrap();
+            let value = wechat_msg::meta::parse_json(black_box(text).as_bytes()).unwrap();
             G::from_value(&value, Form::Http).unwrap()
         })
     });

@@ -17,7 +17,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use wechat_msg::wire::Wired;
+use wechat_msg::Wired;
 use wechat_msg::{CustomerServiceMessage, Form, TemplateMessage, UniformMessage, Wire};
 
 mod hand;

@@ -51,7 +51,7 @@ where
                 black_box(read);
             }
             Reader::ViaValue => {
-                let value = wechat_msg::wire::parse_json(black_box(text).as_bytes()).unwrap();
+                let value = wechat_msg::meta::parse_json(black_box(text).as_bytes()).unwrap();
                 black_box(G::from_value(&value, Form::Http).unwrap());
             }
         }

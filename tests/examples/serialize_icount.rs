@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use wechat_msg::wire::Wired;
+use wechat_msg::Wired;
 use wechat_msg::{CustomerServiceMessage, Form, TemplateMessage, UniformMessage, Wire};
 
 #[path = "../benches/hand/mod.rs"]

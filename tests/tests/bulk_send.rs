@@ -14,12 +14,13 @@ use futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use wechat_msg::client::{BulkMessage, BulkOptions, Client, Outcome, TokenSource};
+use wechat_msg::Client;
+use wechat_msg::client::{BulkMessage, BulkOptions, Outcome, TokenSource};
 use wechat_msg::{Errcode, ErrorClass, Form, SubscribeKeyword, SubscribeMessage};
 use wechat_msg_emulator::{Config, Emulator, Grant};
 
-fn subscribe() -> &'static wechat_msg::EndpointInfo {
-    wechat_msg::endpoint("subscribeMessage.send").unwrap()
+fn subscribe() -> &'static wechat_msg::meta::EndpointInfo {
+    wechat_msg::meta::endpoint("subscribeMessage.send").unwrap()
 }
 
 /// A subscribe message to `touser` whose content names `n`.

@@ -15,7 +15,7 @@ use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use wechat_msg::answer::read_answer;
+use wechat_msg::meta::read_answer;
 use wechat_msg::{
     Ack, CustomerServiceMessage, CustomerServiceMessageSendErrcode, Endpoint, Form, Rejection,
     TemplateMessage, TemplateMessageSendErrcode, UniformMessage, UniformMessageSendErrcode, Wire,
@@ -129,7 +129,8 @@ fn http_to_cloud_to_http_is_lossless() {
 /// The registry's `convert` is what `wechat-msg render` runs; the CLI's own
 /// tests run the binary on the same fixtures.
 fn render(api: &str, body: &Value, from: Form, to: Form) -> Value {
-    let endpoint = wechat_msg::endpoint(api).unwrap_or_else(|| panic!("{api} is not registered"));
+    let endpoint =
+        wechat_msg::meta::endpoint(api).unwrap_or_else(|| panic!("{api} is not registered"));
     (endpoint.convert)(body, from, to).unwrap_or_else(|e| panic!("{api} ({from}): {e}"))
 }
 
@@ -431,7 +432,7 @@ fn each_endpoint_knows_every_code_its_docs_list() {
         ("templateMessage.send", &[40037, 41028, 41029, 41030, 45009]),
     ];
     for (api, codes) in docs {
-        let info = wechat_msg::endpoint(api).unwrap();
+        let info = wechat_msg::meta::endpoint(api).unwrap();
         for &code in codes {
             assert!(info.errcode(code).is_some(), "{api} does not know {code}");
         }

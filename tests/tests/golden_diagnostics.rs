@@ -26,13 +26,14 @@ use axum::extract::Request;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use wechat_msg::client::{Client, CloudFunction, Via};
+use wechat_msg::client::CloudFunction;
 use wechat_msg::push::PushMessage;
 use wechat_msg::push::body::Encoding;
 use wechat_msg::{
     ApiQuotaQuery, ClearQuota, ClearQuotaByAppSecret, Endpoint, Form, MediaCheckAsync, MsgSecCheck,
     Push, RidQuery, SecCheckSuggest, UniformMessage, Wire,
 };
+use wechat_msg::{Client, Via};
 
 fn golden(api: &str, file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -413,7 +414,8 @@ fn the_diagnostics_are_https_only_and_the_checks_are_cloud_calls() {
         ("openApi.clearQuota", false),
         ("openApi.getRidInfo", false),
     ] {
-        let info = wechat_msg::endpoint(name).unwrap_or_else(|| panic!("{name} is in ENDPOINTS"));
+        let info =
+            wechat_msg::meta::endpoint(name).unwrap_or_else(|| panic!("{name} is in ENDPOINTS"));
         assert_eq!(info.cloud, cloud, "{name}");
     }
 }

@@ -9,7 +9,8 @@ use std::fmt::Debug;
 use std::path::Path;
 
 use serde_json::Value;
-use wechat_msg::client::{Client, CloudFunction, Via};
+use wechat_msg::client::CloudFunction;
+use wechat_msg::{Client, Via};
 use wechat_msg::{
     CustomerServiceBody, CustomerServiceMessage, Endpoint, Form, Image, Lang, MediaFile,
     MiniprogramState, SubscribeMessage, TempMediaQuery, TempMediaType, TempMediaUpload,

@@ -22,11 +22,12 @@ use axum::extract::Request;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use wechat_msg::client::{Client, CloudFunction, Via};
+use wechat_msg::client::CloudFunction;
 use wechat_msg::{
     AddTemplate, CreateActivityId, DeleteTemplate, Endpoint, Form, GetCategory,
     GetPubTemplateKeywords, GetPubTemplateTitles, GetTemplateList, SetUpdatableMsg, Wire,
 };
+use wechat_msg::{Client, Via};
 use wechat_msg_tests::sdk;
 
 fn golden(api: &str, file: &str) -> PathBuf {

@@ -2,7 +2,7 @@
 //! bytes. The reader refuses what is ambiguous, names where, and never panics.
 
 use proptest::prelude::*;
-use wechat_msg::wire::parse_json;
+use wechat_msg::meta::parse_json;
 use wechat_msg::{CustomerServiceMessage, Form, SubscribeMessage, Wire, WireErrorKind};
 
 fn error_of<T: Wire + std::fmt::Debug>(text: &str, form: Form) -> String {
@@ -95,7 +95,7 @@ fn control_characters_in_keys_are_escaped_in_error_paths() {
 #[test]
 fn an_answer_naming_a_key_twice_is_malformed() {
     use wechat_msg::MalformedAnswer;
-    use wechat_msg::answer::read_answer;
+    use wechat_msg::meta::read_answer;
     let twice = br#"{"errcode":0,"errmsg":"ok","errcode":40001}"#;
     let err = read_answer::<CustomerServiceMessage>(twice, Form::Http).unwrap_err();
     assert!(
@@ -121,7 +121,7 @@ proptest! {
         text in json_noise(),
         code in any::<i64>(),
     ) {
-        use wechat_msg::answer::read_answer;
+        use wechat_msg::meta::read_answer;
         for form in Form::ALL {
             let _ = read_answer::<CustomerServiceMessage>(&bytes, form);
             let _ = read_answer::<CustomerServiceMessage>(text.as_bytes(), form);

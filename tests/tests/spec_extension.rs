@@ -103,7 +103,8 @@ mod api {
 }
 
 use api::{DemoScene, DemoTextCheck, DemoTextCheckErrcode};
-use wechat_msg::client::{Client, CloudFunction, ErrorKind, TokenSource, Via};
+use wechat_msg::{Client, Via};
+use wechat_msg::client::{CloudFunction, ErrorKind, TokenSource};
 use wechat_msg::Endpoint;
 use wechat_msg_emulator::{Config, Emulator};
 
@@ -213,7 +214,8 @@ mod api {
 
 use api::{ApiQuotaQuery, ClearQuota, CustomerServiceMessage, MediaCheckAsync, MsgSecCheck, Push, RidQuery, SecCheckSuggest};
 use wechat_msg::Wire as _;
-use wechat_msg::client::{Client, CloudFunction, ErrorKind, TokenSource, Via};
+use wechat_msg::{Client, Via};
+use wechat_msg::client::{CloudFunction, ErrorKind, TokenSource};
 use wechat_msg::push::PushMessage;
 use wechat_msg_emulator::{Config, Emulator};
 

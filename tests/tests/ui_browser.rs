@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client as Browser, Locator};
 use serde_json::{Value, json};
-use wechat_msg::client::Client;
+use wechat_msg::Client;
 use wechat_msg::push::{PushConfig, PushService, Receiver};
 use wechat_msg::{CustomerServiceMessage, Form, Push, Text};
 use wechat_msg_emulator::{Config, Emulator, PushTarget};
@@ -193,13 +193,13 @@ async fn a_user_played_in_the_browser_talks_to_a_real_receiver() {
         |t| t.contains("TEMPLATE_ID (long-term"),
     )
     .await;
-    let info = wechat_msg::endpoint("subscribeMessage.send").unwrap();
+    let info = wechat_msg::meta::endpoint("subscribeMessage.send").unwrap();
     let body = json!({"touser": "ALICE", "template_id": "TEMPLATE_ID", "data": {
         "thing1": {"value": "Weekly sync"}, "time2": {"value": "15:01"},
         "date3": {"value": "2019年10月1日"}, "character_string4": {"value": "A-1024"},
         "phrase5": {"value": "待开始"}}});
     client
-        .send_value(info, &body, Form::Http, &wechat_msg::client::Via::Http)
+        .send_value(info, &body, Form::Http, &wechat_msg::Via::Http)
         .await
         .expect("the subscribe message is accepted");
     let card = wait_text(

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use wechat_msg::client::{Client, TokenSource, TokenStore, Via};
+use wechat_msg::client::{TokenSource, TokenStore};
+use wechat_msg::{Client, Via};
 
 use crate::failure::Failure;
 use crate::output::{Foreign, Redactions};

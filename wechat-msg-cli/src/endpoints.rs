@@ -1,7 +1,8 @@
 //! `wechat-msg endpoints`: what the spec holds.
 
 use serde_json::{Value, json};
-use wechat_msg::{AUTH_ENDPOINTS, Auth, ENDPOINTS, EndpointInfo};
+use wechat_msg::meta::{Auth, EndpointInfo};
+use wechat_msg::{AUTH_ENDPOINTS, ENDPOINTS};
 
 use crate::failure::Failure;
 

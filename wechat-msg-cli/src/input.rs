@@ -4,7 +4,8 @@
 use std::io::Read;
 
 use serde_json::Value;
-use wechat_msg::{EndpointInfo, Form};
+use wechat_msg::Form;
+use wechat_msg::meta::EndpointInfo;
 
 use crate::failure::Failure;
 use crate::output::Foreign;
@@ -16,7 +17,7 @@ pub fn endpoint(api: &str) -> Result<&'static EndpointInfo, Failure> {
             "`{api}` is a token endpoint: the client calls it itself to get an access_token (see --token-source); it is not sent as a request"
         )));
     }
-    wechat_msg::endpoint(api).ok_or_else(|| {
+    wechat_msg::meta::endpoint(api).ok_or_else(|| {
         let known: Vec<&str> = wechat_msg::ENDPOINTS.iter().map(|e| e.name).collect();
         Failure::invalid(format!(
             "unknown API `{}`; known APIs: {}",
@@ -48,7 +49,7 @@ pub fn read_json(file: Option<&str>) -> Result<Value, Failure> {
     };
     // Strict: a key given twice is an error naming it (with "last one
     // wins", `{"touser":"A","touser":"B"}` would go to B).
-    let value = wechat_msg::wire::parse_json(&bytes).map_err(|e| {
+    let value = wechat_msg::meta::parse_json(&bytes).map_err(|e| {
         Failure::invalid(format!(
             "{source}: invalid JSON: {}",
             Foreign(&e.to_string())

@@ -3,8 +3,8 @@
 //! `--cloud-function` and the token flags), the environment that fills in
 //! what they leave out, and the client they describe.
 
-use wechat_msg::Form;
-use wechat_msg::client::{Client, CloudFunction, Via as ClientVia};
+use wechat_msg::client::CloudFunction;
+use wechat_msg::{Client, Form, Via as ClientVia};
 use wechat_msg_emulator::{Config, Emulator};
 
 use crate::credentials::{self, TokenArgs};

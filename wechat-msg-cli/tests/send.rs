@@ -77,8 +77,8 @@ fn every_doc_example_is_sent_over_both_transports_to_the_embedded_emulator() {
                     .arg(&file));
                 assert_eq!(code, 0, "{api} {file:?} --via {via}: {stderr}");
                 let answer: Value = serde_json::from_str(&stdout).expect("the answer as JSON");
-                let binary = wechat_msg::endpoint(&api).map(|e| e.answer)
-                    == Some(wechat_msg::AnswerKind::Binary);
+                let binary = wechat_msg::meta::endpoint(&api).map(|e| e.answer)
+                    == Some(wechat_msg::meta::AnswerKind::Binary);
                 if binary {
                     // A download answers the file: its type and base64 bytes.
                     let content_type = if from == "http" {

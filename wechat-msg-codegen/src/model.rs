@@ -240,7 +240,7 @@ pub enum Ty {
 
 /// Server-checked meanings. This is the one list of roles: the spec's
 /// `role = "..."` names ([`Role::name`]) and the runtime's
-/// `wechat_msg::Role` enum (generated from [`Role::ALL`] by
+/// `wechat_msg::meta::Role` enum (generated from [`Role::ALL`] by
 /// `wechat_msg_macros::__role_enum!`, its variants [`Role::variant`]) both
 /// come from here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

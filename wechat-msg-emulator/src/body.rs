@@ -6,7 +6,8 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Query, Request};
 use axum::http::{HeaderMap, Method, Uri, header};
 use serde_json::{Map, Value};
-use wechat_msg::{BodyKind, EndpointInfo, FieldKind, Form, Location, WireErrorKind, protocol};
+use wechat_msg::meta::{BodyKind, EndpointInfo, FieldKind, Location};
+use wechat_msg::{Form, WireErrorKind, protocol};
 
 use crate::error::{WxError, format_error};
 
@@ -45,7 +46,7 @@ pub(crate) async fn from_http(
             // docs of addTemplate show JSON); the Content-Type tells which.
             BodyKind::Form if !is_json(headers) => form(info, &bytes),
             // A key given twice is refused, not "last one wins".
-            _ => wechat_msg::wire::parse_json(&bytes)
+            _ => wechat_msg::meta::parse_json(&bytes)
                 .map_err(|e| WxError::new(47001, format!("data format error: {e}")))?,
         }
     };

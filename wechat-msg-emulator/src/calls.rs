@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde_json::{Map, Value};
-use wechat_msg::{self as wx, AnswerKind, EndpointInfo, Role};
+use wechat_msg as wx;
+use wechat_msg::meta::{AnswerKind, EndpointInfo, Role};
 
 use crate::clock::Deadline;
 use crate::conversation::Typing;

@@ -9,7 +9,8 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use wechat_msg::{EndpointInfo, Form, protocol};
+use wechat_msg::meta::EndpointInfo;
+use wechat_msg::{Form, protocol};
 
 use crate::body::{query_pairs, query_value, validate};
 use crate::deliver::deliver_outbox;
@@ -33,7 +34,7 @@ pub(crate) async fn invoke(
         .check_token(&query)
         .and_then(|()| check_function(&shared, &query))
         .and_then(|()| {
-            wechat_msg::wire::parse_json(&bytes)
+            wechat_msg::meta::parse_json(&bytes)
                 .map_err(|e| WxError::new(47001, format!("data format error: the event: {e}")))
         });
     let event = match event {

@@ -102,7 +102,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
-use wechat_msg::{EndpointInfo, Role};
+use wechat_msg::meta::{EndpointInfo, Role};
 
 use crate::clock::{MAX_DURATION, MAX_SECS};
 use crate::faults::Faults;

@@ -244,7 +244,7 @@ async fn user_acts(
     Path(openid): Path<String>,
     Extension(Buffered(body)): Extension<Buffered>,
 ) -> Result<Response, ControlError> {
-    let Value::Object(push) = wechat_msg::wire::parse_json(&body)
+    let Value::Object(push) = wechat_msg::meta::parse_json(&body)
         .map_err(|e| ControlError::bad_request(e.to_string()))?
     else {
         return Err(ControlError::bad_request(

@@ -200,7 +200,7 @@ mod tests {
         let body = err.http_body();
         let msg = body["errmsg"].as_str().unwrap();
         assert!(msg.starts_with("invalid openid rid: "), "{msg}");
-        assert!(wechat_msg::answer::rid_of(msg).is_some());
+        assert!(wechat_msg::meta::rid_of(msg).is_some());
         let cloud = err.cloud_body("customerServiceMessage.send");
         let msg = cloud["errMsg"].as_str().unwrap();
         assert!(

@@ -11,9 +11,9 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use wechat_msg::meta::{EndpointInfo, Location};
 use wechat_msg::{
-    ClearQuotaByAppSecret, EndpointInfo, Form, Location, StableTokenRequest, TokenAnswer,
-    TokenRequest, Wire,
+    ClearQuotaByAppSecret, Form, StableTokenRequest, TokenAnswer, TokenRequest, Wire,
 };
 
 use crate::body::{self, query_pairs, query_value};
@@ -110,7 +110,7 @@ fn token_request<R: wechat_msg::Endpoint>(
     } else if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(WxError::new(44002, "empty post data"));
     } else {
-        wechat_msg::wire::parse_json(&bytes)
+        wechat_msg::meta::parse_json(&bytes)
             .map_err(|e| WxError::new(47001, format!("data format error: {e}")))?
     };
     if let Value::Object(map) = &mut body {
@@ -197,7 +197,7 @@ pub(crate) async fn clear_quota_by_secret(
 ) -> Response {
     let (parts, _) = request.into_parts();
     let mut query = query_pairs(&parts.uri);
-    if let Ok(Value::Object(body)) = wechat_msg::wire::parse_json(&bytes) {
+    if let Ok(Value::Object(body)) = wechat_msg::meta::parse_json(&bytes) {
         for (key, value) in body {
             if let Value::String(value) = value
                 && query_value(&query, &key).is_none()

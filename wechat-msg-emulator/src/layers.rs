@@ -23,7 +23,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::Value;
-use wechat_msg::{EndpointInfo, Method, protocol};
+use wechat_msg::meta::{EndpointInfo, Method};
+use wechat_msg::protocol;
 
 use crate::conn::ConnectionKill;
 use crate::error::{ControlError, Errcode, WxError};
@@ -217,7 +218,7 @@ fn concerns(
     let roles = info
         .roles
         .iter()
-        .filter(|r| r.role == wechat_msg::Role::Openid);
+        .filter(|r| r.role == wechat_msg::meta::Role::Openid);
     let mut roles = roles.peekable();
     if roles.peek().is_none() || body.is_empty() {
         return (Some(info), None);

@@ -196,7 +196,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use wechat_msg::EndpointInfo;
+use wechat_msg::meta::EndpointInfo;
 
 pub use clock::MAX_DURATION;
 pub use config::{

@@ -5,7 +5,8 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
-use wechat_msg::{EndpointInfo, Form, protocol};
+use wechat_msg::meta::EndpointInfo;
+use wechat_msg::{Form, protocol};
 
 use crate::error::{status_body, status_map};
 

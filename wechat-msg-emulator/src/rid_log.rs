@@ -71,5 +71,5 @@ fn rid_of_answer(bytes: &[u8]) -> Option<String> {
         .get(protocol::status_keys(form).1)?
         .as_str()?
         .to_owned();
-    wechat_msg::answer::rid_of(&errmsg)
+    wechat_msg::meta::rid_of(&errmsg)
 }

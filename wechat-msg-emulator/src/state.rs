@@ -14,8 +14,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
+use wechat_msg::Form;
+use wechat_msg::meta::{EndpointInfo, Method, Role};
 use wechat_msg::protocol::read_file;
-use wechat_msg::{EndpointInfo, Form, Method, Role};
 
 use crate::activities::Activities;
 use crate::clock::{Deadline, MAX_DURATION, MAX_SECS};
@@ -434,7 +435,7 @@ mod tests {
     #[test]
     fn a_form_id_is_used_once() {
         let shared = shared();
-        let info = wechat_msg::endpoint("templateMessage.send").unwrap();
+        let info = wechat_msg::meta::endpoint("templateMessage.send").unwrap();
         let body = json!({"touser": "OPENID", "template_id": "TEMPLATE_ID", "form_id": "FORMID"});
         assert!(shared.process(info, body.clone(), Via::Http).is_ok());
         let err = shared.process(info, body, Via::Http).unwrap_err();
@@ -445,7 +446,7 @@ mod tests {
     #[test]
     fn a_rejected_call_consumes_nothing() {
         let shared = shared();
-        let info = wechat_msg::endpoint("templateMessage.send").unwrap();
+        let info = wechat_msg::meta::endpoint("templateMessage.send").unwrap();
         let bad = json!({"touser": "OPENID", "template_id": "NOPE", "form_id": "FORMID"});
         assert_eq!(
             shared.process(info, bad, Via::Http).unwrap_err().code,
@@ -458,7 +459,7 @@ mod tests {
     #[test]
     fn reset_restores_form_ids_and_clears_messages() {
         let shared = shared();
-        let info = wechat_msg::endpoint("templateMessage.send").unwrap();
+        let info = wechat_msg::meta::endpoint("templateMessage.send").unwrap();
         let body = json!({"touser": "OPENID", "template_id": "TEMPLATE_ID", "form_id": "FORMID"});
         assert!(shared.process(info, body.clone(), Via::Http).is_ok());
         shared.reset();

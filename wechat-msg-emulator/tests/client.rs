@@ -11,10 +11,10 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use wechat_msg::client::{
-    Client, CloudFunction, DeliveryUnknown, ErrorKind, RetryPolicy, TokenSource, Via as ClientVia,
+use wechat_msg::client::{CloudFunction, DeliveryUnknown, ErrorKind, RetryPolicy, TokenSource};
+use wechat_msg::{
+    Client, CustomerServiceMessage, Errcode, Form, TemplateMessage, Text, Via as ClientVia,
 };
-use wechat_msg::{CustomerServiceMessage, Errcode, Form, TemplateMessage, Text};
 use wechat_msg_emulator::{App, Config, Emulator, Faults, Via};
 
 mod spec {
@@ -74,7 +74,7 @@ async fn every_doc_example_goes_through_both_transports() {
         let client = client(&emu, stable(&emu), via.clone());
         for (api, name, body) in common::doc_examples("http") {
             emu.reset();
-            let info = wechat_msg::endpoint(&api).unwrap();
+            let info = wechat_msg::meta::endpoint(&api).unwrap();
             let answer = client
                 .send_value(info, &body, Form::Http, &via)
                 .await
@@ -293,7 +293,7 @@ async fn a_reset_connection_is_delivery_unknown_and_the_message_went_through() {
 async fn an_invalid_dynamic_body_is_not_sent() {
     let emu = Emulator::start(Config::default()).await.unwrap();
     let client = client(&emu, stable(&emu), ClientVia::Http);
-    let info = wechat_msg::endpoint("customerServiceMessage.send").unwrap();
+    let info = wechat_msg::meta::endpoint("customerServiceMessage.send").unwrap();
     let body = json!({"touser": "OPENID", "msgtype": "link", "link": {}});
     let err = client
         .send_value(info, &body, Form::Http, &ClientVia::Http)
@@ -357,10 +357,10 @@ async fn an_image_goes_end_to_end_upload_then_download_over_both_transports() {
 async fn an_image_message_goes_end_to_end_with_the_repository_spec() {
     let emu = Emulator::start(Config::default()).await.unwrap();
     let png = wechat_msg_emulator::config::TINY_PNG;
-    let upload = wechat_msg::endpoint("customerServiceMessage.uploadTempMedia").unwrap();
+    let upload = wechat_msg::meta::endpoint("customerServiceMessage.uploadTempMedia").unwrap();
     let image_message = |media_id: &str| json!({"touser": "OPENID", "msgtype": "image", "image": {"media_id": media_id}});
-    let send = wechat_msg::endpoint("customerServiceMessage.send").unwrap();
-    let get = wechat_msg::endpoint("customerServiceMessage.getTempMedia").unwrap();
+    let send = wechat_msg::meta::endpoint("customerServiceMessage.send").unwrap();
+    let get = wechat_msg::meta::endpoint("customerServiceMessage.getTempMedia").unwrap();
     for via in both() {
         let client = client(&emu, stable(&emu), via.clone());
         let file = json!({"content_type": "image/png", "value": STANDARD.encode(png)});

@@ -30,7 +30,7 @@ async fn every_doc_example_succeeds_as_a_cloud_call() {
         assert_eq!(messages.len(), 1);
         assert_eq!(messages[0].via, Via::Cloud);
         // Recorded in the HTTP form.
-        let info = wechat_msg::endpoint(&api).unwrap();
+        let info = wechat_msg::meta::endpoint(&api).unwrap();
         let http = (info.convert)(&data, Form::Cloud, Form::Http).unwrap();
         assert_eq!(messages[0].body, http, "{api} {name}");
         assert!(http.get("touser").is_some());

@@ -145,7 +145,7 @@ async fn typing_needs_a_recent_interaction_and_is_not_repeated() {
 /// A developer's app: the library's push service, whose handler answers
 /// every text through the client, as `examples/echo-bot.rs` does.
 async fn echo_bot(h: &Harness, encrypted: bool) -> (String, Arc<AtomicUsize>) {
-    let client = wechat_msg::client::Client::builder()
+    let client = wechat_msg::Client::builder()
         .base_url(h.emu.base_url())
         .credentials(h.emu.app().appid.clone(), h.emu.app().secret.clone())
         .build()

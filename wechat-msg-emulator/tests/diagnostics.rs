@@ -22,7 +22,7 @@ fn text(to: &str) -> Value {
 
 fn rid(answer: &Value) -> String {
     let msg = answer["errmsg"].as_str().unwrap_or_default();
-    wechat_msg::answer::rid_of(msg).unwrap_or_else(|| panic!("no rid in {answer}"))
+    wechat_msg::meta::rid_of(msg).unwrap_or_else(|| panic!("no rid in {answer}"))
 }
 
 async fn quota(h: &Harness, path: &str) -> Value {
@@ -279,7 +279,7 @@ async fn a_failed_calls_rid_tells_what_was_sent_for_7_days() {
     let cloud = h
         .cloud("customerServiceMessage.send", &text("NOBODY"))
         .await;
-    let cloud_rid = wechat_msg::answer::rid_of(cloud["errMsg"].as_str().unwrap()).unwrap();
+    let cloud_rid = wechat_msg::meta::rid_of(cloud["errMsg"].as_str().unwrap()).unwrap();
     let info = h
         .send("openApi.getRidInfo", &json!({ "rid": cloud_rid }))
         .await;

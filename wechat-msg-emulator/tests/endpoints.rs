@@ -408,7 +408,7 @@ async fn a_withdrawn_uniform_message_answers_45109_as_wechat_did() {
         ),
         "{msg}"
     );
-    assert!(wechat_msg::answer::rid_of(msg).is_some());
+    assert!(wechat_msg::meta::rid_of(msg).is_some());
     // The same as a cloud call, and templateMessage.send's 45103.
     let cloud = h.cloud("uniformMessage.send", &json!({})).await;
     assert_eq!(cloud["errCode"], 45109, "{cloud}");

@@ -264,7 +264,7 @@ async fn check(h: &Harness, case: Case) -> Result<(), TestCaseError> {
 
     let binary = wechat_msg::ENDPOINTS
         .iter()
-        .any(|e| e.path == case.path && e.answer == wechat_msg::AnswerKind::Binary);
+        .any(|e| e.path == case.path && e.answer == wechat_msg::meta::AnswerKind::Binary);
     let answer = match parsed {
         Ok(answer) => answer,
         // A downloaded file.

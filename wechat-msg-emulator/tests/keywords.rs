@@ -8,7 +8,8 @@ mod common;
 use common::{Harness, errcode};
 use serde_json::{Value, json};
 use wechat_msg::Form;
-use wechat_msg::client::{Client, ErrorKind, TokenSource, Via};
+use wechat_msg::client::{ErrorKind, TokenSource};
+use wechat_msg::{Client, Via};
 
 fn subscribe(key: &str, value: &str) -> Value {
     json!({"touser": "OPENID", "template_id": "TEMPLATE_ID", "data": {key: {"value": value}}})
@@ -83,7 +84,7 @@ async fn the_client_refuses_before_the_emulator_sees_it() {
         .token_source(TokenSource::classic(app.appid.clone(), app.secret.clone()))
         .build()
         .unwrap();
-    let info = wechat_msg::endpoint("subscribeMessage.send").unwrap();
+    let info = wechat_msg::meta::endpoint("subscribeMessage.send").unwrap();
     let err = client
         .send_value(
             info,

@@ -61,7 +61,7 @@ async fn a_message_to_a_user_without_a_subscription_answers_43101() {
         errmsg.starts_with("user refuse to accept the msg rid: "),
         "{errmsg}"
     );
-    assert!(wechat_msg::answer::rid_of(errmsg).is_some(), "{errmsg}");
+    assert!(wechat_msg::meta::rid_of(errmsg).is_some(), "{errmsg}");
     // Through the cloud relay as well.
     let inner = h
         .cloud(

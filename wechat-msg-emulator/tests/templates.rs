@@ -5,12 +5,13 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wechat_msg::client::{Client, CloudFunction, RetryPolicy, Via};
+use wechat_msg::client::{CloudFunction, RetryPolicy};
 use wechat_msg::{
     AddTemplate, CreateActivityId, DeleteTemplate, Errcode, GetCategory, GetPubTemplateKeywords,
     GetPubTemplateTitles, GetTemplateList, SetUpdatableMsg, SubscribeMessage, UpdatableParameter,
     UpdatableTemplateInfo,
 };
+use wechat_msg::{Client, Via};
 use wechat_msg_emulator::{Config, Emulator};
 
 fn both() -> [Via; 2] {

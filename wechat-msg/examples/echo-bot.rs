@@ -23,7 +23,7 @@
 //! curl http://127.0.0.1:8080/_emulator/messages   # the bot's "echo: hi"
 //! ```
 
-use wechat_msg::client::Client;
+use wechat_msg::Client;
 use wechat_msg::push::{PushConfig, PushService, Receiver};
 use wechat_msg::{CustomerServiceMessage, MsgSecCheck, Push, SecCheckSuggest, Text};
 

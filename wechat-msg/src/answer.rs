@@ -93,7 +93,7 @@ pub enum MalformedAnswer {
 /// reached you another way (a relay of your own, a recorded answer).
 ///
 /// ```
-/// use wechat_msg::answer::read_answer;
+/// use wechat_msg::meta::read_answer;
 /// use wechat_msg::{CustomerServiceMessage, CustomerServiceMessageSendErrcode, Form};
 ///
 /// let body = br#"{"errcode":45015,"errmsg":"response out of time limit rid: 6527-c1f2"}"#;
@@ -242,10 +242,10 @@ impl<'de> serde::de::Visitor<'de> for SuccessSeed {
 ///
 /// ```
 /// assert_eq!(
-///     wechat_msg::answer::rid_of("invalid openid rid: 6527c1f2-1a2b").as_deref(),
+///     wechat_msg::meta::rid_of("invalid openid rid: 6527c1f2-1a2b").as_deref(),
 ///     Some("6527c1f2-1a2b")
 /// );
-/// assert_eq!(wechat_msg::answer::rid_of("invalid openid"), None);
+/// assert_eq!(wechat_msg::meta::rid_of("invalid openid"), None);
 /// ```
 pub fn rid_of(errmsg: &str) -> Option<String> {
     let (_, rest) = errmsg.rsplit_once("rid:")?;

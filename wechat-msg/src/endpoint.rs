@@ -92,7 +92,7 @@ pub trait AnyRequest: Send + Sync + fmt::Debug {
 
 impl<T: Wire + Send + Sync + fmt::Debug> AnyRequest for T {
     fn in_form(&self, form: Form) -> Box<dyn erased_serde::Serialize + '_> {
-        Box::new(crate::wire::Wired(form, self))
+        Box::new(crate::Wired(form, self))
     }
 
     fn media(&self, key: &str) -> Option<&crate::media::MediaFile> {
@@ -268,9 +268,9 @@ pub struct FieldInfo {
 /// trying types in turn.
 ///
 /// ```
-/// use wechat_msg::FieldKind;
+/// use wechat_msg::meta::FieldKind;
 ///
-/// let info = wechat_msg::endpoint("subscribeMessage.addTemplate").unwrap();
+/// let info = wechat_msg::meta::endpoint("subscribeMessage.addTemplate").unwrap();
 /// let kid_list = info.fields.iter().find(|f| f.http == "kidList").unwrap();
 /// assert_eq!(kid_list.kind, FieldKind::List(&FieldKind::Integer));
 /// assert_eq!(kid_list.kind.item(), &FieldKind::Integer);
@@ -408,7 +408,7 @@ pub trait Errcode: fmt::Debug + fmt::Display + Clone + Send + Sync + 'static {
 
 /// An errcode of an endpoint known only at run time, from its
 /// [`EndpointInfo::errcodes`] table: what
-/// [`Client::send_value`](crate::client::Client::send_value) reports, and
+/// [`Client::send_value`](crate::Client::send_value) reports, and
 /// what any endpoint's errcode becomes when an error is erased
 /// ([`client::Error::erase`](crate::client::Error::erase)).
 ///

@@ -20,32 +20,34 @@
 
 extern crate self as wechat_msg;
 
-pub mod answer;
+mod answer;
 #[cfg(feature = "client")]
 pub mod client;
-pub mod endpoint;
+mod endpoint;
 mod form;
 mod json;
 mod keyword_rule;
-pub mod link;
-pub mod media;
+mod link;
+mod media;
+pub mod meta;
 pub mod protocol;
 pub mod push;
 pub mod sdk;
 pub mod template;
-pub mod wire;
+mod wire;
 
+// The root holds what users build, send and receive; every item has this
+// one path. Tooling metadata is in `meta`, the framing in `protocol`, the
+// client's and the receiver's machinery in `client` and `push`, and the
+// helpers of generated code only in `__private` (ARCHITECTURE.md, "One path
+// per item").
 pub use answer::{MalformedAnswer, Rejection};
 #[cfg(feature = "client")]
-pub use client::{Client, Via};
-pub use endpoint::{
-    Ack, Answer, AnswerKind, AnyErrcode, AnyRequest, Auth, BodyKind, Deprecation, Endpoint,
-    EndpointInfo, Errcode, ErrcodeInfo, ErrorClass, FieldInfo, FieldKind, Location, MediaBytes,
-    Method, Role, RoleInfo,
-};
+pub use client::{send::Client, via::Via};
+pub use endpoint::{Ack, Answer, AnyErrcode, Endpoint, Errcode, ErrorClass, MediaBytes};
 pub use link::{LinkText, MiniProgramLink};
 pub use media::MediaFile;
-pub use wire::{Form, Wire, WireError, WireErrorKind};
+pub use wire::{Form, Hint, Wire, WireError, WireErrorKind, Wired};
 
 /// Generates the API of a spec directory; see `api-spec/README.md`.
 ///
@@ -63,14 +65,9 @@ pub use wechat_msg_macros::api;
 /// [`SubscribeMessage`]. A relative path is resolved like [`api!`]'s.
 pub use wechat_msg_macros::templates;
 
-pub mod api;
+mod api;
 
 pub use api::*;
-
-/// The endpoint whose cloud-call name is `name`.
-pub fn endpoint(name: &str) -> Option<&'static EndpointInfo> {
-    ENDPOINTS.iter().copied().find(|e| e.name == name)
-}
 
 /// Support for generated code. Not part of the public API.
 #[doc(hidden)]

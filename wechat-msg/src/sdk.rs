@@ -6,7 +6,7 @@
 //! generated code never applies these rules to a key the spec names. They
 //! are for keys the spec does not name: what wx-server-sdk does to a
 //! request's keys before it calls the HTTP API, and to an answer's keys on
-//! the way back ([`EndpointInfo::convert_answer`](crate::EndpointInfo::convert_answer)
+//! the way back ([`EndpointInfo::convert_answer`](crate::meta::EndpointInfo::convert_answer)
 //! uses them for answer keys outside the spec; the emulator uses
 //! [`request_keys`] to accept what the SDK accepts).
 //!

@@ -11,9 +11,8 @@ use std::time::Duration;
 use axum::response::Response;
 use client_support::*;
 use serde_json::json;
-use wechat_msg::client::{
-    AnswerProblem, Client, Delivery, DeliveryUnknown, ErrorKind, TokenSource,
-};
+use wechat_msg::Client;
+use wechat_msg::client::{AnswerProblem, Delivery, DeliveryUnknown, ErrorKind, TokenSource};
 use wechat_msg::{CustomerServiceMessageSendErrcode as Code, MalformedAnswer};
 
 const SEND: &str = "/cgi-bin/message/custom/send";

@@ -13,7 +13,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use client_support::*;
 use serde_json::{Value, json};
-use wechat_msg::client::{AnswerProblem, Client, CloudFunction, ErrorKind, Via};
+use wechat_msg::client::{AnswerProblem, CloudFunction, ErrorKind};
+use wechat_msg::{Client, Via};
 use wechat_msg::{
     CustomerServiceMessageGetTempMediaErrcode, CustomerServiceMessageSendErrcode as Code, Form,
     MediaBytes, MediaFile, TempMediaQuery, TempMediaType, TempMediaUpload,
@@ -339,7 +340,7 @@ async fn an_errcode_that_is_not_a_number_in_resp_data_is_delivery_unknown() {
 async fn dynamic_send_over_the_cloud_answers_in_the_callers_form() {
     let (fake, _) = wechat().await;
     let client = client(&fake);
-    let info = wechat_msg::endpoint("customerServiceMessage.uploadTempMedia").unwrap();
+    let info = wechat_msg::meta::endpoint("customerServiceMessage.uploadTempMedia").unwrap();
     let body = json!({"type": "image", "media": {"content_type": "image/png", "value": STANDARD.encode(PNG)}});
     let answer = client
         .send_value(info, &body, Form::Http, &cloud())
@@ -356,7 +357,7 @@ async fn dynamic_send_over_the_cloud_answers_in_the_callers_form() {
         .unwrap();
     assert_eq!(answer["media_id"], "MEDIA_ID");
 
-    let info = wechat_msg::endpoint("customerServiceMessage.getTempMedia").unwrap();
+    let info = wechat_msg::meta::endpoint("customerServiceMessage.getTempMedia").unwrap();
     for via in [Via::Http, cloud()] {
         let answer = client
             .send_value(info, &json!({"mediaId": "MEDIA_ID"}), Form::Cloud, &via)

@@ -9,13 +9,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use client_support::*;
 use serde_json::json;
-use wechat_msg::client::{Delivery, ErrorKind, Via};
+use wechat_msg::Via;
+use wechat_msg::client::{Delivery, ErrorKind};
 use wechat_msg::{AnyErrcode, Errcode, ErrorClass, Form};
 
 const SEND: &str = "/cgi-bin/message/custom/send";
 
-fn info(name: &str) -> &'static wechat_msg::EndpointInfo {
-    wechat_msg::endpoint(name).unwrap()
+fn info(name: &str) -> &'static wechat_msg::meta::EndpointInfo {
+    wechat_msg::meta::endpoint(name).unwrap()
 }
 
 async fn accepting() -> Fake {

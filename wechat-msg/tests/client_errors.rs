@@ -11,14 +11,15 @@ use std::time::Duration;
 use client_support::*;
 use serde_json::json;
 use wechat_msg::client::{
-    AnswerProblem, AnyError, BadAnswer, BoxError, BoxFuture, BuildError, Client, Delivery,
-    DeliveryUnknown, Error, ErrorKind, FreshToken, RetryPolicy, TokenErrcode, TokenError,
-    TokenErrorKind, TokenProvider, TokenSource, TransportError, Via,
+    AnswerProblem, AnyError, BadAnswer, BoxError, BoxFuture, BuildError, Delivery, DeliveryUnknown,
+    Error, ErrorKind, FreshToken, RetryPolicy, TokenErrcode, TokenError, TokenErrorKind,
+    TokenProvider, TokenSource, TransportError,
 };
 use wechat_msg::{
     AnyErrcode, CustomerServiceMessageSendErrcode as Code, Errcode, ErrorClass, Form,
     MalformedAnswer, Rejection, WireError,
 };
+use wechat_msg::{Client, Via};
 
 const SEND: &str = "/cgi-bin/message/custom/send";
 
@@ -160,7 +161,7 @@ async fn a_providers_error_is_in_the_chain() {
 #[tokio::test]
 async fn an_invalid_request_chains_to_its_wire_error() {
     let fake = serve(|_| async { ok() }).await;
-    let send = wechat_msg::endpoint("customerServiceMessage.send").unwrap();
+    let send = wechat_msg::meta::endpoint("customerServiceMessage.send").unwrap();
     let err = client(&fake.base_url())
         .send_value(send, &json!({"touser": "OPENID"}), Form::Http, &Via::Http)
         .await

@@ -14,9 +14,10 @@ use std::time::Duration;
 use client_support::*;
 use serde_json::json;
 use wechat_msg::CustomerServiceMessageSendErrcode as Code;
+use wechat_msg::Via;
 use wechat_msg::client::{
     AccessToken, AnswerProblem, BoxError, BoxFuture, CloudFunction, Delivery, ErrorKind,
-    FreshToken, TokenErrorKind, TokenProvider, TokenSource, Via,
+    FreshToken, TokenErrorKind, TokenProvider, TokenSource,
 };
 use wechat_msg::{Form, MalformedAnswer};
 
@@ -326,7 +327,7 @@ async fn echoing() -> Fake {
 async fn a_success_echoing_the_token_and_the_secret_is_scrubbed() {
     let fake = echoing().await;
     let client = builder(&fake.base_url()).build().unwrap();
-    let send = wechat_msg::endpoint("customerServiceMessage.send").unwrap();
+    let send = wechat_msg::meta::endpoint("customerServiceMessage.send").unwrap();
     let body = json!({"touser": "OPENID", "msgtype": "text", "text": {"content": "hi"}});
     for from in [Form::Http, Form::Cloud] {
         let answer = client
@@ -450,7 +451,7 @@ async fn control_characters_in_an_errmsg_are_escaped() {
             ],
         );
 
-        let send = wechat_msg::endpoint("customerServiceMessage.send").unwrap();
+        let send = wechat_msg::meta::endpoint("customerServiceMessage.send").unwrap();
         let body = json!({"touser": "OPENID", "msgtype": "text", "text": {"content": "hi"}});
         let err = client
             .send_value(send, &body, Form::Http, &Via::Http)
@@ -477,7 +478,7 @@ async fn control_characters_from_the_token_endpoint_are_escaped() {
 async fn control_characters_in_an_input_key_are_escaped() {
     let fake = serve(|_| async { ok() }).await;
     let client = builder(&fake.base_url()).build().unwrap();
-    let send = wechat_msg::endpoint("customerServiceMessage.send").unwrap();
+    let send = wechat_msg::meta::endpoint("customerServiceMessage.send").unwrap();
     let body = json!({"touser": "OPENID", "msgtype": "text", "text": {"content": "hi", HOSTILE: 1}, HOSTILE: 2});
     let err = client
         .send_value(send, &body, Form::Http, &Via::Http)

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use client_support::redis_server::RedisServer;
 use client_support::*;
+use wechat_msg::Client;
 use wechat_msg::client::{
-    AccessToken, BoxError, BoxFuture, Client, ErrorKind, FreshToken, StoreFallback, TokenErrorKind,
+    AccessToken, BoxError, BoxFuture, ErrorKind, FreshToken, StoreFallback, TokenErrorKind,
     TokenProvider, TokenSource, TokenStore,
 };
 

@@ -5,7 +5,8 @@
 mod client_support;
 
 use client_support::*;
-use wechat_msg::client::{BuildError, Client, DEFAULT_USER_AGENT, TokenSource};
+use wechat_msg::Client;
+use wechat_msg::client::{BuildError, DEFAULT_USER_AGENT, TokenSource};
 
 const SEND: &str = "/cgi-bin/message/custom/send";
 

@@ -11,7 +11,8 @@ use std::time::Duration;
 use client_support::*;
 use serde_json::json;
 use wechat_msg::Form;
-use wechat_msg::client::{Client, ErrorKind, RetryPolicy, TokenSource, Via};
+use wechat_msg::client::{ErrorKind, RetryPolicy, TokenSource};
+use wechat_msg::{Client, Via};
 
 const TOKEN: &str = "ACCESS-TOKEN-6f1ed002ab5595859014ebf0951522d9";
 
@@ -218,7 +219,7 @@ async fn no_error_kind_shows_the_token_or_the_secret() {
     // Invalid request (dynamic send).
     let err = client(&fake.base_url())
         .send_value(
-            wechat_msg::endpoint("customerServiceMessage.send").unwrap(),
+            wechat_msg::meta::endpoint("customerServiceMessage.send").unwrap(),
             &json!({"touser": TOKEN}),
             Form::Http,
             &Via::Http,

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 
 use client_support::*;
 use serde_json::json;
-use wechat_msg::client::{BulkMessage, ErrorKind, Outcome, Via};
+use wechat_msg::Via;
+use wechat_msg::client::{BulkMessage, ErrorKind, Outcome};
 use wechat_msg::keyword::{
     Amount, CarNumber, CharacterString, Date, KeywordError, KeywordType, Letter, Name, Number,
     PhoneNumber, Phrase, Symbol, Thing, Time,
@@ -353,7 +354,7 @@ async fn the_client_refuses_an_invalid_subscribe_message_as_not_sent() {
     assert!(err.to_string().contains(expected), "{err}");
 
     // Dynamic, in either form.
-    let info = wechat_msg::endpoint("subscribeMessage.send").unwrap();
+    let info = wechat_msg::meta::endpoint("subscribeMessage.send").unwrap();
     for (form, body) in [
         (
             Form::Http,

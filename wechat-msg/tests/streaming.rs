@@ -16,7 +16,8 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use serde_json::Value;
-use wechat_msg::wire::{Cx, parse_json};
+use wechat_msg::__private::Cx;
+use wechat_msg::meta::parse_json;
 use wechat_msg::{
     Ack, AddTemplate, Answer, CreateActivityId, CustomerServiceMessage, DeleteTemplate, Endpoint,
     Form, GetCategory, GetPubTemplateKeywords, GetPubTemplateTitles, GetTemplateList,

@@ -3,9 +3,10 @@
 //! their place outside the registry of sendable endpoints.
 
 use serde_json::json;
+use wechat_msg::meta::{Auth, Location};
 use wechat_msg::{
-    AUTH_ENDPOINTS, Answer, Auth, ENDPOINTS, Endpoint, Errcode, ErrorClass, Form, GrantType,
-    Location, StableTokenRequest, TokenAnswer, TokenErrcode, TokenRequest, Wire,
+    AUTH_ENDPOINTS, Answer, ENDPOINTS, Endpoint, Errcode, ErrorClass, Form, GrantType,
+    StableTokenRequest, TokenAnswer, TokenErrcode, TokenRequest, Wire,
 };
 
 const SECRET: &str = "S3CR3T-app-secret-0123456789abcdef";
@@ -124,7 +125,11 @@ fn token_endpoints_are_not_in_the_registry_of_sendable_endpoints() {
     for info in AUTH_ENDPOINTS {
         assert_eq!(info.auth, Auth::None, "{}", info.name);
         assert!(!info.cloud, "{}", info.name);
-        assert!(wechat_msg::endpoint(info.name).is_none(), "{}", info.name);
+        assert!(
+            wechat_msg::meta::endpoint(info.name).is_none(),
+            "{}",
+            info.name
+        );
     }
     // Sent with a token, and cloud calls but for the diagnostics WeChat
     // offers over HTTPS only.

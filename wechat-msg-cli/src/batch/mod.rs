@@ -1,5 +1,5 @@
 //! `wechat-msg send-batch`: one request body per line of a JSONL file, sent
-//! with [`Client::send_all_with`](wechat_msg::client::Client::send_all_with),
+//! with [`Client::send_all_with`](wechat_msg::Client::send_all_with),
 //! each line's outcome recorded so that the batch is resumable, by one
 //! process with a local report or by many with a shared journal.
 //!
@@ -44,8 +44,10 @@ use std::time::Duration;
 use futures_util::{Stream, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Map, Value, json};
-use wechat_msg::client::{BulkMessage, BulkOptions, Client, ErrorKind, Outcome, Via};
-use wechat_msg::{EndpointInfo, Errcode, Form};
+use wechat_msg::client::{BulkMessage, BulkOptions, ErrorKind, Outcome};
+use wechat_msg::meta::EndpointInfo;
+use wechat_msg::{Client, Via};
+use wechat_msg::{Errcode, Form};
 
 use self::lines::{Input, InputLine};
 use crate::failure::Failure;
@@ -249,7 +251,7 @@ fn validate_line(
 /// Why a line is invalid, or its body.
 fn validate(info: &'static EndpointInfo, text: &[u8], from: Form) -> Result<Value, String> {
     let body =
-        wechat_msg::wire::parse_json(text).map_err(|e| Foreign(&e.to_string()).to_string())?;
+        wechat_msg::meta::parse_json(text).map_err(|e| Foreign(&e.to_string()).to_string())?;
     (info.convert)(&body, from, from).map_err(|e| Foreign(&e.to_string()).to_string())?;
     Ok(body)
 }
@@ -365,7 +367,7 @@ impl Sender {
                             // Validated before: a body that no longer parses
                             // is sent as Null, which the bulk send reports
                             // as invalid.
-                            let body = wechat_msg::wire::parse_json(&text).unwrap_or(Value::Null);
+                            let body = wechat_msg::meta::parse_json(&text).unwrap_or(Value::Null);
                             Some(BulkMessage::value(info, body, from))
                         }
                         Err(problem) => {

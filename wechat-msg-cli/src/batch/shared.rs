@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde_json::{Value, json};
-use wechat_msg::EndpointInfo;
+use wechat_msg::meta::EndpointInfo;
 
 use super::lines::{Digest, Input, InputLine};
 use super::report::changed;

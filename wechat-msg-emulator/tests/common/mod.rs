@@ -85,7 +85,7 @@ impl Harness {
 
     /// Sends `body` (HTTP form) to the endpoint `api` with `token`.
     pub async fn send_with(&self, token: &str, api: &str, body: &Value) -> Value {
-        let info = wechat_msg::endpoint(api).expect("a known endpoint");
+        let info = wechat_msg::meta::endpoint(api).expect("a known endpoint");
         self.post(&format!("{}?access_token={token}", info.path), body)
             .await
     }
@@ -157,7 +157,7 @@ pub fn doc_examples(form: &str) -> Vec<(String, String, Value)> {
         // `media.rs`, template management and updatable messages by
         // `templates.rs`, and all of them by the cross-crate golden tests.
         // Endpoints called without a token (`AUTH_ENDPOINTS`) send no message.
-        let Some(info) = wechat_msg::endpoint(&name) else {
+        let Some(info) = wechat_msg::meta::endpoint(&name) else {
             assert!(
                 wechat_msg::AUTH_ENDPOINTS.iter().any(|e| e.name == name),
                 "tests/golden/{name}: no such endpoint"
@@ -167,9 +167,9 @@ pub fn doc_examples(form: &str) -> Vec<(String, String, Value)> {
         let to_a_user = info
             .roles
             .iter()
-            .any(|r| r.role == wechat_msg::Role::Openid);
-        if info.answer != wechat_msg::AnswerKind::Ack
-            || info.body != wechat_msg::BodyKind::Json
+            .any(|r| r.role == wechat_msg::meta::Role::Openid);
+        if info.answer != wechat_msg::meta::AnswerKind::Ack
+            || info.body != wechat_msg::meta::BodyKind::Json
             || !to_a_user
         {
             continue;

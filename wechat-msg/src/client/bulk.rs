@@ -25,8 +25,8 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::Form;
 use crate::endpoint::{Endpoint, EndpointInfo, Role};
-use crate::wire::Form;
 
 use super::error::Error;
 use super::kind::{Delivery, ErrorKind};
@@ -258,7 +258,8 @@ impl Client {
     ///
     /// ```no_run
     /// use futures_util::{StreamExt, stream};
-    /// use wechat_msg::client::{BulkMessage, BulkOptions, Client, Outcome};
+    /// use wechat_msg::Client;
+    /// use wechat_msg::client::{BulkMessage, BulkOptions, Outcome};
     /// use wechat_msg::SubscribeMessage;
     ///
     /// # async fn run(client: Client, messages: Vec<SubscribeMessage>) {

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use tracing::Instrument as _;
 use tracing::field::Empty;
 
+use crate::Form;
 use crate::answer::{ERRMSG_KEPT, Rejection, bounded, rid_of};
 use crate::endpoint::{EndpointInfo, ErrorClass};
-use crate::wire::Form;
 
 use super::failure::Failure;
 use super::kind::ErrorKind;

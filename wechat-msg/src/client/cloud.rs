@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use serde::ser::Serialize;
 
+use crate::Form;
 use crate::answer::read_status;
 use crate::endpoint::{EndpointInfo, Method};
 use crate::media::MediaFile;
 use crate::protocol::{self, CloudEvent};
-use crate::wire::Form;
 
 use super::failure::{AnswerProblem, Failure};
 use super::secrets::Scrub;

@@ -3,9 +3,9 @@
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
+use crate::Form;
 use crate::answer::{EscapeControl, Rejection};
 use crate::endpoint::{AnyErrcode, Errcode, ErrorClass};
-use crate::wire::Form;
 
 use super::call::Failed;
 use super::failure::{BadAnswer, DeliveryUnknown};
@@ -13,8 +13,8 @@ use super::kind::{Delivery, ErrorKind};
 
 /// A call that did not succeed.
 ///
-/// `C` is the endpoint's errcode enum for [`Client::send`](super::Client::send)
-/// and [`AnyErrcode`] for [`Client::send_value`](super::Client::send_value).
+/// `C` is the endpoint's errcode enum for [`Client::send`](crate::Client::send)
+/// and [`AnyErrcode`] for [`Client::send_value`](crate::Client::send_value).
 /// What matters most after a failed send is whether the message may have been
 /// delivered: see [`Error::delivery`].
 ///
@@ -130,7 +130,7 @@ impl<C> Error<C> {
     }
 
     /// WeChat's errmsg, when it answered with an errcode: at most
-    /// [`ERRMSG_KEPT`](crate::answer::ERRMSG_KEPT) bytes, scrubbed of the
+    /// [`ERRMSG_KEPT`](crate::meta::ERRMSG_KEPT) bytes, scrubbed of the
     /// token and the secret, otherwise as given (escape it before printing
     /// it anywhere else than through this error's `Display`).
     pub fn errmsg(&self) -> Option<&str> {
@@ -195,11 +195,12 @@ impl<C: Errcode> Error<C> {
     /// The same error with its errcode erased to [`AnyErrcode`]: the code,
     /// its row in the spec (name, class, description), the errmsg, the rid,
     /// the kind and the delivery verdict are all kept. Errors of every
-    /// endpoint then have one type, the one [`Client::send_value`](super::Client::send_value)
+    /// endpoint then have one type, the one [`Client::send_value`](crate::Client::send_value)
     /// returns.
     ///
     /// ```no_run
-    /// use wechat_msg::client::{Client, Error};
+    /// use wechat_msg::Client;
+    /// use wechat_msg::client::Error;
     /// use wechat_msg::{CustomerServiceMessage, SubscribeMessage};
     ///
     /// # async fn run(client: Client, text: CustomerServiceMessage, subscribe: SubscribeMessage) -> Result<(), Error> {
@@ -270,7 +271,8 @@ impl<C: Errcode> std::error::Error for Error<C> {
 /// errcode, its class and the delivery verdict.
 ///
 /// ```no_run
-/// use wechat_msg::client::{AnyError, Client, Delivery};
+/// use wechat_msg::Client;
+/// use wechat_msg::client::{AnyError, Delivery};
 /// use wechat_msg::{CustomerServiceMessage, ErrorClass, SubscribeMessage};
 ///
 /// async fn notify(

@@ -4,8 +4,8 @@
 
 use std::fmt;
 
+use crate::WireError;
 use crate::answer::{Escaped, MalformedAnswer};
-use crate::wire::WireError;
 
 use super::secrets::Scrub;
 

@@ -4,9 +4,9 @@
 
 use serde_json::Value;
 
+use crate::Form;
 use crate::answer;
 use crate::endpoint::{AnswerKind, MediaBytes};
-use crate::wire::Form;
 
 use super::failure::{AnswerProblem, Failure};
 use super::secrets::Scrub;

@@ -1,8 +1,8 @@
 //! What went wrong with a call, and what that says about delivery: the
 //! kinds the call loop reports and the public error carries.
 
+use crate::WireError;
 use crate::answer::{Escaped, Rejection};
-use crate::wire::WireError;
 
 use super::failure::{BadAnswer, DeliveryUnknown, TransportError};
 use super::token::TokenError;
@@ -30,7 +30,7 @@ pub enum ErrorKind<C> {
     /// No access token could be had; nothing was sent.
     #[error("not sent: no access token: {0}")]
     Token(#[source] TokenError),
-    /// The request body does not match the spec ([`Client::send_value`](super::Client::send_value)
+    /// The request body does not match the spec ([`Client::send_value`](crate::Client::send_value)
     /// only); nothing was sent.
     #[error("not sent: invalid request: {}", Escaped(.0))]
     InvalidRequest(#[source] WireError),

@@ -4,13 +4,14 @@
 //!
 //! One code path serves every endpoint and both transports: a request is
 //! turned into its wire value ([`Wire::to_value`](crate::Wire::to_value) for typed requests, the
-//! endpoint's `convert` for [`Client::send_value`]), sent by the call loop
+//! endpoint's `convert` for [`Client::send_value`](crate::Client::send_value)), sent by the call loop
 //! (token, attempt, errcode class, retry), and its answer read back.
 //!
 //! ```no_run
 //! use std::time::Duration;
 //!
-//! use wechat_msg::client::{Client, CloudFunction, Delivery, Via};
+//! use wechat_msg::{Client, Via};
+//! use wechat_msg::client::{CloudFunction, Delivery};
 //! use wechat_msg::{CustomerServiceMessage, CustomerServiceMessageSendErrcode, Text};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -81,13 +82,13 @@ mod kind;
 mod rate;
 mod retry;
 mod secrets;
-mod send;
+pub(crate) mod send;
 #[cfg(feature = "redis")]
 pub(crate) mod shared;
 mod split;
 mod token;
 mod transport;
-mod via;
+pub(crate) mod via;
 
 pub use builder::{BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_USER_AGENT};
 pub use bulk::{BeforeSend, BulkMessage, BulkOptions, Outcome, Outcomes};
@@ -98,12 +99,10 @@ pub use kind::{Delivery, ErrorKind};
 pub use rate::RateLimit;
 pub use retry::RetryPolicy;
 pub use secrets::{AccessToken, AppSecret};
-pub use send::Client;
 pub use token::{
     BoxError, BoxFuture, FreshToken, TokenErrcode, TokenError, TokenErrorKind, TokenProvider,
     TokenSource,
 };
-pub use via::Via;
 
 #[cfg(feature = "redis")]
 pub use shared::StoreError;

@@ -21,7 +21,8 @@ use super::shared::Redis;
 /// Every attempt counts, retries included: the limit is what WeChat sees.
 ///
 /// ```
-/// use wechat_msg::client::{Client, RateLimit};
+/// use wechat_msg::Client;
+/// use wechat_msg::client::RateLimit;
 ///
 /// let client = Client::builder()
 ///     .credentials("APPID", "APPSECRET")

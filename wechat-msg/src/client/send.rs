@@ -26,7 +26,7 @@ use super::via::Via;
 /// the token cache. Build one per app with [`Client::builder`].
 ///
 /// ```no_run
-/// use wechat_msg::client::Client;
+/// use wechat_msg::Client;
 /// use wechat_msg::{CustomerServiceMessage, Text};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -140,10 +140,10 @@ impl Client {
     ///
     /// ```no_run
     /// use wechat_msg::Form;
-    /// use wechat_msg::client::{Client, Via};
+    /// use wechat_msg::{Client, Via};
     ///
     /// # async fn run(client: Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let info = wechat_msg::endpoint("customerServiceMessage.send").ok_or("unknown API")?;
+    /// let info = wechat_msg::meta::endpoint("customerServiceMessage.send").ok_or("unknown API")?;
     /// let body = serde_json::json!({"touser": "OPENID", "msgtype": "text", "text": {"content": "hi"}});
     /// let answer = client.send_value(info, &body, Form::Http, &Via::Http).await?;
     /// println!("{answer}");

@@ -11,9 +11,9 @@ use bytes::Bytes;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::Value;
 
+use crate::Form;
 use crate::answer::{self, MalformedAnswer, Refusal, read_status};
 use crate::endpoint::{MediaBytes, Method};
-use crate::wire::Form;
 
 use super::failure::{AnswerProblem, BadAnswer, DeliveryUnknown, Failure, TransportError};
 use super::secrets::{AccessToken, Scrub};

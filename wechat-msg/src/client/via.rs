@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
+use crate::Form;
 use crate::endpoint::EndpointInfo;
 use crate::media::MediaFile;
-use crate::wire::Form;
 
 use super::cloud::{self, CloudFunction};
 use super::failure::Failure;

@@ -12,7 +12,7 @@ pub fn convert<T: Wire>(value: &Value, from: Form, to: Form) -> Result<Value, Wi
     Ok(T::from_value(value, from)?.to_value(to))
 }
 
-/// [`EndpointInfo::convert_answer`](crate::EndpointInfo::convert_answer)
+/// [`EndpointInfo::convert_answer`](crate::meta::EndpointInfo::convert_answer)
 /// of an endpoint whose answer is the object type `A`: `value` read as `A`
 /// in form `from` (leniently, as answers are read) and written in form
 /// `to`, so every key the spec names is renamed at every depth. What the
@@ -25,7 +25,7 @@ pub fn convert_answer<A: Wire>(value: &Value, from: Form, to: Form) -> Result<Va
     Ok(keep_unnamed(value, typed.to_value(to), from, to, true))
 }
 
-/// [`EndpointInfo::convert_answer`](crate::EndpointInfo::convert_answer)
+/// [`EndpointInfo::convert_answer`](crate::meta::EndpointInfo::convert_answer)
 /// of an endpoint that answers no fields of its own (an ack) or bytes (whose
 /// JSON form is `{content_type, buffer}`): the status keys by their names,
 /// every other key by wx-server-sdk's rule.
@@ -99,7 +99,7 @@ mod tests {
 
     #[test]
     fn an_answer_converts_by_the_spec_at_every_depth_and_by_the_rule_elsewhere() {
-        let list = crate::endpoint("subscribeMessage.getTemplateList").unwrap();
+        let list = crate::meta::endpoint("subscribeMessage.getTemplateList").unwrap();
         let cloud = json!({
             "errCode": 0,
             "errMsg": "openapi.subscribeMessage.getTemplateList:ok",
@@ -132,13 +132,13 @@ mod tests {
         assert_eq!(keys, ["errCode", "errMsg", "data"]);
 
         // Top-level answer fields of their own names, and an ack.
-        let media = crate::endpoint("customerServiceMessage.uploadTempMedia").unwrap();
+        let media = crate::meta::endpoint("customerServiceMessage.uploadTempMedia").unwrap();
         let answer = json!({"errcode": 0, "errmsg": "ok", "type": "image", "media_id": "M", "created_at": 7});
         assert_eq!(
             (media.convert_answer)(&answer, Form::Http, Form::Cloud).unwrap(),
             json!({"errCode": 0, "errMsg": "ok", "type": "image", "mediaId": "M", "createdAt": 7})
         );
-        let send = crate::endpoint("customerServiceMessage.send").unwrap();
+        let send = crate::meta::endpoint("customerServiceMessage.send").unwrap();
         assert_eq!(
             (send.convert_answer)(
                 &json!({"errcode": 0, "errmsg": "ok"}),

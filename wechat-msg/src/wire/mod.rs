@@ -86,7 +86,7 @@ pub trait Wire: Sized {
     /// characters (23)`), with paths named as in `form`.
     ///
     /// Parsing ([`Wire::from_json`], [`Wire::from_value`]) already checks;
-    /// [`Client::send`](crate::client::Client::send) calls this before a
+    /// [`Client::send`](crate::Client::send) calls this before a
     /// typed request leaves, so an invalid one is not sent. Call it to learn
     /// earlier about a value built in code.
     fn validate(&self, form: Form) -> Result<(), WireError> {

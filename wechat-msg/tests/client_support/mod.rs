@@ -23,7 +23,8 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use wechat_msg::client::{Client, ClientBuilder, RetryPolicy, TokenSource};
+use wechat_msg::Client;
+use wechat_msg::client::{ClientBuilder, RetryPolicy, TokenSource};
 
 pub const APPID: &str = "wx0123456789abcdef";
 pub const SECRET: &str = "SECRET-5f4dcc3b5aa765d61d8327deb882cf99";

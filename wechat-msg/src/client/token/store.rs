@@ -36,7 +36,8 @@ pub enum StoreFallback {
 /// A token store shared through Redis; see [`ClientBuilder::token_store`](crate::client::ClientBuilder::token_store).
 ///
 /// ```no_run
-/// use wechat_msg::client::{Client, StoreFallback, TokenSource, TokenStore};
+/// use wechat_msg::Client;
+/// use wechat_msg::client::{StoreFallback, TokenSource, TokenStore};
 ///
 /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// // Each instance: the classic token, fetched once for all of them.
