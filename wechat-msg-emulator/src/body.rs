@@ -151,7 +151,12 @@ pub(crate) fn validate(
 /// The errcode the spec gives the top-level field at `path` (named in
 /// `form`) for a missing (`errcode_missing`) or refused (`errcode_invalid`)
 /// value, with the errcode's description as its errmsg.
-fn field_error(info: &EndpointInfo, path: &str, form: Form, missing: bool) -> Option<WxError> {
+pub(crate) fn field_error(
+    info: &EndpointInfo,
+    path: &str,
+    form: Form,
+    missing: bool,
+) -> Option<WxError> {
     let field = info.fields.iter().find(|f| match form {
         Form::Http => f.http == path,
         _ => f.cloud == path,

@@ -94,16 +94,8 @@ fn token_request<R: wechat_msg::Endpoint>(
     bytes: Bytes,
 ) -> Result<R, WxError> {
     let info = R::INFO;
-    let field_error = |key: &str, missing: bool| {
-        let field = info.fields.iter().find(|f| f.http == key)?;
-        let code = if missing {
-            field.errcode_missing
-        } else {
-            field.errcode_invalid
-        }?;
-        let errmsg = info.errcode(code).map_or("", |e| e.description);
-        Some(WxError::new(code, format!("{key}: {errmsg}")))
-    };
+    let field_error =
+        |key: &str, missing: bool| body::field_error(info, key, wechat_msg::Form::Http, missing);
     let has_body = info.fields.iter().any(|f| f.location == Location::Body);
     let mut body = if !has_body || *method == axum::http::Method::GET {
         Value::Object(serde_json::Map::new())
