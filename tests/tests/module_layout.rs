@@ -1,9 +1,50 @@
-//! No crate of the workspace has a circle among its top-level modules: if
-//! module `a` names `crate::b`, then `b` (and what `b` names, on and on)
-//! never names `crate::a`. Unit tests and comments are not counted.
+//! How the workspace's modules import each other. No crate has a circle
+//! among its top-level modules: if module `a` names `crate::b`, then `b`
+//! (and what `b` names, on and on) never names `crate::a` (unit tests and
+//! comments are not counted). The emulator goes further: its modules stand
+//! in one order, and each imports only modules below it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+
+/// The emulator's modules, bottom to top: each imports only modules
+/// before it (the order its crate docs state).
+const EMULATOR_ORDER: &[&str] = &[
+    "clock",
+    "media",
+    "tokens",
+    "faults",
+    "error",
+    "typed",
+    "conn",
+    "inspect",
+    "events",
+    "activities",
+    "config",
+    "conversation",
+    "templates",
+    "subscriptions",
+    "security",
+    "diagnostics",
+    "snapshot",
+    "state",
+    "pushes",
+    "world",
+    "calls",
+    "body",
+    "reply",
+    "deliver",
+    "media_checks",
+    "layers",
+    "rid_log",
+    "http",
+    "cloud",
+    "control",
+    "ui",
+    "router",
+    "server",
+    "lib",
+];
 
 const CRATES: &[&str] = &[
     "wechat-msg",
@@ -159,4 +200,45 @@ fn the_check_finds_a_circle() {
         code("x\n// crate::y\n#[cfg(test)]\nmod tests { crate::z }"),
         "x"
     );
+}
+
+#[test]
+fn emulator_modules_import_only_the_modules_below_them() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let src = root.join("wechat-msg-emulator").join("src");
+    let mut seen = Vec::new();
+    let mut problems = Vec::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let module = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let Some(position) = EMULATOR_ORDER.iter().position(|m| *m == module) else {
+            problems.push(format!("{module}: not placed in EMULATOR_ORDER"));
+            continue;
+        };
+        seen.push(module.clone());
+        // Doc links count here: a module's docs name only what is below it.
+        let source = std::fs::read_to_string(&path).unwrap();
+        for import in named(&source) {
+            match EMULATOR_ORDER.iter().position(|m| *m == import) {
+                Some(p) if p < position => {}
+                Some(_) => problems.push(format!("{module} imports {import}, which is above it")),
+                None => problems.push(format!(
+                    "{module} imports {import}, which is not in EMULATOR_ORDER"
+                )),
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(
+        seen.len(),
+        EMULATOR_ORDER.len(),
+        "a module of EMULATOR_ORDER is gone: {seen:?}"
+    );
+}
+
+#[test]
+fn imports_are_read_from_both_forms() {
+    let found =
+        named("use crate::state::Shared;\nuse crate::{body, cloud::x};\n/// [`crate::Emulator`]");
+    assert_eq!(found, ["body", "cloud", "state"].map(String::from).into());
 }
